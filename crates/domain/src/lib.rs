@@ -1,0 +1,33 @@
+//! Joule's pure domain: what the system is made of and the rules it keeps, with no I/O.
+//!
+//! Nothing here reads a clock, a socket, a database or a random source: time (`Timestamp`) and
+//! fresh ids (`Id`) are arguments. Raw input becomes domain values in exactly one place, the
+//! `parse` functions of each resource module, which answer with an [`Invalid`] naming the field.
+//!
+//! - [`id`], [`time`], [`money`], [`country`]: typed scalars.
+//! - [`organization`], [`user`], [`wallet`], [`location`], [`chargestation`], [`connector`],
+//!   [`rate`]: the resources of the REST API and the rules on their fields.
+//! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
+//! - [`event`]: the outbox record every state change produces.
+//! - [`page`]: list pagination.
+
+pub mod chargestation;
+pub mod connector;
+pub mod country;
+pub mod event;
+pub mod id;
+pub mod invalid;
+pub mod ledger;
+pub mod location;
+pub mod money;
+pub mod organization;
+pub mod page;
+pub mod rate;
+pub mod time;
+pub mod user;
+pub mod wallet;
+
+pub use id::Id;
+pub use invalid::Invalid;
+pub use money::{Cents, Currency};
+pub use time::Timestamp;

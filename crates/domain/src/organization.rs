@@ -1,0 +1,153 @@
+//! Organizations: the tenants. Every other resource belongs to exactly one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::country::Country;
+use crate::invalid::text;
+use crate::{Cents, Id, Invalid, Timestamp};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Organization {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub name: String,
+    pub country: Country,
+    pub configurations: Configurations,
+    pub stripe: StripeStatus,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Configurations {
+    pub session: SessionConfiguration,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct SessionConfiguration {
+    /// The available balance a wallet needs to start a session, in cents.
+    pub minimum_balance: Cents,
+}
+
+impl Default for Configurations {
+    fn default() -> Self {
+        Configurations { session: SessionConfiguration { minimum_balance: Cents(2000) } }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+pub struct StripeStatus {
+    pub configured: bool,
+}
+
+impl Organization {
+    /// Wallets (and so wallet sessions and top-ups) exist only for US organizations.
+    pub fn allows_wallets(&self) -> bool {
+        self.country == Country::US
+    }
+}
+
+/// `POST /v1.1/organizations`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationInput {
+    pub name: String,
+    pub country: Option<String>,
+    pub configurations: Option<ConfigurationsInput>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigurationsInput {
+    pub session: Option<SessionConfigurationInput>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfigurationInput {
+    pub minimum_balance: Option<i64>,
+}
+
+/// `PATCH /v1.1/organization`: only the fields present change.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub country: Option<String>,
+    pub configurations: Option<ConfigurationsInput>,
+}
+
+fn country(value: &str) -> Result<Country, Invalid> {
+    Country::parse(value).ok_or_else(|| Invalid::new("country", "must be an ISO 3166-1 alpha-2 country code such as \"US\""))
+}
+
+fn apply_configurations(mut current: Configurations, input: ConfigurationsInput) -> Result<Configurations, Invalid> {
+    if let Some(minimum) = input.session.and_then(|s| s.minimum_balance) {
+        if minimum < 0 {
+            return Err(Invalid::new("configurations.session.minimum_balance", "must be a non-negative integer number of cents"));
+        }
+        current.session.minimum_balance = Cents(minimum);
+    }
+    Ok(current)
+}
+
+impl OrganizationInput {
+    pub fn parse(self, id: Id, now: Timestamp) -> Result<Organization, Invalid> {
+        Ok(Organization {
+            id,
+            name: text("name", &self.name, 200)?,
+            country: self.country.as_deref().map(country).transpose()?.unwrap_or(Country::US),
+            configurations: apply_configurations(Configurations::default(), self.configurations.unwrap_or_default())?,
+            stripe: StripeStatus::default(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl OrganizationPatch {
+    pub fn apply(self, current: &Organization, now: Timestamp) -> Result<Organization, Invalid> {
+        let mut next = current.clone();
+        if let Some(name) = &self.name {
+            next.name = text("name", name, 200)?;
+        }
+        if let Some(c) = &self.country {
+            next.country = country(c)?;
+        }
+        if let Some(c) = self.configurations {
+            next.configurations = apply_configurations(next.configurations, c)?;
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(json: &str) -> OrganizationInput {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_to_us_and_a_2000_cent_minimum() {
+        let org = input(r#"{"name":" Acme "}"#).parse(Id::from_parts(1, [0; 5], 1), Timestamp::from_millis(0)).unwrap();
+        assert_eq!(org.name, "Acme");
+        assert_eq!(org.country, Country::US);
+        assert_eq!(org.configurations.session.minimum_balance, Cents(2000));
+        assert!(org.allows_wallets());
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        let id = Id::from_parts(1, [0; 5], 1);
+        let now = Timestamp::from_millis(0);
+        assert_eq!(input(r#"{"name":"A","country":"ZZ"}"#).parse(id, now).unwrap_err().field, "country");
+        assert_eq!(input(r#"{"name":""}"#).parse(id, now).unwrap_err().field, "name");
+        let negative = input(r#"{"name":"A","configurations":{"session":{"minimum_balance":-1}}}"#);
+        assert_eq!(negative.parse(id, now).unwrap_err().field, "configurations.session.minimum_balance");
+    }
+}

@@ -1,0 +1,178 @@
+//! Rates: eDRV tariffs with OCPI 2.2.1 meaning. This module validates them; pricing a session
+//! is the tariff engine's job.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::invalid::optional_text;
+use crate::{Currency, Id, Invalid, Timestamp};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ComponentType {
+    #[serde(rename = "FLAT")]
+    Flat,
+    #[serde(rename = "ENERGY")]
+    Energy,
+    #[serde(rename = "TIME")]
+    Time,
+    #[serde(rename = "PARKING_TIME")]
+    ParkingTime,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PriceComponent {
+    #[serde(rename = "type")]
+    pub kind: ComponentType,
+    /// Price per unit (kWh, hour, or once for FLAT), excluding tax.
+    pub price: Decimal,
+    /// Percentage added on top of `price`.
+    pub tax: Decimal,
+    /// ENERGY in Wh, TIME and PARKING_TIME in seconds.
+    pub step_size: u32,
+    /// PARKING_TIME only: hours of free parking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<Decimal>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Rate {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub name: Option<String>,
+    pub currency: Currency,
+    pub price_components: Vec<PriceComponent>,
+    pub minimum_amount: Option<Decimal>,
+    pub elements: Option<Vec<Value>>,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+}
+
+impl Rate {
+    pub fn has_component(&self, kind: ComponentType) -> bool {
+        self.price_components.iter().any(|c| c.kind == kind)
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct PriceComponentInput {
+    #[serde(rename = "type")]
+    pub kind: ComponentType,
+    pub price: Decimal,
+    pub tax: Option<Decimal>,
+    pub step_size: Option<i64>,
+    pub grace_period: Option<Decimal>,
+}
+
+/// `POST /v1.1/rates`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RateInput {
+    pub name: Option<String>,
+    pub currency: String,
+    #[serde(default)]
+    pub price_components: Vec<PriceComponentInput>,
+    pub minimum_amount: Option<Decimal>,
+    pub elements: Option<Vec<Value>>,
+}
+
+fn component(input: PriceComponentInput) -> Result<PriceComponent, Invalid> {
+    if input.price < Decimal::ZERO {
+        return Err(Invalid::new("price", "must be at least 0"));
+    }
+    let tax = input.tax.unwrap_or(Decimal::ZERO);
+    if tax < Decimal::ZERO || tax > Decimal::ONE_HUNDRED {
+        return Err(Invalid::new("tax", "must be a percentage from 0 to 100"));
+    }
+    let step_size = match input.step_size {
+        None => 1,
+        Some(n) => u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| Invalid::new("step_size", "must be an integer of at least 1"))?,
+    };
+    let grace_period = match (input.kind, input.grace_period) {
+        (_, None) => None,
+        (ComponentType::ParkingTime, Some(g)) if g >= Decimal::ZERO => Some(g),
+        (ComponentType::ParkingTime, Some(_)) => return Err(Invalid::new("grace_period", "must be a number of hours of at least 0")),
+        (_, Some(_)) => return Err(Invalid::new("grace_period", "is only allowed on a PARKING_TIME component")),
+    };
+    Ok(PriceComponent { kind: input.kind, price: input.price, tax, step_size, grace_period })
+}
+
+impl RateInput {
+    pub fn create(self, id: Id, now: Timestamp) -> Result<Rate, Invalid> {
+        let currency = Currency::parse(&self.currency).ok_or_else(|| Invalid::new("currency", "must be an ISO 4217 currency code such as \"USD\""))?;
+        let mut components = Vec::with_capacity(self.price_components.len());
+        for (i, input) in self.price_components.into_iter().enumerate() {
+            let c = component(input).map_err(|e| e.within(&format!("price_components[{i}]")))?;
+            if components.iter().any(|seen: &PriceComponent| seen.kind == c.kind) {
+                return Err(Invalid::new(format!("price_components[{i}].type"), "at most one component of each type is allowed"));
+            }
+            components.push(c);
+        }
+        let elements = self.elements.filter(|e| !e.is_empty());
+        if let Some(elements) = &elements {
+            if let Some(i) = elements.iter().position(|e| !e.is_object()) {
+                return Err(Invalid::new(format!("elements[{i}]"), "must be an object"));
+            }
+        }
+        if components.is_empty() && elements.is_none() {
+            return Err(Invalid::new("price_components", "must hold at least one component"));
+        }
+        if let Some(m) = self.minimum_amount {
+            if m < Decimal::ZERO {
+                return Err(Invalid::new("minimum_amount", "must be at least 0"));
+            }
+        }
+        Ok(Rate {
+            id,
+            name: optional_text("name", self.name.as_deref(), 200)?,
+            currency,
+            price_components: components,
+            minimum_amount: self.minimum_amount,
+            elements,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(json: &str) -> Result<Rate, Invalid> {
+        serde_json::from_str::<RateInput>(json).unwrap().create(Id::from_parts(1, [0; 5], 1), Timestamp::from_millis(0))
+    }
+
+    #[test]
+    fn accepts_a_full_rate_with_defaults() {
+        let rate = create(r#"{"name":"Standard","currency":"usd","price_components":[
+            {"type":"ENERGY","price":0.35,"tax":8.25},
+            {"type":"PARKING_TIME","price":3,"step_size":300,"grace_period":0.5},
+            {"type":"FLAT","price":1}],"minimum_amount":2}"#)
+        .unwrap();
+        assert_eq!(rate.currency, Currency::USD);
+        assert_eq!(rate.price_components[0].price.to_string(), "0.35");
+        assert_eq!(rate.price_components[0].step_size, 1);
+        assert_eq!(rate.price_components[2].tax, Decimal::ZERO);
+        assert!(rate.has_component(ComponentType::ParkingTime));
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        for (json, field) in [
+            (r#"{"currency":"XYZ","price_components":[{"type":"FLAT","price":1}]}"#, "currency"),
+            (r#"{"currency":"USD","price_components":[]}"#, "price_components"),
+            (r#"{"currency":"USD","price_components":[{"type":"FLAT","price":-1}]}"#, "price_components[0].price"),
+            (r#"{"currency":"USD","price_components":[{"type":"FLAT","price":1},{"type":"TIME","price":1,"tax":101}]}"#, "price_components[1].tax"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1,"step_size":0}]}"#, "price_components[0].step_size"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1,"grace_period":1}]}"#, "price_components[0].grace_period"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1},{"type":"TIME","price":2}]}"#, "price_components[1].type"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1}],"minimum_amount":-1}"#, "minimum_amount"),
+        ] {
+            assert_eq!(create(json).unwrap_err().field, field, "{json}");
+        }
+    }
+}
