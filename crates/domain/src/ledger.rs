@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Cents, Id, Timestamp};
 
+/// No wallet holds more than ten billion dollars: keeps every sum far from overflow, also in
+/// SQLite, which would silently turn an overflowing integer into a float.
+pub const MAX_BALANCE: Cents = Cents(1_000_000_000_000);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Balances {
     pub balance: Cents,
@@ -32,7 +36,7 @@ impl Balances {
     /// A credit (positive) or debit (negative) of money that is not held: a debit may take
     /// only the available balance, never money held for a session.
     pub fn adjust(self, amount: Cents) -> Result<Balances, LedgerError> {
-        let balance = self.balance.checked_add(amount).ok_or(LedgerError::Overflow)?;
+        let balance = self.balance.checked_add(amount).filter(|b| *b <= MAX_BALANCE).ok_or(LedgerError::Overflow)?;
         let available = self.available.checked_add(amount).ok_or(LedgerError::Overflow)?;
         if available < Cents::ZERO {
             return Err(LedgerError::InsufficientFunds);
@@ -116,6 +120,6 @@ mod tests {
         let wallet = Balances { balance: Cents(5000), available: Cents(1000) };
         assert_eq!(wallet.adjust(Cents(-1001)), Err(LedgerError::InsufficientFunds));
         assert_eq!(wallet.adjust(Cents(-1000)), Ok(Balances { balance: Cents(4000), available: Cents(0) }));
-        assert_eq!(Balances { balance: Cents(i64::MAX), available: Cents(0) }.adjust(Cents(1)), Err(LedgerError::Overflow));
+        assert_eq!(Balances { balance: MAX_BALANCE, available: Cents(0) }.adjust(Cents(1)), Err(LedgerError::Overflow));
     }
 }

@@ -1,1 +1,114 @@
+//! Joule's storage: one layer over SQLite and PostgreSQL.
+//!
+//! Every public method is one use case and one database transaction: a state change and the
+//! events it causes commit together or not at all, and no transaction type leaves this crate.
+//! Both databases run the same SQL through sqlx's `Any` driver (ids TEXT, money BIGINT cents,
+//! times BIGINT milliseconds); what really differs between them lives in [`dialect`].
+//!
+//! - [`Store`]: connecting, migrating, the clock and id source.
+//! - `documents`: resources stored as their API JSON plus indexed columns (users, locations,
+//!   rates, connectors, organizations).
+//! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
 
+mod chargestations;
+pub mod dialect;
+mod documents;
+mod error;
+mod events;
+mod idempotency;
+mod organizations;
+mod resources;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod wallets;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use domain::{Id, Timestamp};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, Transaction};
+
+pub use dialect::Backend;
+pub use documents::Filter;
+pub use error::StoreError;
+pub use idempotency::IdempotencyStart;
+pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
+pub use organizations::ApiKeyRecord;
+
+/// Where "now" comes from, so that tests can move time.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        Timestamp::from_millis(ms)
+    }
+}
+
+/// Makes ObjectId-style ids: this process's random 5 bytes and a counter from a random start.
+struct IdSource {
+    process: [u8; 5],
+    counter: AtomicU32,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    ids: Arc<IdSource>,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`), creating a SQLite file if it is
+    /// missing, and brings the schema up to date.
+    pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| StoreError::Config(format!("unsupported database URL scheme in `{}`", dialect::redact(url))))?;
+        let options = AnyPoolOptions::new().max_connections(backend.max_connections());
+        let pool = options
+            .after_connect(move |conn, _| Box::pin(async move { backend.prepare_connection(conn).await }))
+            .connect(&backend.connect_url(url))
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Config(format!("migration failed: {e}")))?;
+        let process: [u8; 5] = rand::random();
+        let ids = Arc::new(IdSource { process, counter: AtomicU32::new(rand::random::<u32>() & 0xff_ffff) });
+        Ok(Store { pool, backend, clock, ids })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// A fresh id, ordered after the ids this process made before it.
+    pub fn new_id(&self) -> Id {
+        let seconds = (self.now().millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
+        let counter = self.ids.counter.fetch_add(1, Ordering::Relaxed) & 0xff_ffff;
+        Id::from_parts(seconds, self.ids.process, counter)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write.
+    async fn write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    }
+}

@@ -1,0 +1,93 @@
+//! The places where SQLite and PostgreSQL really differ. Nothing outside this file names a
+//! backend.
+
+use sqlx::AnyConnection;
+use sqlx::Executor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// SQLite: create the file if it is missing.
+    pub(crate) fn connect_url(self, url: &str) -> String {
+        match self {
+            Backend::Sqlite if !url.contains("mode=") => format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' }),
+            _ => url.to_string(),
+        }
+    }
+
+    /// SQLite has one writer at a time: more connections only queue on its lock.
+    pub(crate) fn max_connections(self) -> u32 {
+        match self {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        }
+    }
+
+    /// SQLite: WAL lets readers run beside the writer; a busy timeout makes writers queue for
+    /// the lock instead of failing; foreign keys are off unless asked for on every connection.
+    pub(crate) async fn prepare_connection(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if self == Backend::Sqlite {
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+        }
+        Ok(())
+    }
+
+    /// SQLite: a deferred transaction that reads before it writes cannot take the write lock
+    /// if another connection committed in between (SQLITE_BUSY_SNAPSHOT, no busy wait), so
+    /// writers take the lock up front. PostgreSQL's row locks and guarded updates need no
+    /// such thing.
+    pub(crate) fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_come_from_the_scheme() {
+        assert_eq!(Backend::from_url("sqlite://joule.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://h/db"), None);
+        assert_eq!(Backend::Sqlite.connect_url("sqlite://j.db"), "sqlite://j.db?mode=rwc");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://joule:hunter2@db:5432/joule"), "postgres://joule:***@db:5432/joule");
+        assert_eq!(redact("sqlite://joule.db"), "sqlite://joule.db");
+    }
+}

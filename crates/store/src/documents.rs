@@ -1,0 +1,134 @@
+//! Resources stored as the JSON the API shows (`data`) beside the columns queries need.
+//! One code path inserts, replaces, fetches and lists every such resource.
+
+use domain::page::Page;
+use domain::{Id, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::AnyConnection;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe, Row};
+
+use crate::StoreError;
+
+/// A column value beside `data`.
+pub(crate) enum Column {
+    Text(Option<String>),
+    Int(i64),
+}
+
+pub(crate) trait Document: Serialize + DeserializeOwned + Send + Sync {
+    const TABLE: &'static str;
+    /// The event object name (`user`), also used in "not found" messages.
+    const OBJECT: &'static str;
+    /// Indexed columns beyond `id`, `organization_id`, `data`, `created_at`, `updated_at`.
+    const COLUMNS: &'static [&'static str] = &[];
+
+    fn id(&self) -> Id;
+    fn created_at(&self) -> Timestamp;
+    fn updated_at(&self) -> Timestamp;
+    /// Values of [`Self::COLUMNS`], in the same order.
+    fn column_values(&self) -> Vec<Column> {
+        Vec::new()
+    }
+}
+
+/// A list filter. Column names are `'static` so that only names written in code reach SQL.
+#[derive(Clone, Debug)]
+pub enum Filter {
+    Eq(&'static str, String),
+    CreatedFrom(Timestamp),
+    CreatedUntil(Timestamp),
+}
+
+fn bind_column<'q>(q: Query<'q, Any, AnyArguments>, c: Column) -> Query<'q, Any, AnyArguments> {
+    match c {
+        Column::Text(t) => q.bind(t),
+        Column::Int(i) => q.bind(i),
+    }
+}
+
+fn to_json<T: Serialize>(doc: &T) -> Result<String, StoreError> {
+    serde_json::to_string(doc).map_err(StoreError::corrupt)
+}
+
+pub(crate) fn from_row<T: DeserializeOwned>(row: &AnyRow) -> Result<T, StoreError> {
+    let data: String = row.try_get("data")?;
+    serde_json::from_str(&data).map_err(StoreError::corrupt)
+}
+
+pub(crate) async fn insert<T: Document>(conn: &mut AnyConnection, org: Id, doc: &T) -> Result<(), sqlx::Error> {
+    let extra: String = T::COLUMNS.iter().map(|c| format!(", {c}")).collect();
+    let params: String = (0..T::COLUMNS.len()).map(|i| format!(", ${}", i + 6)).collect();
+    let sql = format!("INSERT INTO {} (id, organization_id, data, created_at, updated_at{extra}) VALUES ($1, $2, $3, $4, $5{params})", T::TABLE);
+    let data = to_json(doc).map_err(|e| sqlx::Error::Encode(e.to_string().into()))?;
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(doc.id().to_string())
+        .bind(org.to_string())
+        .bind(data)
+        .bind(doc.created_at().millis())
+        .bind(doc.updated_at().millis());
+    for c in doc.column_values() {
+        q = bind_column(q, c);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
+/// Replaces a stored document; `NotFound` when it is not this organization's.
+pub(crate) async fn replace<T: Document>(conn: &mut AnyConnection, org: Id, doc: &T) -> Result<(), StoreError> {
+    let extra: String = T::COLUMNS.iter().enumerate().map(|(i, c)| format!(", {c} = ${}", i + 5)).collect();
+    let sql = format!("UPDATE {} SET data = $3, updated_at = $4{extra} WHERE id = $1 AND organization_id = $2", T::TABLE);
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(doc.id().to_string())
+        .bind(org.to_string())
+        .bind(to_json(doc)?)
+        .bind(doc.updated_at().millis());
+    for c in doc.column_values() {
+        q = bind_column(q, c);
+    }
+    if q.execute(conn).await?.rows_affected() == 0 {
+        return Err(StoreError::NotFound(T::OBJECT));
+    }
+    Ok(())
+}
+
+pub(crate) async fn fetch<T: Document>(conn: &mut AnyConnection, org: Id, id: Id) -> Result<T, StoreError> {
+    let sql = format!("SELECT data FROM {} WHERE id = $1 AND organization_id = $2", T::TABLE);
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(org.to_string()).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound(T::OBJECT))
+}
+
+/// Rows of `table` in this organization, newest first. `select` names what to read.
+pub(crate) async fn list_rows(conn: &mut AnyConnection, table: &str, select: &str, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<AnyRow>, StoreError> {
+    let mut sql = format!("SELECT {select} FROM {table} WHERE organization_id = $1");
+    for (i, f) in filters.iter().enumerate() {
+        let n = i + 2;
+        match f {
+            Filter::Eq(column, _) => sql.push_str(&format!(" AND {column} = ${n}")),
+            Filter::CreatedFrom(_) => sql.push_str(&format!(" AND created_at >= ${n}")),
+            Filter::CreatedUntil(_) => sql.push_str(&format!(" AND created_at <= ${n}")),
+        }
+    }
+    let n = filters.len() + 2;
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ${n} OFFSET ${}", n + 1));
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(org.to_string());
+    for f in filters {
+        q = match f {
+            Filter::Eq(_, v) => q.bind(v.clone()),
+            Filter::CreatedFrom(t) | Filter::CreatedUntil(t) => q.bind(t.millis()),
+        };
+    }
+    Ok(q.bind(i64::from(page.limit)).bind(page.offset()).fetch_all(conn).await?)
+}
+
+pub(crate) async fn list<T: Document>(conn: &mut AnyConnection, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<T>, StoreError> {
+    list_rows(conn, T::TABLE, "data", org, page, filters).await?.iter().map(from_row).collect()
+}
+
+/// Whether an object with this id exists in this organization's `table`.
+pub(crate) async fn exists(conn: &mut AnyConnection, table: &'static str, org: Id, id: Id) -> Result<bool, StoreError> {
+    let sql = format!("SELECT id FROM {table} WHERE id = $1 AND organization_id = $2");
+    Ok(sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(org.to_string()).fetch_optional(conn).await?.is_some())
+}

@@ -1,0 +1,58 @@
+//! The outbox: events written in the transaction of the change they describe.
+
+use domain::event::{Event, NewEvent};
+use domain::page::Page;
+use domain::{Id, Timestamp};
+use sqlx::Row;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::documents::{self, Filter};
+use crate::{Store, StoreError};
+
+impl Store {
+    /// Writes events inside the caller's transaction.
+    pub(crate) async fn record(&self, conn: &mut AnyConnection, org: Id, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        let now = self.now();
+        for e in events {
+            sqlx::query("INSERT INTO events (id, organization_id, object, kind, data, chargestation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(self.new_id().to_string())
+                .bind(org.to_string())
+                .bind(e.object)
+                .bind(e.kind)
+                .bind(e.data.to_string())
+                .bind(e.chargestation.map(|c| c.to_string()))
+                .bind(now.millis())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn events(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Event>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = documents::list_rows(&mut conn, "events", "id, object, kind, data, created_at", org, page, filters).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub async fn event(&self, org: Id, id: Id) -> Result<Event, StoreError> {
+        let row = sqlx::query("SELECT id, object, kind, data, created_at FROM events WHERE id = $1 AND organization_id = $2")
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(event_from_row).transpose()?.ok_or(StoreError::NotFound("event"))
+    }
+}
+
+fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
+    let id: String = row.try_get("id")?;
+    let data: String = row.try_get("data")?;
+    Ok(Event {
+        id: id.parse().map_err(StoreError::corrupt)?,
+        object: row.try_get("object")?,
+        kind: row.try_get("kind")?,
+        data: serde_json::from_str(&data).map_err(StoreError::corrupt)?,
+        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+    })
+}

@@ -1,0 +1,201 @@
+//! Users, locations, rates and connectors: documents with references checked in the same
+//! transaction that writes them.
+
+use domain::connector::Connector;
+use domain::event::NewEvent;
+use domain::location::Location;
+use domain::page::Page;
+use domain::rate::Rate;
+use domain::user::{User, UserView};
+use domain::{Id, Timestamp};
+use sqlx::AnyConnection;
+
+use crate::documents::{self, Column, Document, Filter};
+use crate::error::on_unique;
+use crate::{Store, StoreError};
+
+macro_rules! document {
+    ($type:ty, $table:literal, $object:literal) => {
+        impl Document for $type {
+            const TABLE: &'static str = $table;
+            const OBJECT: &'static str = $object;
+            fn id(&self) -> Id {
+                self.id
+            }
+            fn created_at(&self) -> Timestamp {
+                self.created_at
+            }
+            fn updated_at(&self) -> Timestamp {
+                self.updated_at
+            }
+        }
+    };
+}
+
+document!(User, "users", "user");
+document!(Location, "locations", "location");
+document!(Rate, "rates", "rate");
+
+impl Document for Connector {
+    const TABLE: &'static str = "connectors";
+    const OBJECT: &'static str = "connector";
+    const COLUMNS: &'static [&'static str] = &["chargestation_id", "connector_id", "rate_id"];
+    fn id(&self) -> Id {
+        self.id
+    }
+    fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+    fn column_values(&self) -> Vec<Column> {
+        vec![
+            Column::Text(Some(self.chargestation.to_string())),
+            Column::Int(i64::from(self.connector_id)),
+            Column::Text(self.rate.map(|r| r.to_string())),
+        ]
+    }
+}
+
+impl Store {
+    async fn create_document<T: Document>(&self, org: Id, doc: &T, event: NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        documents::insert(&mut tx, org, doc).await?;
+        self.record(&mut tx, org, vec![event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_document<T: Document>(&self, org: Id, doc: &T, event: NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        documents::replace(&mut tx, org, doc).await?;
+        self.record(&mut tx, org, vec![event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn document<T: Document>(&self, org: Id, id: Id) -> Result<T, StoreError> {
+        documents::fetch(&mut *self.pool.acquire().await?, org, id).await
+    }
+
+    async fn documents<T: Document>(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<T>, StoreError> {
+        documents::list(&mut *self.pool.acquire().await?, org, page, filters).await
+    }
+
+    // Users
+
+    pub async fn create_user(&self, org: Id, user: &User) -> Result<UserView, StoreError> {
+        let view = UserView { user: user.clone(), wallet: None };
+        self.create_document(org, user, NewEvent::of("user", "created", &view)).await?;
+        Ok(view)
+    }
+
+    pub async fn update_user(&self, org: Id, user: &User) -> Result<UserView, StoreError> {
+        let mut tx = self.write().await?;
+        documents::replace(&mut tx, org, user).await?;
+        let view = UserView { user: user.clone(), wallet: self.wallet_of(&mut tx, org, user.id).await? };
+        self.record(&mut tx, org, vec![NewEvent::of("user", "updated", &view)]).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// The user without its wallet, for changing it.
+    pub async fn user_record(&self, org: Id, id: Id) -> Result<User, StoreError> {
+        self.document(org, id).await
+    }
+
+    pub async fn user(&self, org: Id, id: Id) -> Result<UserView, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let user = documents::fetch::<User>(&mut conn, org, id).await?;
+        self.user_view(&mut conn, org, user).await
+    }
+
+    pub async fn users(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<UserView>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let users = documents::list::<User>(&mut conn, org, page, filters).await?;
+        let mut views = Vec::with_capacity(users.len());
+        for user in users {
+            views.push(self.user_view(&mut conn, org, user).await?);
+        }
+        Ok(views)
+    }
+
+    async fn user_view(&self, conn: &mut AnyConnection, org: Id, user: User) -> Result<UserView, StoreError> {
+        let wallet = self.wallet_of(conn, org, user.id).await?;
+        Ok(UserView { user, wallet })
+    }
+
+    // Locations
+
+    pub async fn create_location(&self, org: Id, location: &Location) -> Result<(), StoreError> {
+        self.create_document(org, location, NewEvent::of("location", "created", location)).await
+    }
+
+    pub async fn update_location(&self, org: Id, location: &Location) -> Result<(), StoreError> {
+        self.update_document(org, location, NewEvent::of("location", "updated", location)).await
+    }
+
+    pub async fn location(&self, org: Id, id: Id) -> Result<Location, StoreError> {
+        self.document(org, id).await
+    }
+
+    pub async fn locations(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Location>, StoreError> {
+        self.documents(org, page, filters).await
+    }
+
+    // Rates
+
+    pub async fn create_rate(&self, org: Id, rate: &Rate) -> Result<(), StoreError> {
+        self.create_document(org, rate, NewEvent::of("rate", "created", rate)).await
+    }
+
+    pub async fn rate(&self, org: Id, id: Id) -> Result<Rate, StoreError> {
+        self.document(org, id).await
+    }
+
+    pub async fn rates(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Rate>, StoreError> {
+        self.documents(org, page, filters).await
+    }
+
+    // Connectors
+
+    /// Creates a connector on one of this organization's chargestations, with one of its rates.
+    pub async fn create_connector(&self, org: Id, connector: &Connector) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        if !documents::exists(&mut tx, "chargestations", org, connector.chargestation).await? {
+            return Err(StoreError::NotFound("chargestation"));
+        }
+        check_rate(&mut tx, org, connector.rate).await?;
+        documents::insert(&mut tx, org, connector).await.map_err(|e| {
+            on_unique(e, || StoreError::Conflict(format!("Connector {} already exists on this chargestation", connector.connector_id)))
+        })?;
+        self.record(&mut tx, org, vec![NewEvent::of("connector", "created", connector).for_chargestation(connector.chargestation)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn update_connector(&self, org: Id, connector: &Connector) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        check_rate(&mut tx, org, connector.rate).await?;
+        documents::replace(&mut tx, org, connector).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("connector", "updated", connector).for_chargestation(connector.chargestation)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn connector(&self, org: Id, id: Id) -> Result<Connector, StoreError> {
+        self.document(org, id).await
+    }
+
+    pub async fn connectors(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Connector>, StoreError> {
+        self.documents(org, page, filters).await
+    }
+}
+
+async fn check_rate(conn: &mut AnyConnection, org: Id, rate: Option<Id>) -> Result<(), StoreError> {
+    match rate {
+        Some(rate) if !documents::exists(conn, "rates", org, rate).await? => Err(StoreError::NotFound("rate")),
+        _ => Ok(()),
+    }
+}

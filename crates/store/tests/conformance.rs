@@ -1,0 +1,221 @@
+//! One storage story, run against SQLite and PostgreSQL: every use case, its postconditions,
+//! and the ledger invariant (balance = sum of entries, 0 <= available <= balance) after
+//! every step.
+
+use std::sync::Arc;
+
+use domain::chargestation::{Registration, SecurityType};
+use domain::connector::ConnectorInput;
+use domain::ledger::{Balances, LedgerError};
+use domain::organization::{Organization, OrganizationInput};
+use domain::page::Page;
+use domain::rate::RateInput;
+use domain::user::UserInput;
+use domain::wallet::{Adjustment, Wallet};
+use domain::{Cents, Currency, Id};
+use proptest::prelude::*;
+use store::testing::{BACKENDS, TestDatabase};
+use store::{ApiKeyRecord, ChargestationRecord, Filter, IdempotencyStart, Store, StoredSecurity, StoreError, SystemClock};
+
+const ALL: Page = Page { limit: 100, page: 1 };
+
+async fn open(db: &TestDatabase) -> Store {
+    Store::connect(&db.url, Arc::new(SystemClock)).await.expect("connect")
+}
+
+async fn organization(store: &Store, name: &str) -> Organization {
+    let org = serde_json::from_value::<OrganizationInput>(serde_json::json!({ "name": name })).unwrap().parse(store.new_id(), store.now()).unwrap();
+    let key = ApiKeyRecord { id: format!("key{}", store.new_id()), organization: org.id, secret_sha256: "00".repeat(32) };
+    store.create_organization(&org, &key).await.unwrap();
+    org
+}
+
+async fn wallet(store: &Store, org: Id) -> Wallet {
+    let user = serde_json::from_str::<UserInput>("{}").unwrap().create(store.new_id(), store.now()).unwrap();
+    store.create_user(org, &user).await.unwrap();
+    let wallet = Wallet::new(store.new_id(), user.id, Currency::USD, store.now());
+    store.create_wallet(org, &wallet).await.unwrap();
+    wallet
+}
+
+fn adjustment(amount: i64) -> Adjustment {
+    Adjustment { amount: Cents(amount), reason: "test".into() }
+}
+
+/// The ledger invariant, read back from the database.
+async fn assert_ledger(store: &Store, org: Id, wallet: Id) -> Wallet {
+    let stored = store.wallet(org, wallet).await.unwrap();
+    assert!(stored.balances().is_valid(), "{stored:?}");
+    assert_eq!(store.ledger_sum(wallet).await.unwrap(), stored.balance, "balance is the sum of the entries");
+    let entries = store.wallet_transactions(org, wallet, ALL).await.unwrap();
+    if let Some(last) = entries.first() {
+        assert_eq!(last.balance_after, stored.balance, "the newest entry shows the balance");
+    }
+    stored
+}
+
+async fn event_types(store: &Store, org: Id) -> Vec<String> {
+    let mut types: Vec<String> = store.events(org, ALL, &[]).await.unwrap().into_iter().map(|e| e.kind).collect();
+    types.reverse();
+    types
+}
+
+#[tokio::test]
+async fn the_storage_story_holds_on_every_backend() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        story(&store).await;
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+async fn story(store: &Store) {
+    let backend = store.backend();
+    let acme = organization(store, "Acme").await;
+    let other = organization(store, "Other").await;
+    assert_eq!(store.organization(acme.id).await.unwrap(), acme, "{backend:?}");
+    assert_eq!(event_types(store, acme.id).await, ["organization.created"]);
+
+    // Users and wallets.
+    let w = wallet(store, acme.id).await;
+    let view = store.user(acme.id, w.user).await.unwrap();
+    assert_eq!(view.wallet.as_ref().map(|x| x.id), Some(w.id));
+    assert!(matches!(store.user(other.id, w.user).await, Err(StoreError::NotFound("user"))), "tenant isolation");
+    let second = Wallet::new(store.new_id(), w.user, Currency::USD, store.now());
+    assert!(matches!(store.create_wallet(acme.id, &second).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_wallet(other.id, &second).await, Err(StoreError::NotFound("user"))));
+    assert_eq!(event_types(store, acme.id).await, ["organization.created", "user.created", "wallet.created"]);
+
+    // Adjustments keep the ledger.
+    let (after, entry) = store.adjust_wallet(acme.id, w.id, &adjustment(5000)).await.unwrap();
+    assert_eq!((after.balance, after.available_balance, entry.balance_after), (Cents(5000), Cents(5000), Cents(5000)));
+    assert_ledger(store, acme.id, w.id).await;
+    let refused = store.adjust_wallet(acme.id, w.id, &adjustment(-5001)).await;
+    assert!(matches!(refused, Err(StoreError::Ledger(LedgerError::InsufficientFunds))), "{refused:?}");
+    assert!(matches!(store.adjust_wallet(other.id, w.id, &adjustment(-1)).await, Err(StoreError::NotFound("wallet"))));
+    let stored = assert_ledger(store, acme.id, w.id).await;
+    assert_eq!(stored.balance, Cents(5000), "a refused debit changes nothing");
+    assert_eq!(store.wallet_transactions(acme.id, w.id, ALL).await.unwrap().len(), 1);
+    store.adjust_wallet(acme.id, w.id, &adjustment(-5000)).await.unwrap();
+    assert_eq!(assert_ledger(store, acme.id, w.id).await.balance, Cents(0));
+
+    // Chargestations, rates and connectors, with references checked per organization.
+    let cs = ChargestationRecord {
+        id: store.new_id(),
+        endpoint: "CP-1".into(),
+        protocol: "ocpp1.6".into(),
+        location: None,
+        connection_url: "ws://127.0.0.1/ocpp/CP-1".into(),
+        security: StoredSecurity { kind: SecurityType::None, password_hash: None },
+        registration: Registration::Accepted,
+        created_at: store.now(),
+    };
+    let created = store.create_chargestation(acme.id, &cs).await.unwrap();
+    assert!(!created.online);
+    let duplicate = ChargestationRecord { id: store.new_id(), ..cs.clone() };
+    assert!(matches!(store.create_chargestation(other.id, &duplicate).await, Err(StoreError::Conflict(_))), "endpoints are unique per deployment");
+    let rate = serde_json::from_str::<RateInput>(r#"{"currency":"USD","price_components":[{"type":"ENERGY","price":0.3}]}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+    store.create_rate(other.id, &rate).await.unwrap();
+    let connector = |n: u32, rate: Option<Id>| {
+        let input = serde_json::json!({ "chargestation": cs.id.to_string(), "connector_id": n, "rate": rate.map(|r| r.to_string()) });
+        serde_json::from_value::<ConnectorInput>(input).unwrap().create(store.new_id(), store.now()).unwrap()
+    };
+    assert!(matches!(store.create_connector(acme.id, &connector(1, Some(rate.id))).await, Err(StoreError::NotFound("rate"))), "another organization's rate");
+    assert!(matches!(store.create_connector(other.id, &connector(1, None)).await, Err(StoreError::NotFound("chargestation"))));
+    store.create_connector(acme.id, &connector(1, None)).await.unwrap();
+    assert!(matches!(store.create_connector(acme.id, &connector(1, None)).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.chargestation(acme.id, cs.id).await.unwrap().connectors.len(), 1);
+    let listed = store.connectors(acme.id, ALL, &[Filter::Eq("chargestation_id", cs.id.to_string())]).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(store.connectors(other.id, ALL, &[]).await.unwrap().is_empty());
+
+    // Events: every change wrote one, and only for its own organization.
+    let types = event_types(store, acme.id).await;
+    assert_eq!(types.iter().filter(|t| *t == "wallet.updated").count(), 2, "{types:?}");
+    assert!(types.contains(&"chargestation.created".to_string()) && types.contains(&"connector.created".to_string()));
+    assert_eq!(event_types(store, other.id).await, ["organization.created", "rate.created"]);
+    let first = store.events(acme.id, ALL, &[]).await.unwrap().pop().unwrap();
+    assert_eq!(store.event(acme.id, first.id).await.unwrap(), first);
+    assert!(matches!(store.event(other.id, first.id).await, Err(StoreError::NotFound("event"))));
+
+    // Idempotency keys.
+    let scope = acme.id.to_string();
+    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::New);
+    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::InProgress);
+    store.idempotency_finish(&scope, "k1", 200, "{}").await.unwrap();
+    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::Replay { status: 200, body: "{}".into() });
+    assert_eq!(store.idempotency_start(&scope, "k1", "h2").await.unwrap(), IdempotencyStart::Mismatch);
+    assert_eq!(store.idempotency_start(&other.id.to_string(), "k1", "h2").await.unwrap(), IdempotencyStart::New, "keys are per organization");
+    store.idempotency_abandon(&other.id.to_string(), "k1").await.unwrap();
+    assert_eq!(store.idempotency_start(&other.id.to_string(), "k1", "h3").await.unwrap(), IdempotencyStart::New);
+}
+
+#[tokio::test]
+async fn concurrent_adjustments_never_lose_an_update() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let org = organization(&store, "Acme").await;
+        let w = wallet(&store, org.id).await;
+        store.adjust_wallet(org.id, w.id, &adjustment(1000)).await.unwrap();
+        // 40 debits of 100 on 1000 cents and 20 credits of 7: at most 10 + (140 / 100) debits
+        // can pass, whatever the interleaving.
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let store = store.clone();
+                let amount = if i % 3 == 0 { 7 } else { -100 };
+                tokio::spawn(async move { (amount, store.adjust_wallet(org.id, w.id, &adjustment(amount)).await) })
+            })
+            .collect();
+        let mut expected = 1000;
+        for task in tasks {
+            match task.await.unwrap() {
+                (amount, Ok(_)) => expected += amount,
+                (_, Err(StoreError::Ledger(LedgerError::InsufficientFunds))) => {}
+                (_, Err(e)) => panic!("{backend:?}: {e}"),
+            }
+        }
+        let stored = assert_ledger(&store, org.id, w.id).await;
+        assert_eq!(stored.balance, Cents(expected), "{backend:?}");
+        assert!(stored.balance < Cents(100), "{backend:?}: every debit that could pass did: {stored:?}");
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Random adjustments give the same outcome, step by step, in the pure ledger model and in
+    /// each database.
+    #[test]
+    fn the_databases_follow_the_ledger_model(amounts in proptest::collection::vec(-3000i64..3000, 1..25)) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            for backend in BACKENDS {
+                let db = TestDatabase::fresh(backend).await;
+                let store = open(&db).await;
+                let org = organization(&store, "Model").await;
+                let w = wallet(&store, org.id).await;
+                let mut model = Balances::default();
+                for &amount in amounts.iter().filter(|a| **a != 0) {
+                    let expected = model.adjust(Cents(amount));
+                    let actual = store.adjust_wallet(org.id, w.id, &adjustment(amount)).await;
+                    match (expected, actual) {
+                        (Ok(next), Ok((stored, _))) => {
+                            model = next;
+                            assert_eq!(stored.balances(), model, "{backend:?}");
+                        }
+                        (Err(e), Err(StoreError::Ledger(got))) => assert_eq!(e, got, "{backend:?}"),
+                        (e, a) => panic!("{backend:?}: model {e:?}, database {a:?}"),
+                    }
+                    assert_eq!(assert_ledger(&store, org.id, w.id).await.balances(), model);
+                }
+                store.close().await;
+                db.remove().await;
+            }
+        });
+    }
+}
