@@ -1,1 +1,75 @@
+//! Joule's HTTP API: the `/v1.1` REST resources, health, metrics and the OpenAPI document.
+//!
+//! Handlers are thin: an extractor turns the request into typed input (`extract`, `auth`), the
+//! domain parses it, one store call applies it, and `envelope` answers. Failures become HTTP
+//! answers in one place, `error`. Cross-cutting layers: `idempotency` (POST replays),
+//! `observe` (metrics, logs), the 1 MiB body limit.
 
+mod auth;
+mod envelope;
+mod error;
+mod extract;
+mod idempotency;
+mod observe;
+mod openapi;
+mod routes;
+pub mod secrets;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware;
+use store::Store;
+
+pub use error::ApiError;
+
+pub struct ApiConfig {
+    /// Enables `/v1.1/organizations` for whoever presents it.
+    pub admin_token: Option<String>,
+    /// Where chargers reach this server (`ws://host:port`), for chargestations' `connection_url`.
+    pub public_ws_url: String,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+}
+
+/// The whole HTTP surface.
+pub fn router(store: Store, config: ApiConfig) -> Router {
+    let state = AppState { store, config: Arc::new(config) };
+    let metrics = observe::prometheus();
+    routes::v1(state.clone())
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .merge(routes::operations(state.clone(), metrics))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(observe::count_requests))
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("Route not found: {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("Method {method} is not allowed on {}", uri.path()))
+}
+
+/// On first start with an empty database and no admin token, creates an organization and
+/// returns its API key (to be shown once). `None` when there was already an organization.
+pub async fn create_first_organization(store: &Store) -> Result<Option<(domain::organization::Organization, String)>, store::StoreError> {
+    let input = domain::organization::OrganizationInput { name: "Default organization".into(), country: None, configurations: None };
+    let org = input.parse(store.new_id(), store.now()).map_err(|e| store::StoreError::Config(e.to_string()))?;
+    let key = secrets::new_api_key(org.id);
+    Ok(store.create_first_organization(&org, &key.record).await?.then_some((org, key.key)))
+}

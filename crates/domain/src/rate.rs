@@ -176,3 +176,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    /// Prices travel as JSON numbers and come back with exactly the digits they were given.
+    #[test]
+    fn decimals_are_exact_json_numbers() {
+        let input: PriceComponentInput = serde_json::from_str(r#"{"type":"ENERGY","price":123456789.123456789}"#).unwrap();
+        assert_eq!(input.price.to_string(), "123456789.123456789");
+        let c = component(input).unwrap();
+        let shown = serde_json::to_string(&c).unwrap();
+        assert!(shown.contains(r#""price":123456789.123456789"#), "{shown}");
+        assert!(serde_json::from_str::<PriceComponentInput>(r#"{"type":"ENERGY","price":true}"#).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! Chargestations: registered here, then known to the OCPP server by their endpoint.
+
+use axum::extract::State;
+use domain::chargestation::{ChargestationInput, ChargestationPatch, Credentials, SecurityType};
+use store::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
+
+use crate::AppState;
+use crate::auth::Org;
+use crate::envelope::ok;
+use crate::error::ApiResult;
+use crate::extract::{IdPath, JsonBody, ListQuery};
+use crate::secrets::hash_password;
+
+fn stored(credentials: Credentials) -> StoredSecurity {
+    match credentials {
+        Credentials::None => StoredSecurity { kind: SecurityType::None, password_hash: None },
+        Credentials::Basic { password } => StoredSecurity { kind: SecurityType::Basic, password_hash: Some(hash_password(&password)) },
+    }
+}
+
+pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<ChargestationInput>) -> ApiResult {
+    let cs = input.parse()?;
+    let record = ChargestationRecord {
+        id: s.store.new_id(),
+        connection_url: format!("{}/ocpp/{}", s.config.public_ws_url.trim_end_matches('/'), cs.endpoint),
+        endpoint: cs.endpoint,
+        protocol: cs.protocol,
+        location: cs.location,
+        security: stored(cs.security),
+        registration: cs.registration,
+        created_at: s.store.now(),
+    };
+    ok(s.store.create_chargestation(org, &record).await?)
+}
+
+pub async fn list(State(s): State<AppState>, Org(org): Org, q: ListQuery) -> ApiResult {
+    let q = q.id_filter("location", "location_id")?;
+    ok(s.store.chargestations(org, q.page, &q.filters).await?)
+}
+
+pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    ok(s.store.chargestation(org, id).await?)
+}
+
+pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<ChargestationPatch>) -> ApiResult {
+    let changes = patch.parse()?;
+    let update = ChargestationUpdate { location: changes.location, security: changes.security.map(stored), registration: changes.registration };
+    ok(s.store.update_chargestation(org, id, &update).await?)
+}

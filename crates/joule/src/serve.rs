@@ -1,0 +1,59 @@
+//! `joule serve`: open the store, bind, serve until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use store::{Store, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::settings::{LogFormat, Settings};
+
+fn init_logs(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    init_logs(&settings);
+    let store = Store::connect(&settings.database_url, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("opening the database {}", store::dialect::redact(&settings.database_url)))?;
+    if settings.admin_token.is_none() {
+        if let Some((org, key)) = api::create_first_organization(&store).await? {
+            println!("Created the default organization {} ({}).", org.name, org.id);
+            println!("Its API key, shown only this once: {key}");
+        }
+    }
+    let listener = TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("ws://{address}"));
+    let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
+    tracing::info!(%address, backend = ?store.backend(), "listening on http://{address}");
+    axum::serve(listener, api::router(store.clone(), config)).with_graceful_shutdown(shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,156 @@
+//! Settings: defaults, then an optional TOML file, then environment (`DATABASE_URL`, then
+//! `JOULE_*`), then command-line flags; each overrides the one before.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML settings file (see `joule default-config`).
+    #[arg(long, env = "JOULE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// `sqlite://PATH` (default `sqlite://joule.db`) or `postgres://...`.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, as in RUST_LOG (`info`, `joule=debug,info`).
+    #[arg(long)]
+    pub log_level: Option<String>,
+    /// Base URL chargers use to reach this server (`wss://csms.example.com`); defaults to
+    /// `ws://` and the listening address.
+    #[arg(long)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub public_url: Option<String>,
+    /// Only from the environment (`JOULE_ADMIN_TOKEN`) or the file: never a flag, so it does
+    /// not show in process lists.
+    pub admin_token: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &store::dialect::redact(&self.database_url))
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("public_url", &self.public_url)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://joule.db".into(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            public_url: None,
+            admin_token: None,
+        }
+    }
+}
+
+/// The flags that were given, as a settings layer.
+#[derive(Serialize)]
+struct Flags<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_level: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<&'a String>,
+}
+
+impl Settings {
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = &args.config {
+            if !path.exists() {
+                anyhow::bail!("settings file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let flags = Flags {
+            listen: args.listen.as_ref(),
+            database_url: args.database_url.as_ref(),
+            log_format: args.log_format,
+            log_level: args.log_level.as_ref(),
+            public_url: args.public_url.as_ref(),
+        };
+        let settings: Settings = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::prefixed("JOULE_").ignore(&["CONFIG"]))
+            .merge(Serialized::defaults(flags))
+            .extract()?;
+        Ok(settings)
+    }
+}
+
+pub const EXAMPLE: &str = r#"# Joule settings. Every key is optional; environment variables JOULE_<KEY> (upper case)
+# override this file, and command-line flags override both.
+
+# Address of the REST API and the OCPP endpoint. Port 0 picks a free port.
+listen = "127.0.0.1:8080"
+
+# sqlite://PATH (created and migrated on start) or postgres://USER:PASSWORD@HOST/DB.
+# DATABASE_URL is read too.
+database_url = "sqlite://joule.db"
+
+# pretty or json
+log_format = "pretty"
+log_level = "info"
+
+# Base URL chargers use to reach this server; defaults to ws:// and the listening address.
+# public_url = "wss://csms.example.com"
+
+# Enables the platform-admin API (/v1.1/organizations). Prefer JOULE_ADMIN_TOKEN.
+# admin_token = "a long random string"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_to_the_defaults() {
+        let example: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(EXAMPLE)).extract().unwrap();
+        let defaults = Settings::default();
+        assert_eq!((example.listen, example.database_url, example.log_format), (defaults.listen, defaults.database_url, defaults.log_format));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = Settings { admin_token: Some("t0ps3cret".into()), database_url: "postgres://u:pw123@h/db".into(), ..Settings::default() };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("t0ps3cret") && !shown.contains("pw123"), "{shown}");
+    }
+}
