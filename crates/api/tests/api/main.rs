@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP API: a real server on a random port, a real HTTP client, on
+//! SQLite and on PostgreSQL. All API tests link into this one binary.
+
+mod app;
+mod errors;
+mod idempotency;
+mod operations;
+mod resources;
+mod tenancy;
+mod wallets;
