@@ -153,4 +153,32 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("t0ps3cret") && !shown.contains("pw123"), "{shown}");
     }
+
+    #[test]
+    fn each_layer_overrides_the_one_before() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("joule.toml", "listen = \"127.0.0.1:1\"\ndatabase_url = \"sqlite://file.db\"\nlog_level = \"debug\"\n")?;
+            jail.set_env("DATABASE_URL", "postgres://env/plain");
+            jail.set_env("JOULE_LISTEN", "127.0.0.1:2");
+            jail.set_env("JOULE_ADMIN_TOKEN", "from-env");
+            let args = ServeArgs { config: Some("joule.toml".into()), log_level: Some("warn".into()), ..ServeArgs::default() };
+            let s = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "127.0.0.1:2", "env over file");
+            assert_eq!(s.database_url, "postgres://env/plain", "DATABASE_URL over file");
+            assert_eq!(s.log_level, "warn", "flag over file");
+            assert_eq!(s.admin_token.as_deref(), Some("from-env"));
+            jail.set_env("JOULE_DATABASE_URL", "postgres://env/joule");
+            let args = ServeArgs { config: Some("joule.toml".into()), listen: Some("127.0.0.1:3".into()), ..ServeArgs::default() };
+            let s = Settings::load(&args).map_err(|e| e.to_string())?;
+            assert_eq!(s.database_url, "postgres://env/joule", "JOULE_DATABASE_URL over DATABASE_URL");
+            assert_eq!(s.listen, "127.0.0.1:3", "flag over env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_settings_file_is_an_error() {
+        let args = ServeArgs { config: Some("/nonexistent/joule.toml".into()), ..ServeArgs::default() };
+        assert!(Settings::load(&args).is_err());
+    }
 }

@@ -1,0 +1,181 @@
+//! `joule serve` as a user runs it: a real process, its output, its signals.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::testing::{BACKENDS, TestDatabase};
+
+/// A running `joule serve` and the lines it has printed.
+struct Server {
+    child: Child,
+    base: String,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+const ADMIN: &str = "walkthrough-admin-token";
+
+impl Server {
+    fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_joule"));
+        command.arg("serve").args(["--listen", "127.0.0.1:0"]).args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.env_remove("JOULE_ADMIN_TOKEN").env_remove("DATABASE_URL").env("NO_COLOR", "1");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("joule runs");
+        let (tx, lines) = channel();
+        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut server = Server { child, base: String::new(), lines, seen: Vec::new() };
+        let line = server.wait_for("listening on http://");
+        let rest = line.split("listening on http://").nth(1).unwrap();
+        let address: String = rest.chars().take_while(|c| c.is_ascii_digit() || ".:[]".contains(*c)).collect();
+        server.base = format!("http://{address}");
+        server
+    }
+
+    /// Waits for a printed line containing `needle`; gives up after 30 s.
+    fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line with {needle:?} in {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit status: a graceful shutdown exits 0.
+    fn terminate(mut self) -> (bool, Vec<String>) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.try_iter().collect::<Vec<_>>());
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            self.seen.push(line);
+        }
+        (status.success(), self.seen)
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("joule-cli-{name}-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+async fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn first_start_prints_a_key_once_and_shuts_down_gracefully() {
+    let dir = temp_dir("first");
+    let mut server = Server::start(&dir, &[], &[]);
+    let line = server.wait_for("API key, shown only this once: ");
+    let key = line.rsplit(' ').next().unwrap().to_string();
+    let (status, body) = get(&server.base, "/v1.1/organization", &key).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["name"], "Default organization");
+    assert!(dir.join("joule.db").exists(), "the default database is ./joule.db");
+    let (clean, output) = server.terminate();
+    assert!(clean, "SIGTERM exits cleanly: {output:#?}");
+    assert!(output.iter().any(|l| l.contains("stopped")), "{output:#?}");
+
+    // The second start finds the organization and prints no key.
+    let server = Server::start(&dir, &[], &[]);
+    assert_eq!(get(&server.base, "/v1.1/organization", &key).await.0, 200, "data survived the restart");
+    let (clean, output) = server.terminate();
+    assert!(clean);
+    assert!(!output.iter().any(|l| l.contains("jk_")), "the key is printed only once: {output:#?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn settings_come_from_file_env_and_flags() {
+    let dir = temp_dir("settings");
+    std::fs::write(dir.join("joule.toml"), "database_url = \"sqlite://from-file.db\"\nlog_format = \"json\"\n").unwrap();
+    let server = Server::start(&dir, &["--config", "joule.toml"], &[("JOULE_ADMIN_TOKEN", ADMIN)]);
+    let (status, _) = get(&server.base, "/v1.1/organizations", ADMIN).await;
+    assert_eq!(status, 200, "the admin token came from the environment");
+    let (clean, output) = server.terminate();
+    assert!(clean);
+    assert!(dir.join("from-file.db").exists(), "the database came from the file");
+    let listening = output.iter().find(|l| l.contains("listening on")).unwrap();
+    assert!(serde_json::from_str::<Value>(listening).is_ok(), "JSON logs from the file: {listening}");
+    assert!(!output.iter().any(|l| l.contains("jk_")), "no default organization with an admin token");
+
+    // A flag beats the file.
+    let server = Server::start(&dir, &["--config", "joule.toml", "--database-url", "sqlite://from-flag.db", "--log-format", "pretty"], &[]);
+    let (clean, _) = server.terminate();
+    assert!(clean);
+    assert!(dir.join("from-flag.db").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let dir = temp_dir("bad-url");
+    let output = Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", "mysql://root:hunter2@localhost/joule"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password is not shown: {stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The README's walk-through, run as written against a real server on each backend.
+#[tokio::test]
+async fn the_readme_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let script = readme.split("<!-- walkthrough -->").nth(1).expect("README has a walkthrough block");
+    let script = script.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let dir = temp_dir("walkthrough");
+        let server = Server::start(&dir, &["--database-url", &db.url], &[("JOULE_ADMIN_TOKEN", ADMIN)]);
+        let output = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", script])
+            .env("JOULE_URL", &server.base)
+            .env("JOULE_ADMIN_TOKEN", ADMIN)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{backend:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+
+        // What the walk-through did is really there.
+        let (_, orgs) = get(&server.base, "/v1.1/organizations", ADMIN).await;
+        assert_eq!(orgs["result"][0]["name"], json!("Acme Charging"));
+        assert!(stdout.contains("\"balance\": 5000"), "{backend:?}: the credit shows: {stdout}");
+        assert!(stdout.contains("wallet.updated"), "{backend:?}: the events show: {stdout}");
+        server.terminate();
+        db.remove().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
