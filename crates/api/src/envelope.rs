@@ -1,15 +1,36 @@
 //! The `{ok, message, result}` envelope every `/v1.1` answer is wrapped in.
 
-use axum::http::{StatusCode, header};
+use axum::Json;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::ApiResult;
 
-pub fn envelope(status: StatusCode, ok: bool, message: &str, result: serde_json::Value) -> Response {
-    let body = json!({ "ok": ok, "message": message, "result": result });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+/// Every `/v1.1` answer: `result` is what was asked for, or null when `ok` is false.
+#[derive(Serialize, ToSchema)]
+pub struct Envelope<T> {
+    ok: bool,
+    message: String,
+    result: T,
+}
+
+/// The `result` of a failed answer.
+#[derive(Serialize)]
+pub struct Null;
+
+impl PartialSchema for Null {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Null).into()
+    }
+}
+
+impl ToSchema for Null {}
+
+pub fn envelope<T: Serialize>(status: StatusCode, ok: bool, message: &str, result: T) -> Response {
+    (status, Json(Envelope { ok, message: message.to_owned(), result })).into_response()
 }
 
 /// A 200 answer holding `result`.

@@ -8,7 +8,7 @@ use domain::Invalid;
 use domain::ledger::LedgerError;
 use store::StoreError;
 
-use crate::envelope::envelope;
+use crate::envelope::{Null, envelope};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -71,7 +71,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        envelope(self.status, false, &self.message, serde_json::Value::Null)
+        envelope(self.status, false, &self.message, Null)
     }
 }
 

@@ -12,6 +12,9 @@ use domain::page::Page;
 use domain::{Id, Timestamp};
 use serde::de::DeserializeOwned;
 use store::Filter;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::{IntoParams, PartialSchema};
 
 use crate::error::ApiError;
 
@@ -60,6 +63,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 }
 
 /// The `{id}` of a path, which must be a well-formed id.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
 pub struct IdPath(pub Id);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdPath {
@@ -96,6 +101,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
             }
         }
         Ok(ListQuery { page, params, filters })
+    }
+}
+
+impl IntoParams for ListQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = |name: &str, description: &str, schema: RefOr<Schema>| {
+            ParameterBuilder::new().name(name).parameter_in(ParameterIn::Query).description(Some(description)).schema(Some(schema)).build()
+        };
+        let integer = |minimum: u32, maximum: u32| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(minimum)).maximum(Some(maximum)).into();
+        vec![
+            query("limit", "Results per page; 20 when absent.", integer(1, Page::MAX_LIMIT)),
+            query("page", "Which page, from 1.", integer(1, Page::MAX_PAGE)),
+            query("createdAt[gte]", "Only those created at or after this time.", Timestamp::schema()),
+            query("createdAt[lte]", "Only those created at or before this time.", Timestamp::schema()),
+        ]
     }
 }
 

@@ -48,7 +48,8 @@ pub struct AppState {
 pub fn router(store: Store, config: ApiConfig) -> Router {
     let state = AppState { store, config: Arc::new(config) };
     let metrics = observe::prometheus();
-    routes::v1(state.clone())
+    Router::from(routes::v1())
+        .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .merge(routes::operations(state.clone(), metrics))
         .fallback(unknown_route)

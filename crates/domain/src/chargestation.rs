@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::connector::Connector;
 use crate::{Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub enum Registration {
     Accepted,
     Pending,
@@ -27,20 +28,20 @@ impl Registration {
     }
 }
 
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SecurityType {
     None,
     Basic,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, ToSchema)]
 pub struct Security {
     #[serde(rename = "type")]
     pub kind: SecurityType,
 }
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Chargestation {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -67,32 +68,36 @@ pub struct Chargestation {
     pub updated_at: Timestamp,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityInput {
     #[serde(rename = "type")]
+    #[schema(value_type = SecurityType)]
     pub kind: String,
     pub password: Option<String>,
 }
 
 /// `POST /v1.1/chargestations`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargestationInput {
     pub endpoint: String,
+    #[schema(example = "ocpp1.6")]
     pub protocol: Option<String>,
     pub location: Option<Id>,
     pub security: Option<SecurityInput>,
+    #[schema(value_type = Option<Registration>)]
     pub registration: Option<String>,
 }
 
 /// `PATCH /v1.1/chargestations/{id}`: the endpoint is the charger's identity and stays.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargestationPatch {
     #[serde(default, deserialize_with = "crate::user::nullable")]
     pub location: Option<Option<Id>>,
     pub security: Option<SecurityInput>,
+    #[schema(value_type = Option<Registration>)]
     pub registration: Option<String>,
 }
 

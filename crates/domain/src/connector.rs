@@ -2,12 +2,13 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
 /// OCPP 1.6 ChargePointStatus, as the charger last reported it.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub enum ConnectorStatus {
     Available,
     Preparing,
@@ -52,7 +53,7 @@ impl ConnectorStatus {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub enum ConnectorFormat {
     #[serde(rename = "SOCKET")]
     Socket,
@@ -60,7 +61,7 @@ pub enum ConnectorFormat {
     Cable,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub enum PowerType {
     #[serde(rename = "AC_1_PHASE")]
     Ac1Phase,
@@ -70,7 +71,7 @@ pub enum PowerType {
     Dc,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Connector {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -93,7 +94,7 @@ pub struct Connector {
 }
 
 /// `POST /v1.1/connectors`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     pub chargestation: Id,
@@ -107,7 +108,7 @@ pub struct ConnectorInput {
 }
 
 /// `PATCH /v1.1/connectors/{id}`: `rate: null` detaches the rate.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorPatch {
     #[serde(default, deserialize_with = "nullable")]

@@ -4,6 +4,7 @@ use std::fmt;
 
 use isocountry::CountryCode;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Country(CountryCode);
@@ -41,6 +42,19 @@ impl<'de> Deserialize<'de> for Country {
         Country::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an ISO 3166-1 alpha-2 country code")))
     }
 }
+
+impl utoipa::PartialSchema for Country {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z]{2}$"))
+            .description(Some("An ISO 3166-1 alpha-2 country code."))
+            .examples(["US"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Country {}
 
 #[cfg(test)]
 mod tests {

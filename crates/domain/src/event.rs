@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::{Id, Timestamp};
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Event {
     #[serde(rename = "_id")]
     pub id: Id,

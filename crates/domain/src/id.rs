@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
 /// 4 bytes of Unix seconds, 5 bytes fixed per process, 3 bytes of a per-process counter:
 /// ids made by one process sort by creation time, and ids of a second sort before the next's.
@@ -76,6 +77,19 @@ impl<'de> Deserialize<'de> for Id {
         s.parse().map_err(|_| serde::de::Error::custom(format!("`{s}` is not an id (24 lowercase hexadecimal characters)")))
     }
 }
+
+impl utoipa::PartialSchema for Id {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-f]{24}$"))
+            .description(Some("An id: 24 lowercase hexadecimal characters."))
+            .examples(["63dcf32e7d291b1b005284ac"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {}
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! functions are the model it is tested against.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{Cents, Id, Timestamp};
 
@@ -45,7 +46,7 @@ impl Balances {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     TopUp,
@@ -68,7 +69,7 @@ impl EntryKind {
 }
 
 /// One change of a wallet's balance.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct LedgerEntry {
     #[serde(rename = "_id")]
     pub id: Id,

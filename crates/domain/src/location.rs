@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::invalid::text;
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Location {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -22,7 +23,7 @@ pub struct Location {
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coordinates {
     pub latitude: f64,
@@ -30,7 +31,7 @@ pub struct Coordinates {
 }
 
 /// `POST /v1.1/locations` and `PATCH /v1.1/locations/{id}`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
     pub name: Option<String>,

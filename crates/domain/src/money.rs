@@ -4,10 +4,11 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
 /// An amount in a currency's minor unit (cents for USD). Signed: ledger entries are debits or
 /// credits. Arithmetic is checked; an overflow is an error, never a wrap.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
@@ -76,6 +77,19 @@ impl<'de> Deserialize<'de> for Currency {
         Currency::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an ISO 4217 currency code")))
     }
 }
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z]{3}$"))
+            .description(Some("An ISO 4217 currency code, read in any case; wallets show it lower case, rates upper case."))
+            .examples(["USD"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Currency {}
 
 #[cfg(test)]
 mod tests {

@@ -1,12 +1,13 @@
 //! Organizations: the tenants. Every other resource belongs to exactly one.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::country::Country;
 use crate::invalid::text;
 use crate::{Cents, Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Organization {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -20,12 +21,12 @@ pub struct Organization {
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
 pub struct Configurations {
     pub session: SessionConfiguration,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
 pub struct SessionConfiguration {
     /// The available balance a wallet needs to start a session, in cents.
     pub minimum_balance: Cents,
@@ -37,7 +38,7 @@ impl Default for Configurations {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default, ToSchema)]
 pub struct StripeStatus {
     pub configured: bool,
 }
@@ -50,31 +51,33 @@ impl Organization {
 }
 
 /// `POST /v1.1/organizations`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
     pub name: String,
+    #[schema(value_type = Option<Country>)]
     pub country: Option<String>,
     pub configurations: Option<ConfigurationsInput>,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigurationsInput {
     pub session: Option<SessionConfigurationInput>,
 }
 
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionConfigurationInput {
     pub minimum_balance: Option<i64>,
 }
 
 /// `PATCH /v1.1/organization`: only the fields present change.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatch {
     pub name: Option<String>,
+    #[schema(value_type = Option<Country>)]
     pub country: Option<String>,
     pub configurations: Option<ConfigurationsInput>,
 }

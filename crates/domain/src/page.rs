@@ -11,6 +11,7 @@ pub struct Page {
 impl Page {
     pub const DEFAULT_LIMIT: u32 = 20;
     pub const MAX_LIMIT: u32 = 100;
+    pub const MAX_PAGE: u32 = 1_000_000;
 
     pub fn parse(limit: Option<&str>, page: Option<&str>) -> Result<Page, Invalid> {
         let limit = match limit {
@@ -26,7 +27,7 @@ impl Page {
             Some(s) => s
                 .parse::<u32>()
                 .ok()
-                .filter(|n| *n >= 1 && *n <= 1_000_000)
+                .filter(|n| (1..=Page::MAX_PAGE).contains(n))
                 .ok_or_else(|| Invalid::new("page", "must be an integer from 1"))?,
         };
         Ok(Page { limit, page })

@@ -4,11 +4,12 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::invalid::optional_text;
 use crate::{Currency, Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ToSchema)]
 pub enum ComponentType {
     #[serde(rename = "FLAT")]
     Flat,
@@ -20,7 +21,7 @@ pub enum ComponentType {
     ParkingTime,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct PriceComponent {
     #[serde(rename = "type")]
     pub kind: ComponentType,
@@ -35,7 +36,7 @@ pub struct PriceComponent {
     pub grace_period: Option<Decimal>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Rate {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -56,7 +57,7 @@ impl Rate {
     }
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceComponentInput {
     #[serde(rename = "type")]
@@ -68,10 +69,11 @@ pub struct PriceComponentInput {
 }
 
 /// `POST /v1.1/rates`.
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateInput {
     pub name: Option<String>,
+    #[schema(value_type = Currency)]
     pub currency: String,
     #[serde(default)]
     pub price_components: Vec<PriceComponentInput>,

@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::invalid::optional_text;
 use crate::wallet::Wallet;
 use crate::{Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct User {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -24,7 +25,7 @@ pub struct User {
 }
 
 /// A user as the API shows it: with the wallet embedded, or `null`.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, ToSchema)]
 pub struct UserView {
     #[serde(flatten)]
     pub user: User,
@@ -33,7 +34,7 @@ pub struct UserView {
 
 /// `POST /v1.1/users` and `PATCH /v1.1/users/{id}`. In a patch, an absent field stays as it was
 /// and `null` clears it.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     #[serde(default, deserialize_with = "nullable")]

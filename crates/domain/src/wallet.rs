@@ -1,11 +1,12 @@
 //! Wallets: a user's prepaid balance in integer minor units of one currency.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ledger::Balances;
 use crate::{Cents, Currency, Id, Invalid, Timestamp};
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Wallet {
     #[serde(rename = "_id")]
     pub id: Id,
@@ -49,9 +50,10 @@ impl Wallet {
 }
 
 /// `POST /v1.1/users/{id}/wallet`.
-#[derive(Deserialize, Debug, Default)]
+#[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalletInput {
+    #[schema(value_type = Option<Currency>)]
     pub currency: Option<String>,
 }
 
@@ -66,7 +68,7 @@ impl WalletInput {
 }
 
 /// `POST /v1.1/wallets/{id}/adjustments`: a manual credit (positive) or debit (negative).
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentInput {
     pub amount: i64,

@@ -1,18 +1,32 @@
 //! Events: everything the outbox holds, also events no webhook wanted.
 
 use axum::extract::State;
+use domain::Id;
+use domain::event::Event;
 
 use crate::AppState;
 use crate::auth::Org;
-use crate::envelope::ok;
+use crate::envelope::{Envelope, ok};
 use crate::error::ApiResult;
 use crate::extract::{IdPath, ListQuery};
+use crate::openapi::{BadRequest, NotFound, Unauthorized, Unavailable};
 
+/// Lists events, newest first.
+#[utoipa::path(get, path = "/v1.1/events", operation_id = "list_events", tag = "events",
+    params(ListQuery,
+        ("type" = Option<String>, Query, description = "Only events of this type, such as `wallet.updated`."),
+        ("object" = Option<String>, Query, description = "Only events about this kind of object, such as `wallet`."),
+        ("chargestation" = Option<Id>, Query, description = "Only events about this chargestation.")),
+    responses((status = 200, description = "OK", body = Envelope<Vec<Event>>), BadRequest, Unauthorized, Unavailable))]
 pub async fn list(State(s): State<AppState>, Org(org): Org, q: ListQuery) -> ApiResult {
     let q = q.text_filter("type", "kind").text_filter("object", "object").id_filter("chargestation", "chargestation_id")?;
     ok(s.store.events(org, q.page, &q.filters).await?)
 }
 
+/// Reads an event.
+#[utoipa::path(get, path = "/v1.1/events/{id}", operation_id = "get_event", tag = "events",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Event>), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
     ok(s.store.event(org, id).await?)
 }

@@ -1,4 +1,5 @@
-//! The route table: one line per endpoint, handlers grouped by resource.
+//! The route table: one line per path, handlers grouped by resource. Each handler's
+//! `#[utoipa::path]` names its path, so this table builds the router and the OpenAPI document.
 
 mod chargestations;
 mod events;
@@ -7,34 +8,35 @@ mod organizations;
 mod resources;
 mod wallets;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::openapi::ApiDoc;
 
 pub use operations::operations;
 
-pub fn v1(state: AppState) -> Router {
-    Router::new()
-        .route("/v1.1/organizations", post(organizations::create).get(organizations::list))
-        .route("/v1.1/organizations/{id}", get(organizations::get_one))
-        .route("/v1.1/organizations/{id}/api_keys", post(organizations::add_key))
-        .route("/v1.1/organization", get(organizations::mine).patch(organizations::update_mine))
-        .route("/v1.1/users", post(resources::create_user).get(resources::list_users))
-        .route("/v1.1/users/{id}", get(resources::get_user).patch(resources::update_user))
-        .route("/v1.1/users/{id}/wallet", post(wallets::create).get(wallets::of_user))
-        .route("/v1.1/wallets/{id}", get(wallets::get_one))
-        .route("/v1.1/wallets/{id}/adjustments", post(wallets::adjust))
-        .route("/v1.1/wallets/{id}/transactions", get(wallets::transactions))
-        .route("/v1.1/locations", post(resources::create_location).get(resources::list_locations))
-        .route("/v1.1/locations/{id}", get(resources::get_location).patch(resources::update_location))
-        .route("/v1.1/chargestations", post(chargestations::create).get(chargestations::list))
-        .route("/v1.1/chargestations/{id}", get(chargestations::get_one).patch(chargestations::update))
-        .route("/v1.1/connectors", post(resources::create_connector).get(resources::list_connectors))
-        .route("/v1.1/connectors/{id}", get(resources::get_connector).patch(resources::update_connector))
-        .route("/v1.1/rates", post(resources::create_rate).get(resources::list_rates))
-        .route("/v1.1/rates/{id}", get(resources::get_rate))
-        .route("/v1.1/events", get(events::list))
-        .route("/v1.1/events/{id}", get(events::get_one))
-        .with_state(state)
+pub fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(organizations::create, organizations::list))
+        .routes(routes!(organizations::get_one))
+        .routes(routes!(organizations::add_key))
+        .routes(routes!(organizations::mine, organizations::update_mine))
+        .routes(routes!(resources::create_user, resources::list_users))
+        .routes(routes!(resources::get_user, resources::update_user))
+        .routes(routes!(wallets::create, wallets::of_user))
+        .routes(routes!(wallets::get_one))
+        .routes(routes!(wallets::adjust))
+        .routes(routes!(wallets::transactions))
+        .routes(routes!(resources::create_location, resources::list_locations))
+        .routes(routes!(resources::get_location, resources::update_location))
+        .routes(routes!(chargestations::create, chargestations::list))
+        .routes(routes!(chargestations::get_one, chargestations::update))
+        .routes(routes!(resources::create_connector, resources::list_connectors))
+        .routes(routes!(resources::get_connector, resources::update_connector))
+        .routes(routes!(resources::create_rate, resources::list_rates))
+        .routes(routes!(resources::get_rate))
+        .routes(routes!(events::list))
+        .routes(routes!(events::get_one))
 }
