@@ -6,7 +6,7 @@
 //!
 //! - [`id`], [`time`], [`money`], [`country`]: typed scalars.
 //! - [`organization`], [`user`], [`wallet`], [`location`], [`chargestation`], [`connector`],
-//!   [`rate`]: the resources of the REST API and the rules on their fields.
+//!   [`rate`] (with [`restrictions`]): the resources of the REST API and the rules on their fields.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
 //! - [`page`]: list pagination.
@@ -23,6 +23,7 @@ pub mod money;
 pub mod organization;
 pub mod page;
 pub mod rate;
+pub mod restrictions;
 pub mod time;
 pub mod user;
 pub mod wallet;

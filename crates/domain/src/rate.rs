@@ -3,10 +3,10 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::invalid::optional_text;
+use crate::restrictions::Restrictions;
 use crate::{Currency, Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ToSchema)]
@@ -44,16 +44,26 @@ pub struct Rate {
     pub currency: Currency,
     pub price_components: Vec<PriceComponent>,
     pub minimum_amount: Option<Decimal>,
-    pub elements: Option<Vec<Value>>,
+    /// OCPI tariff elements, evaluated in order before `price_components`.
+    pub elements: Option<Vec<Element>>,
     #[serde(rename = "createdAt")]
     pub created_at: Timestamp,
     #[serde(rename = "updatedAt")]
     pub updated_at: Timestamp,
 }
 
+/// An OCPI TariffElement: price components that apply while all its restrictions hold.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct Element {
+    pub price_components: Vec<PriceComponent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restrictions: Option<Restrictions>,
+}
+
 impl Rate {
+    /// Whether any price component of the rate, in any element, is of this type.
     pub fn has_component(&self, kind: ComponentType) -> bool {
-        self.price_components.iter().any(|c| c.kind == kind)
+        self.price_components.iter().chain(self.elements.iter().flatten().flat_map(|e| &e.price_components)).any(|c| c.kind == kind)
     }
 }
 
@@ -78,12 +88,23 @@ pub struct RateInput {
     #[serde(default)]
     pub price_components: Vec<PriceComponentInput>,
     pub minimum_amount: Option<Decimal>,
-    pub elements: Option<Vec<Value>>,
+    pub elements: Option<Vec<ElementInput>>,
 }
 
+#[derive(Deserialize, Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElementInput {
+    pub price_components: Vec<PriceComponentInput>,
+    pub restrictions: Option<Restrictions>,
+}
+
+/// Prices above this are refused: no charging tariff comes near it, and it keeps every
+/// product of price, energy and time far inside exact decimal range.
+const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
 fn component(input: PriceComponentInput) -> Result<PriceComponent, Invalid> {
-    if input.price < Decimal::ZERO {
-        return Err(Invalid::new("price", "must be at least 0"));
+    if input.price < Decimal::ZERO || input.price > MAX_PRICE {
+        return Err(Invalid::new("price", format!("must be from 0 to {MAX_PRICE}")));
     }
     let tax = input.tax.unwrap_or(Decimal::ZERO);
     if tax < Decimal::ZERO || tax > Decimal::ONE_HUNDRED {
@@ -102,36 +123,51 @@ fn component(input: PriceComponentInput) -> Result<PriceComponent, Invalid> {
     Ok(PriceComponent { kind: input.kind, price: input.price, tax, step_size, grace_period })
 }
 
+/// A list of components, at most one of each type; `path` names the list in messages.
+fn components(inputs: Vec<PriceComponentInput>, path: &str) -> Result<Vec<PriceComponent>, Invalid> {
+    let mut components: Vec<PriceComponent> = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.into_iter().enumerate() {
+        let c = component(input).map_err(|e| e.within(&format!("{path}[{i}]")))?;
+        if components.iter().any(|seen| seen.kind == c.kind) {
+            return Err(Invalid::new(format!("{path}[{i}].type"), "at most one component of each type is allowed"));
+        }
+        components.push(c);
+    }
+    Ok(components)
+}
+
+fn element(input: ElementInput, path: &str) -> Result<Element, Invalid> {
+    let price_components = components(input.price_components, &format!("{path}.price_components"))?;
+    if price_components.is_empty() {
+        return Err(Invalid::new(format!("{path}.price_components"), "must hold at least one component"));
+    }
+    if let Some(r) = &input.restrictions {
+        r.check().map_err(|e| e.within(&format!("{path}.restrictions")))?;
+    }
+    Ok(Element { price_components, restrictions: input.restrictions })
+}
+
 impl RateInput {
     pub fn create(self, id: Id, now: Timestamp) -> Result<Rate, Invalid> {
         let currency = Currency::parse(&self.currency).ok_or_else(|| Invalid::new("currency", "must be an ISO 4217 currency code such as \"USD\""))?;
-        let mut components = Vec::with_capacity(self.price_components.len());
-        for (i, input) in self.price_components.into_iter().enumerate() {
-            let c = component(input).map_err(|e| e.within(&format!("price_components[{i}]")))?;
-            if components.iter().any(|seen: &PriceComponent| seen.kind == c.kind) {
-                return Err(Invalid::new(format!("price_components[{i}].type"), "at most one component of each type is allowed"));
-            }
-            components.push(c);
-        }
-        let elements = self.elements.filter(|e| !e.is_empty());
-        if let Some(elements) = &elements {
-            if let Some(i) = elements.iter().position(|e| !e.is_object()) {
-                return Err(Invalid::new(format!("elements[{i}]"), "must be an object"));
-            }
-        }
-        if components.is_empty() && elements.is_none() {
-            return Err(Invalid::new("price_components", "must hold at least one component"));
+        let price_components = components(self.price_components, "price_components")?;
+        let elements = match self.elements {
+            Some(list) if !list.is_empty() => Some(list.into_iter().enumerate().map(|(i, e)| element(e, &format!("elements[{i}]"))).collect::<Result<Vec<_>, _>>()?),
+            _ => None,
+        };
+        if price_components.is_empty() && elements.is_none() {
+            return Err(Invalid::new("price_components", "must hold at least one component (or `elements` must), or the rate prices nothing"));
         }
         if let Some(m) = self.minimum_amount {
-            if m < Decimal::ZERO {
-                return Err(Invalid::new("minimum_amount", "must be at least 0"));
+            if m < Decimal::ZERO || m > MAX_PRICE {
+                return Err(Invalid::new("minimum_amount", format!("must be from 0 to {MAX_PRICE}")));
             }
         }
         Ok(Rate {
             id,
             name: optional_text("name", self.name.as_deref(), 200)?,
             currency,
-            price_components: components,
+            price_components,
             minimum_amount: self.minimum_amount,
             elements,
             created_at: now,
@@ -163,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn elements_are_typed_and_count_as_components() {
+        let rate = create(r#"{"currency":"EUR","elements":[
+            {"price_components":[{"type":"PARKING_TIME","price":5,"step_size":300}],"restrictions":{"start_time":"09:00","end_time":"18:00","day_of_week":["MONDAY","FRIDAY"]}},
+            {"price_components":[{"type":"TIME","price":1}]}]}"#)
+        .unwrap();
+        let elements = rate.elements.as_ref().unwrap();
+        assert_eq!(elements[0].restrictions.as_ref().unwrap().start_time.unwrap().minutes(), 9 * 60);
+        assert!(rate.has_component(ComponentType::ParkingTime) && !rate.has_component(ComponentType::Energy));
+        let shown = serde_json::to_value(&rate).unwrap();
+        assert_eq!(shown["elements"][0]["restrictions"]["end_time"], "18:00");
+        assert_eq!(shown["elements"][0]["restrictions"]["day_of_week"][1], "FRIDAY");
+    }
+
+    #[test]
     fn names_the_bad_field() {
         for (json, field) in [
             (r#"{"currency":"XYZ","price_components":[{"type":"FLAT","price":1}]}"#, "currency"),
@@ -173,6 +223,11 @@ mod tests {
             (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1,"grace_period":1}]}"#, "price_components[0].grace_period"),
             (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1},{"type":"TIME","price":2}]}"#, "price_components[1].type"),
             (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1}],"minimum_amount":-1}"#, "minimum_amount"),
+            (r#"{"currency":"USD","price_components":[{"type":"FLAT","price":1000001}]}"#, "price_components[0].price"),
+            (r#"{"currency":"USD","elements":[{"price_components":[]}]}"#, "elements[0].price_components"),
+            (r#"{"currency":"USD","elements":[{"price_components":[{"type":"TIME","price":1,"tax":-1}]}]}"#, "elements[0].price_components[0].tax"),
+            (r#"{"currency":"USD","elements":[{"price_components":[{"type":"TIME","price":1}],"restrictions":{"min_kwh":5,"max_kwh":1}}]}"#, "elements[0].restrictions.max_kwh"),
+            (r#"{"currency":"USD","elements":[]}"#, "price_components"),
         ] {
             assert_eq!(create(json).unwrap_err().field, field, "{json}");
         }
@@ -186,11 +241,11 @@ mod json_tests {
     /// Prices travel as JSON numbers and come back with exactly the digits they were given.
     #[test]
     fn decimals_are_exact_json_numbers() {
-        let input: PriceComponentInput = serde_json::from_str(r#"{"type":"ENERGY","price":123456789.123456789}"#).unwrap();
-        assert_eq!(input.price.to_string(), "123456789.123456789");
+        let input: PriceComponentInput = serde_json::from_str(r#"{"type":"ENERGY","price":12345.123456789012345678}"#).unwrap();
+        assert_eq!(input.price.to_string(), "12345.123456789012345678");
         let c = component(input).unwrap();
         let shown = serde_json::to_string(&c).unwrap();
-        assert!(shown.contains(r#""price":123456789.123456789"#), "{shown}");
+        assert!(shown.contains(r#""price":12345.123456789012345678"#), "{shown}");
         assert!(serde_json::from_str::<PriceComponentInput>(r#"{"type":"ENERGY","price":true}"#).is_err());
     }
 }

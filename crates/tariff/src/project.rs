@@ -1,0 +1,50 @@
+//! Projection for session intelligence: what the session will cost if it goes on as it is.
+
+use chrono_tz::Tz;
+use domain::Timestamp;
+use domain::connector::ConnectorStatus;
+use domain::rate::Rate;
+use rust_decimal::Decimal;
+
+use crate::activity::{Activity, Period};
+use crate::cost::Cost;
+use crate::engine::price;
+
+/// How the session is going right now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outlook {
+    pub status: ConnectorStatus,
+    pub paused: bool,
+    /// Charging power, W.
+    pub power_w: Decimal,
+}
+
+/// The activity continued from its end (or from `from`, if later) for `seconds` as `outlook`
+/// says.
+fn continued(activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Activity {
+    let start = activity.end().map_or(from, |end| end.max(from));
+    let energy_wh = outlook.power_w.max(Decimal::ZERO) * Decimal::from(seconds) / Decimal::from(3600);
+    let period = Period { start, end: Timestamp::from_millis(start.millis() + i64::from(seconds) * 1000), status: outlook.status, paused: outlook.paused, energy_wh };
+    activity.then(period).unwrap_or_else(|_| activity.clone())
+}
+
+/// The cost `seconds` after `from`, if the session goes on as `outlook` says.
+pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Cost {
+    price(rate, tz, &continued(activity, from, seconds, outlook))
+}
+
+/// The fewest whole seconds after `from`, at most `within`, after which the cost reaches
+/// `amount`; `None` if it does not within that time. Cost never falls as a session goes on,
+/// so a binary search finds it.
+pub fn seconds_until(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, outlook: Outlook, amount: Decimal, within: u32) -> Option<u32> {
+    let reaches = |s: u32| project(rate, tz, activity, from, s, outlook).amount >= amount;
+    if !reaches(within) {
+        return None;
+    }
+    let (mut low, mut high) = (0u32, within);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if reaches(mid) { high = mid } else { low = mid + 1 }
+    }
+    Some(low)
+}
