@@ -1,0 +1,217 @@
+//! Properties of pricing over random rates and sessions.
+//!
+//! Sessions are generated in whole seconds at a constant power per period, so that a period
+//! split at any second keeps each part's energy exact.
+
+use chrono_tz::Tz;
+use domain::connector::ConnectorStatus;
+use domain::rate::{Rate, RateInput};
+use domain::{Id, Timestamp};
+use proptest::prelude::*;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+use tariff::{Activity, Outlook, Period, price, project, seconds_until};
+
+const STATUSES: [ConnectorStatus; 6] =
+    [ConnectorStatus::Charging, ConnectorStatus::Charging, ConnectorStatus::SuspendedEV, ConnectorStatus::SuspendedEVSE, ConnectorStatus::Finishing, ConnectorStatus::Preparing];
+const ZONES: [Tz; 4] = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Europe::Amsterdam, chrono_tz::Asia::Tokyo];
+
+/// A period as generated: seconds, status, paused, power in Wh per second (thousandths).
+#[derive(Clone, Debug)]
+struct Step {
+    gap_s: i64,
+    length_s: i64,
+    status: ConnectorStatus,
+    paused: bool,
+    milli_wh_per_s: i64,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    let step = (prop_oneof![Just(0i64), 0i64..7200], 0i64..10_800, 0usize..STATUSES.len(), proptest::bool::weighted(0.15), 0i64..15_000)
+        .prop_map(|(gap_s, length_s, s, paused, milli_wh_per_s)| Step { gap_s, length_s, status: STATUSES[s], paused, milli_wh_per_s });
+    proptest::collection::vec(step, 1..8)
+}
+
+fn activity(start_s: i64, steps: &[Step]) -> Activity {
+    let mut at = start_s;
+    let mut periods = Vec::new();
+    for s in steps {
+        at += s.gap_s;
+        let energy = Decimal::new(s.milli_wh_per_s * s.length_s, 3);
+        periods.push(Period { start: Timestamp::from_millis(at * 1000), end: Timestamp::from_millis((at + s.length_s) * 1000), status: s.status, paused: s.paused, energy_wh: energy });
+        at += s.length_s;
+    }
+    Activity::new(periods).unwrap()
+}
+
+fn rate(json: Value) -> Option<Rate> {
+    serde_json::from_value::<RateInput>(json).ok()?.create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).ok()
+}
+
+fn component(kind: &'static str) -> impl Strategy<Value = Value> {
+    (0u32..5000, 0u32..30, 1u32..1200, proptest::option::of(0u32..8)).prop_map(move |(cents, tax, step, grace_quarters)| {
+        let mut c = json!({ "type": kind, "price": Decimal::new(i64::from(cents), 2), "tax": tax, "step_size": step });
+        if kind == "PARKING_TIME" {
+            if let Some(q) = grace_quarters {
+                c["grace_period"] = json!(Decimal::new(i64::from(q) * 25, 2));
+            }
+        }
+        c
+    })
+}
+
+fn components() -> impl Strategy<Value = Vec<Value>> {
+    (proptest::option::of(component("FLAT")), proptest::option::of(component("ENERGY")), proptest::option::of(component("TIME")), proptest::option::of(component("PARKING_TIME")))
+        .prop_map(|(a, b, c, d)| [a, b, c, d].into_iter().flatten().collect())
+}
+
+/// eDRV rates: price components only, an optional minimum.
+fn plain_rate() -> impl Strategy<Value = Rate> {
+    (components(), proptest::option::of(0u32..3000))
+        .prop_filter_map("a rate prices something", |(components, minimum)| {
+            let mut json = json!({ "currency": "USD", "price_components": components });
+            if let Some(m) = minimum {
+                json["minimum_amount"] = json!(Decimal::new(i64::from(m), 2));
+            }
+            rate(json)
+        })
+}
+
+fn restrictions() -> impl Strategy<Value = Value> {
+    let time = proptest::option::of((0u32..24, 0u32..24)).prop_map(|t| t.map(|(a, b)| (format!("{a:02}:00"), format!("{b:02}:30"))));
+    let days = proptest::option::of(proptest::sample::subsequence(vec!["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], 1..7));
+    let kwh = proptest::option::of((0u32..40, 1u32..40));
+    let power = proptest::option::of((0u32..30, 1u32..60));
+    let duration = proptest::option::of((0u32..7200, 1u32..14_400));
+    (time, days, kwh, power, duration).prop_map(|(time, days, kwh, power, duration)| {
+        let mut r = json!({});
+        if let Some((start, end)) = time {
+            r["start_time"] = json!(start);
+            r["end_time"] = json!(end);
+        }
+        if let Some(days) = days {
+            r["day_of_week"] = json!(days);
+        }
+        if let Some((min, extra)) = kwh {
+            r["min_kwh"] = json!(min);
+            r["max_kwh"] = json!(min + extra);
+        }
+        if let Some((min, extra)) = power {
+            r["min_power"] = json!(min);
+            r["max_power"] = json!(min + extra);
+        }
+        if let Some((min, extra)) = duration {
+            r["min_duration"] = json!(min);
+            r["max_duration"] = json!(min + extra);
+        }
+        r
+    })
+}
+
+/// OCPI rates: restricted elements, and sometimes a fallback.
+fn restricted_rate() -> impl Strategy<Value = Rate> {
+    let element = (components(), restrictions()).prop_map(|(components, restrictions)| json!({ "price_components": components, "restrictions": restrictions }));
+    (proptest::collection::vec(element, 1..4), proptest::option::of(components())).prop_filter_map("a valid rate", |(elements, fallback)| {
+        let elements: Vec<Value> = elements.into_iter().filter(|e| !e["price_components"].as_array().unwrap().is_empty()).collect();
+        rate(json!({ "currency": "USD", "elements": elements, "price_components": fallback.unwrap_or_default() }))
+    })
+}
+
+fn start() -> impl Strategy<Value = i64> {
+    // Any second of 2026.
+    1_767_225_600i64..1_798_761_600
+}
+
+fn zone() -> impl Strategy<Value = Tz> {
+    proptest::sample::select(ZONES.to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cost_never_falls_as_a_session_goes_on(rate in plain_rate(), tz in zone(), start in start(), steps in steps(), more in steps()) {
+        let mut longer = steps.clone();
+        let mut previous = price(&rate, tz, &activity(start, &steps)).amount;
+        for s in more {
+            longer.push(s);
+            let next = price(&rate, tz, &activity(start, &longer)).amount;
+            prop_assert!(next >= previous, "{previous} then {next}");
+            previous = next;
+        }
+    }
+
+    #[test]
+    fn cost_never_falls_with_more_energy_or_a_longer_period(rate in plain_rate(), tz in zone(), start in start(), steps in steps(), which in any::<prop::sample::Index>(), extra_s in 1i64..3600, extra_power in 1i64..5000) {
+        let before = price(&rate, tz, &activity(start, &steps)).amount;
+        let i = which.index(steps.len());
+        let mut more = steps.clone();
+        more[i].milli_wh_per_s += extra_power;
+        prop_assert!(price(&rate, tz, &activity(start, &more)).amount >= before);
+        let mut last_longer = steps.clone();
+        let last = last_longer.len() - 1;
+        last_longer[last].length_s += extra_s;
+        prop_assert!(price(&rate, tz, &activity(start, &last_longer)).amount >= before);
+    }
+
+    #[test]
+    fn splitting_a_period_never_changes_the_cost(rate in prop_oneof![plain_rate(), restricted_rate()], tz in zone(), start in start(), steps in steps(), which in any::<prop::sample::Index>(), at in any::<prop::sample::Index>()) {
+        let i = which.index(steps.len());
+        prop_assume!(steps[i].length_s >= 2);
+        let cut = 1 + at.index(steps[i].length_s as usize - 1) as i64;
+        let mut split = steps.clone();
+        let second = Step { gap_s: 0, length_s: steps[i].length_s - cut, ..steps[i].clone() };
+        split[i].length_s = cut;
+        split.insert(i + 1, second);
+        let whole = price(&rate, tz, &activity(start, &steps));
+        let parts = price(&rate, tz, &activity(start, &split));
+        prop_assert_eq!(whole.amount, parts.amount, "{:#?}\n{:#?}", whole.breakdown, parts.breakdown);
+    }
+
+    #[test]
+    fn the_amount_is_never_below_the_minimum(rate in prop_oneof![plain_rate(), restricted_rate()], tz in zone(), start in start(), steps in steps()) {
+        let cost = price(&rate, tz, &activity(start, &steps));
+        prop_assert!(cost.amount >= rate.minimum_amount.unwrap_or_default());
+        prop_assert!(cost.amount >= Decimal::ZERO);
+    }
+
+    #[test]
+    fn without_tax_the_amount_is_the_rounded_sum_before_tax(rate in plain_rate(), tz in zone(), start in start(), steps in steps()) {
+        let mut rate = rate;
+        rate.minimum_amount = None;
+        for c in &mut rate.price_components {
+            c.tax = Decimal::ZERO;
+        }
+        let cost = price(&rate, tz, &activity(start, &steps));
+        let sum: Decimal = cost.breakdown.iter().map(|r| r.before_tax).sum();
+        prop_assert_eq!(cost.amount, sum.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero).normalize());
+        prop_assert!(cost.breakdown.iter().all(|r| r.total_cost == r.before_tax));
+    }
+
+    #[test]
+    fn a_projection_prices_the_session_continued(rate in prop_oneof![plain_rate(), restricted_rate()], tz in zone(), start in start(), steps in steps(), seconds in 0u32..7200, power in 0u32..50_000) {
+        let now = activity(start, &steps);
+        let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(power) };
+        let end = now.end().unwrap();
+        let projected = project(&rate, tz, &now, end, seconds, outlook);
+        let continued = now.then(Period { start: end, end: Timestamp::from_millis(end.millis() + i64::from(seconds) * 1000), status: ConnectorStatus::Charging, paused: false, energy_wh: Decimal::from(power) * Decimal::from(seconds) / Decimal::from(3600) }).unwrap();
+        prop_assert_eq!(projected.amount, price(&rate, tz, &continued).amount);
+        prop_assert_eq!(project(&rate, tz, &now, end, 0, outlook).amount, price(&rate, tz, &now).amount);
+    }
+
+    #[test]
+    fn seconds_until_finds_the_first_second_the_cost_reaches_an_amount(rate in plain_rate(), tz in zone(), start in start(), steps in steps(), cents in 0i64..20_000, power in 0u32..50_000) {
+        let now = activity(start, &steps);
+        let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(power) };
+        let from = now.end().unwrap();
+        let amount = Decimal::new(cents, 2);
+        let cost_at = |s: u32| project(&rate, tz, &now, from, s, outlook).amount;
+        match seconds_until(&rate, tz, &now, from, outlook, amount, 86_400) {
+            Some(s) => {
+                prop_assert!(cost_at(s) >= amount);
+                prop_assert!(s == 0 || cost_at(s - 1) < amount);
+            }
+            None => prop_assert!(cost_at(86_400) < amount),
+        }
+    }
+}
