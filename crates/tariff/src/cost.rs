@@ -4,8 +4,9 @@ use domain::rate::ComponentType;
 use domain::{Currency, Timestamp};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Cost {
     /// `max(minimum_amount, Σ totalCost)`, rounded half-up to the currency's minor unit.
     pub amount: Decimal,
@@ -13,7 +14,7 @@ pub struct Cost {
     pub breakdown: Vec<CostRow>,
 }
 
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub struct Span {
     #[serde(rename = "startTime")]
     pub start: Timestamp,
@@ -23,7 +24,7 @@ pub struct Span {
 
 /// One price component applied over a stretch of the session. Values are exact; only
 /// `Cost::amount` is rounded.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct CostRow {
     #[serde(rename = "type")]
     pub kind: ComponentType,
@@ -33,6 +34,7 @@ pub struct CostRow {
     /// kWh for ENERGY, hours for TIME and PARKING_TIME, 1 for FLAT.
     pub quantity: Decimal,
     /// `kWh`, `hours`, or empty for FLAT.
+    #[schema(value_type = String)]
     pub unit: &'static str,
     #[serde(rename = "unitPrice")]
     pub unit_price: Decimal,

@@ -5,6 +5,7 @@ mod chargestations;
 mod events;
 mod operations;
 mod organizations;
+mod quote;
 mod resources;
 mod wallets;
 
@@ -37,6 +38,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::get_connector, resources::update_connector))
         .routes(routes!(resources::create_rate, resources::list_rates))
         .routes(routes!(resources::get_rate))
+        .routes(routes!(quote::quote))
         .routes(routes!(events::list))
         .routes(routes!(events::get_one))
 }

@@ -5,6 +5,7 @@ mod app;
 mod errors;
 mod idempotency;
 mod operations;
+mod quote;
 mod resources;
 mod tenancy;
 mod wallets;
