@@ -68,36 +68,23 @@ fn local_instant(tz: Tz, date: NaiveDate, minutes: u32) -> Option<i64> {
     (0..=180).find_map(|shift| tz.from_local_datetime(&(naive + Duration::minutes(shift))).earliest()).map(|t| t.timestamp_millis())
 }
 
-/// Instants in `(start, end)` where a restriction of some element may switch.
-fn cut_points(elements: &[Element<'_>], tz: Tz, session_start: i64, start: i64, end: i64, energy_before_wh: Decimal, energy_wh: Decimal) -> Vec<i64> {
-    let mut cuts = Vec::new();
+/// Instants between `start` and `end` where a restriction on the wall clock or on the
+/// session's duration may switch, sorted.
+fn clock_cuts(elements: &[Element<'_>], tz: Tz, start: i64, end: i64) -> Vec<i64> {
     let restrictions: Vec<&Restrictions> = elements.iter().filter_map(|e| e.restrictions).collect();
+    let mut cuts: Vec<i64> = restrictions.iter().flat_map(|r| [r.min_duration, r.max_duration]).flatten().map(|s| start + i64::from(s) * 1000).collect();
     if restrictions.iter().any(|r| r.uses_local_time()) {
         let mut minutes: Vec<u32> = vec![0];
         for r in &restrictions {
             minutes.extend(r.start_time.iter().chain(r.end_time.iter()).map(|t| u32::from(t.minutes())));
         }
-        let first = utc(start).with_timezone(&tz).date_naive() - Duration::days(1);
+        minutes.sort_unstable();
+        minutes.dedup();
         let last = utc(end).with_timezone(&tz).date_naive();
-        let mut day = first;
+        let mut day = utc(start).with_timezone(&tz).date_naive() - Duration::days(1);
         while day <= last {
             cuts.extend(minutes.iter().filter_map(|m| local_instant(tz, day, *m)));
             day = day.succ_opt().unwrap_or(last + Duration::days(1));
-        }
-    }
-    for r in &restrictions {
-        for seconds in [r.min_duration, r.max_duration].into_iter().flatten() {
-            cuts.push(session_start + i64::from(seconds) * 1000);
-        }
-        if energy_wh > Decimal::ZERO {
-            for kwh in [r.min_kwh, r.max_kwh].into_iter().flatten() {
-                let to_go = kwh * Decimal::ONE_THOUSAND - energy_before_wh;
-                if to_go > Decimal::ZERO && to_go < energy_wh {
-                    // The first millisecond at which the threshold is reached, assuming even power.
-                    let offset = (to_go * Decimal::from(end - start) / energy_wh).ceil();
-                    cuts.extend(i64::try_from(offset).ok().map(|o| start + o));
-                }
-            }
         }
     }
     cuts.retain(|c| *c > start && *c < end);
@@ -106,18 +93,39 @@ fn cut_points(elements: &[Element<'_>], tz: Tz, session_start: i64, start: i64, 
     cuts
 }
 
+/// Offsets into a period (of `length` ms, delivering `energy_wh` after `energy_before_wh`)
+/// where the session's energy reaches a `min_kwh` or `max_kwh`, assuming even power.
+fn energy_cuts(elements: &[Element<'_>], length: i64, energy_before_wh: Decimal, energy_wh: Decimal) -> Vec<i64> {
+    if energy_wh <= Decimal::ZERO {
+        return Vec::new();
+    }
+    let thresholds = elements.iter().filter_map(|e| e.restrictions).flat_map(|r| [r.min_kwh, r.max_kwh]).flatten();
+    thresholds
+        .filter_map(|kwh| {
+            let to_go = kwh * Decimal::ONE_THOUSAND - energy_before_wh;
+            // The first millisecond at which the threshold is reached.
+            (to_go > Decimal::ZERO && to_go < energy_wh).then(|| i64::try_from((to_go * Decimal::from(length) / energy_wh).ceil()).ok()).flatten()
+        })
+        .collect()
+}
+
 fn slices(elements: &[Element<'_>], tz: Tz, activity: &Activity) -> Vec<Slice> {
-    let Some(session_start) = activity.start() else { return Vec::new() };
+    let (Some(session_start), Some(session_end)) = (activity.start(), activity.end()) else { return Vec::new() };
     let session_start = session_start.millis();
+    let clock = clock_cuts(elements, tz, session_start, session_end.millis());
     let mut out = Vec::new();
     let mut energy_before = Decimal::ZERO;
     for period in activity.periods() {
         let (start, end) = (period.start.millis(), period.end.millis());
         let length = end - start;
         let power_kw = if length > 0 { period.energy_wh * Decimal::from(MS_PER_HOUR) / Decimal::from(length) / Decimal::ONE_THOUSAND } else { Decimal::ZERO };
+        let within = &clock[clock.partition_point(|c| *c <= start)..clock.partition_point(|c| *c < end)];
         let mut bounds = vec![start];
-        bounds.extend(cut_points(elements, tz, session_start, start, end, energy_before, period.energy_wh));
+        bounds.extend_from_slice(within);
+        bounds.extend(energy_cuts(elements, length, energy_before, period.energy_wh).into_iter().map(|o| start + o));
         bounds.push(end);
+        bounds.sort_unstable();
+        bounds.dedup();
         let mut given = Decimal::ZERO;
         for (i, pair) in bounds.windows(2).enumerate() {
             let (a, b) = (pair[0], pair[1]);
