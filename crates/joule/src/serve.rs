@@ -19,6 +19,7 @@ fn init_logs(settings: &Settings) {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     init_logs(&settings);
+    let shutdown = shutdown_signal()?;
     let store = Store::connect(&settings.database_url, Arc::new(SystemClock))
         .await
         .with_context(|| format!("opening the database {}", store::dialect::redact(&settings.database_url)))?;
@@ -33,27 +34,27 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("ws://{address}"));
     let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
     tracing::info!(%address, backend = ?store.backend(), "listening on http://{address}");
-    axum::serve(listener, api::router(store.clone(), config)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, api::router(store.clone(), config)).with_graceful_shutdown(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives right after startup is not lost.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
