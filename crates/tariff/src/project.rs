@@ -36,6 +36,24 @@ pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, second
 /// The fewest whole seconds after `from`, at most `within`, after which the cost reaches
 /// `amount`; `None` if it does not within that time. Cost never falls as a session goes on,
 /// so a binary search finds it.
+///
+/// ```
+/// use domain::connector::ConnectorStatus;
+/// use domain::rate::RateInput;
+/// use domain::{Id, Timestamp};
+/// use rust_decimal::Decimal;
+/// use tariff::{Activity, Outlook, seconds_until};
+///
+/// let rate: RateInput = serde_json::from_str(r#"{"currency": "USD", "price_components": [
+///     {"type": "ENERGY", "price": 0.50}]}"#).unwrap();
+/// let rate = rate.create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap();
+/// let charging = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(7200) };
+/// // At 7.2 kW and $0.50 per kWh the cost is $0.995 after 995 s: $1.00 once rounded to cents,
+/// // which is what would be charged.
+/// let now = Timestamp::from_millis(0);
+/// let s = seconds_until(&rate, chrono_tz::UTC, &Activity::default(), now, charging, Decimal::ONE, 3600);
+/// assert_eq!(s, Some(995));
+/// ```
 pub fn seconds_until(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, outlook: Outlook, amount: Decimal, within: u32) -> Option<u32> {
     let reaches = |s: u32| project(rate, tz, activity, from, s, outlook).amount >= amount;
     if !reaches(within) {

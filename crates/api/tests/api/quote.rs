@@ -86,3 +86,44 @@ async fn quote_errors_name_the_problem() {
     })
     .await;
 }
+
+/// A quote answers exactly what the tariff engine prices for the same activity, which is what a
+/// session's running and final cost are computed with.
+#[tokio::test]
+async fn a_quote_is_the_engines_price_of_the_activity() {
+    use rand::{Rng, SeedableRng};
+    use rust_decimal::Decimal;
+
+    on_every_backend(|app: TestApp| async move {
+        let key = app.key().await;
+        let body = json!({ "name": "Mixed", "currency": "USD", "minimum_amount": 1.25, "elements": [
+            { "price_components": [{ "type": "ENERGY", "price": 0.12, "step_size": 250 }], "restrictions": { "start_time": "21:00", "end_time": "07:00" } },
+            { "price_components": [{ "type": "TIME", "price": 4.5, "tax": 7 }], "restrictions": { "min_power": 22 } } ],
+            "price_components": [{ "type": "FLAT", "price": 0.99 }, { "type": "ENERGY", "price": 0.41, "tax": 6.5 }, { "type": "TIME", "price": 1.2 },
+                { "type": "PARKING_TIME", "price": 9, "step_size": 600, "grace_period": 0.25 }] });
+        let id = rate(&app, &key, body.clone()).await;
+        let stored: domain::rate::Rate = serde_json::from_value(app.get(&format!("/v1.1/rates/{id}"), &key).await.ok()).unwrap();
+        let statuses = ["Charging", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
+        for _ in 0..25 {
+            let mut at = 1_790_000_000_000i64 + rng.random_range(0..86_400_000);
+            let mut activity = Vec::new();
+            let mut periods = Vec::new();
+            for _ in 0..rng.random_range(1..12) {
+                let length = rng.random_range(0..5_400_000i64);
+                let status = statuses[rng.random_range(0..statuses.len())];
+                let energy = Decimal::new(rng.random_range(0..40_000_000), 3);
+                let (start, end) = (domain::Timestamp::from_millis(at), domain::Timestamp::from_millis(at + length));
+                activity.push(json!({ "startTime": start, "endTime": end, "status": status, "energy": energy }));
+                let status = domain::connector::ConnectorStatus::parse(status).unwrap();
+                periods.push(tariff::Period { start, end, status, paused: false, energy_wh: energy });
+                at += length + rng.random_range(0..600_000);
+            }
+            let quote = app.post(&format!("/v1.1/rates/{id}/quote"), &key, json!({ "charging_activity": activity, "timezone": "America/Chicago" })).await.ok();
+            let priced = tariff::price(&stored, chrono_tz::America::Chicago, &tariff::Activity::new(periods).unwrap());
+            assert_eq!(quote, serde_json::to_value(&priced).unwrap());
+        }
+        app
+    })
+    .await;
+}
