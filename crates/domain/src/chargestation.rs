@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::connector::Connector;
+use crate::connector::{Connector, ConnectorStatus};
 use crate::{Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
@@ -52,6 +52,8 @@ pub struct Chargestation {
     pub connection_url: String,
     pub security: Security,
     pub online: bool,
+    /// What the charger last reported for connector 0, the chargestation as a whole.
+    pub status: Option<ConnectorStatus>,
     pub registration: Registration,
     #[serde(rename = "lastConnectAt")]
     pub last_connect_at: Option<Timestamp>,

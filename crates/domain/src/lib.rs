@@ -7,6 +7,7 @@
 //! - [`id`], [`time`], [`money`], [`country`]: typed scalars.
 //! - [`organization`], [`user`], [`wallet`], [`location`], [`chargestation`], [`connector`],
 //!   [`rate`] (with [`restrictions`]): the resources of the REST API and the rules on their fields.
+//! - [`token`], [`transaction`]: what chargers authorize with and report.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
 //! - [`page`]: list pagination.
@@ -25,6 +26,8 @@ pub mod page;
 pub mod rate;
 pub mod restrictions;
 pub mod time;
+pub mod token;
+pub mod transaction;
 pub mod user;
 pub mod wallet;
 

@@ -1,7 +1,7 @@
 //! Chargestations: registered through the API, kept current by the OCPP server.
 
 use domain::chargestation::{Chargestation, Registration, Security, SecurityType};
-use domain::connector::Connector;
+use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
 use domain::page::Page;
 use domain::{Id, Timestamp};
@@ -15,7 +15,7 @@ use crate::{Store, StoreError};
 
 macro_rules! chargestation_columns {
     () => {
-        "id, endpoint, protocol, location_id, connection_url, security_type, registration, online, \
+        "id, endpoint, protocol, location_id, connection_url, security_type, registration, online, status, \
          last_connect_at, last_disconnect_at, last_message_at, boot_info, created_at, updated_at"
     };
 }
@@ -65,6 +65,7 @@ fn chargestation_from_row(row: &AnyRow, connectors: Vec<Connector>) -> Result<Ch
     let security: String = row.try_get("security_type")?;
     let registration: String = row.try_get("registration")?;
     let boot_info: Option<String> = row.try_get("boot_info")?;
+    let status: Option<String> = row.try_get("status")?;
     Ok(Chargestation {
         id: id.parse().map_err(StoreError::corrupt)?,
         endpoint: row.try_get("endpoint")?,
@@ -73,6 +74,7 @@ fn chargestation_from_row(row: &AnyRow, connectors: Vec<Connector>) -> Result<Ch
         connection_url: row.try_get("connection_url")?,
         security: Security { kind: if security == "basic" { SecurityType::Basic } else { SecurityType::None } },
         online: row.try_get::<i64, _>("online")? != 0,
+        status: status.and_then(|s| ConnectorStatus::parse(&s)),
         registration: Registration::parse(&registration).ok_or_else(|| StoreError::corrupt(format!("registration {registration}")))?,
         last_connect_at: optional_time(row, "last_connect_at")?,
         last_disconnect_at: optional_time(row, "last_disconnect_at")?,
@@ -155,7 +157,7 @@ impl Store {
         Ok(list)
     }
 
-    async fn load_chargestation(&self, conn: &mut AnyConnection, org: Id, id: Id) -> Result<Chargestation, StoreError> {
+    pub(crate) async fn load_chargestation(&self, conn: &mut AnyConnection, org: Id, id: Id) -> Result<Chargestation, StoreError> {
         let row = sqlx::query(concat!("SELECT ", chargestation_columns!(), " FROM chargestations WHERE id = $1 AND organization_id = $2"))
             .bind(id.to_string())
             .bind(org.to_string())

@@ -15,7 +15,7 @@ use crate::StoreError;
 /// A column value beside `data`.
 pub(crate) enum Column {
     Text(Option<String>),
-    Int(i64),
+    Int(Option<i64>),
 }
 
 pub(crate) trait Document: Serialize + DeserializeOwned + Send + Sync {

@@ -10,6 +10,7 @@
 //!   rates, connectors, organizations).
 //! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
 
+mod charger;
 mod chargestations;
 pub mod dialect;
 mod documents;
@@ -34,6 +35,7 @@ pub use dialect::Backend;
 pub use documents::Filter;
 pub use error::StoreError;
 pub use idempotency::IdempotencyStart;
+pub use charger::{ChargerLogin, ENERGY_REGISTER, Sample, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
 

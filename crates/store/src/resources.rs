@@ -6,6 +6,7 @@ use domain::event::NewEvent;
 use domain::location::Location;
 use domain::page::Page;
 use domain::rate::Rate;
+use domain::token::Token;
 use domain::user::{User, UserView};
 use domain::{Id, Timestamp};
 use sqlx::AnyConnection;
@@ -36,6 +37,24 @@ document!(User, "users", "user");
 document!(Location, "locations", "location");
 document!(Rate, "rates", "rate");
 
+impl Document for Token {
+    const TABLE: &'static str = "tokens";
+    const OBJECT: &'static str = "token";
+    const COLUMNS: &'static [&'static str] = &["physical_id"];
+    fn id(&self) -> Id {
+        self.id
+    }
+    fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+    fn column_values(&self) -> Vec<Column> {
+        vec![Column::Text(Some(self.physical_id.clone()))]
+    }
+}
+
 impl Document for Connector {
     const TABLE: &'static str = "connectors";
     const OBJECT: &'static str = "connector";
@@ -52,7 +71,7 @@ impl Document for Connector {
     fn column_values(&self) -> Vec<Column> {
         vec![
             Column::Text(Some(self.chargestation.to_string())),
-            Column::Int(i64::from(self.connector_id)),
+            Column::Int(Some(i64::from(self.connector_id))),
             Column::Text(self.rate.map(|r| r.to_string())),
         ]
     }
@@ -155,6 +174,55 @@ impl Store {
     }
 
     pub async fn rates(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Rate>, StoreError> {
+        self.documents(org, page, filters).await
+    }
+
+    // Tokens
+
+    /// Checks the token's user and its idTag's uniqueness in the same transaction as the write.
+    async fn save_token(&self, org: Id, token: &Token, created: bool) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        if let Some(user) = token.user {
+            if !documents::exists(&mut tx, "users", org, user).await? {
+                return Err(StoreError::NotFound("user"));
+            }
+        }
+        let duplicate = || StoreError::Conflict(format!("A token with physicalId `{}` already exists", token.physical_id));
+        if created {
+            documents::insert(&mut tx, org, token).await.map_err(|e| on_unique(e, duplicate))?;
+        } else {
+            documents::replace(&mut tx, org, token).await.map_err(|e| match e {
+                StoreError::Database(e) => on_unique(e, duplicate),
+                other => other,
+            })?;
+        }
+        self.record(&mut tx, org, vec![NewEvent::of("token", if created { "created" } else { "updated" }, token)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_token(&self, org: Id, token: &Token) -> Result<(), StoreError> {
+        self.save_token(org, token, true).await
+    }
+
+    pub async fn update_token(&self, org: Id, token: &Token) -> Result<(), StoreError> {
+        self.save_token(org, token, false).await
+    }
+
+    pub async fn delete_token(&self, org: Id, id: Id) -> Result<Token, StoreError> {
+        let mut tx = self.write().await?;
+        let token = documents::fetch::<Token>(&mut tx, org, id).await?;
+        sqlx::query("DELETE FROM tokens WHERE id = $1 AND organization_id = $2").bind(id.to_string()).bind(org.to_string()).execute(&mut *tx).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("token", "deleted", &token)]).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    pub async fn token(&self, org: Id, id: Id) -> Result<Token, StoreError> {
+        self.document(org, id).await
+    }
+
+    pub async fn tokens(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Token>, StoreError> {
         self.documents(org, page, filters).await
     }
 

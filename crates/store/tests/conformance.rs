@@ -219,3 +219,77 @@ proptest! {
         });
     }
 }
+
+/// What chargers report: status with late reports ignored, idempotent starts, stops applied
+/// once, meter register dips left out.
+#[tokio::test]
+async fn charger_reports_apply_once_and_in_time_order() {
+    use domain::connector::ConnectorStatus;
+    use domain::token::{Authorization, TokenInput};
+    use domain::Timestamp;
+    use store::{Sample, TransactionStart, TransactionStop, ENERGY_REGISTER};
+
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let org = organization(&store, "Acme").await;
+        let cs = ChargestationRecord {
+            id: store.new_id(),
+            endpoint: "CP-9".into(),
+            protocol: "ocpp1.6".into(),
+            location: None,
+            connection_url: "ws://x/ocpp/CP-9".into(),
+            security: StoredSecurity { kind: SecurityType::None, password_hash: None },
+            registration: Registration::Accepted,
+            created_at: store.now(),
+        };
+        store.create_chargestation(org.id, &cs).await.unwrap();
+        let login = store.charger_login("CP-9").await.unwrap().unwrap();
+        assert_eq!((login.organization, login.chargestation), (org.id, cs.id));
+        assert!(store.charger_login("CP-404").await.unwrap().is_none());
+
+        store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(1_000)).await.unwrap();
+        let t = |s: i64| Timestamp::from_millis(1_700_000_000_000 + s * 1000);
+        store.record_status(org.id, cs.id, 2, ConnectorStatus::Charging, t(10)).await.unwrap();
+        store.record_status(org.id, cs.id, 2, ConnectorStatus::Available, t(5)).await.unwrap();
+        store.record_status(org.id, cs.id, 0, ConnectorStatus::Available, t(5)).await.unwrap();
+        let shown = store.chargestation(org.id, cs.id).await.unwrap();
+        assert!(shown.online, "{backend:?}");
+        assert_eq!(shown.connectors.len(), 1, "connector 2 was created, connector 0 was not");
+        assert_eq!(shown.connectors[0].status, ConnectorStatus::Charging, "{backend:?}: the older report changed nothing");
+        assert_eq!(shown.status, Some(ConnectorStatus::Available));
+
+        let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD-1"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+        store.create_token(org.id, &token).await.unwrap();
+        assert_eq!(store.authorize(org.id, "CARD-1").await.unwrap().0, Authorization::Accepted);
+        assert_eq!(store.authorize(org.id, "CARD-2").await.unwrap().0, Authorization::Invalid);
+        assert!(matches!(store.create_token(org.id, &token).await, Err(StoreError::Conflict(_))));
+
+        let start = TransactionStart { connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };
+        let first = store.start_transaction(org.id, cs.id, &start, Some(token.id)).await.unwrap();
+        let retried = store.start_transaction(org.id, cs.id, &start, Some(token.id)).await.unwrap();
+        assert_eq!(first, retried, "{backend:?}: a retried start is the same transaction");
+        let second = store.start_transaction(org.id, cs.id, &TransactionStart { started_at: t(21), ..start.clone() }, None).await.unwrap();
+        assert_eq!(second.transaction_id, first.transaction_id + 1);
+
+        let sample = |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
+        let stored = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")]).await.unwrap();
+        assert_eq!(stored, 2, "{backend:?}: the dip to 1400 is left out");
+        let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")]).await.unwrap();
+        assert_eq!(later, 0, "{backend:?}: a dip against what is stored is left out too");
+
+        let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
+        let stopped = store.stop_transaction(org.id, cs.id, &stop).await.unwrap().unwrap();
+        assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));
+        let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }).await.unwrap().unwrap();
+        assert_eq!(again, stopped, "{backend:?}: a repeated stop changes nothing");
+        assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }).await.unwrap().is_none());
+        let listed = store.transactions(org.id, cs.id, ALL).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        let types = event_types(&store, org.id).await;
+        assert_eq!(types.iter().filter(|t| *t == "transaction.stopped").count(), 1, "{types:?}");
+        assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"chargestation.connector_status.updated".to_string()));
+        store.close().await;
+        db.remove().await;
+    }
+}

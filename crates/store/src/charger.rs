@@ -1,0 +1,373 @@
+//! What chargers do, as the OCPP server reports it: connecting, booting, status, authorizing,
+//! transactions and meter values. Each method is one transaction with its events.
+
+use domain::chargestation::{Registration, SecurityType};
+use domain::connector::{Connector, ConnectorStatus};
+use domain::event::NewEvent;
+use domain::page::Page;
+use domain::token::{Authorization, Token};
+use domain::transaction::Transaction;
+use domain::{Id, Timestamp};
+use serde_json::Value;
+use sqlx::{AnyConnection, Row};
+
+use crate::documents::{self, Column, Document, Filter};
+use crate::error::on_unique;
+use crate::{Store, StoreError};
+
+/// What the OCPP server needs to accept a charger's connection.
+#[derive(Clone, Debug)]
+pub struct ChargerLogin {
+    pub organization: Id,
+    pub chargestation: Id,
+    pub security: SecurityType,
+    pub password_hash: Option<String>,
+}
+
+/// A StartTransaction as the charger reported it.
+#[derive(Clone, Debug)]
+pub struct TransactionStart {
+    pub connector_id: u32,
+    pub id_tag: String,
+    pub meter_start_wh: i64,
+    pub started_at: Timestamp,
+    pub reservation_id: Option<i64>,
+}
+
+/// A StopTransaction as the charger reported it.
+#[derive(Clone, Debug)]
+pub struct TransactionStop {
+    pub transaction_id: i64,
+    pub meter_stop_wh: i64,
+    pub stopped_at: Timestamp,
+    pub reason: Option<String>,
+}
+
+/// One sampled value, its unit already normalized (Wh, W...).
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub sampled_at: Timestamp,
+    pub measurand: String,
+    pub phase: Option<String>,
+    pub context: Option<String>,
+    pub unit: String,
+    pub value: String,
+}
+
+/// The measurand whose value is the energy register; a reading below the last one is a dip.
+pub const ENERGY_REGISTER: &str = "Energy.Active.Import.Register";
+
+impl Document for Transaction {
+    const TABLE: &'static str = "transactions";
+    const OBJECT: &'static str = "transaction";
+    const COLUMNS: &'static [&'static str] =
+        &["chargestation_id", "transaction_id", "connector_id", "id_tag", "token_id", "session_id", "reservation_id", "meter_start", "meter_stop", "started_at", "stopped_at", "stop_reason"];
+    fn id(&self) -> Id {
+        self.id
+    }
+    fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+    fn column_values(&self) -> Vec<Column> {
+        vec![
+            Column::Text(Some(self.chargestation.to_string())),
+            Column::Int(Some(self.transaction_id)),
+            Column::Int(Some(i64::from(self.connector_id))),
+            Column::Text(Some(self.id_tag.clone())),
+            Column::Text(self.token.map(|t| t.to_string())),
+            Column::Text(self.session.map(|s| s.to_string())),
+            Column::Int(self.reservation_id),
+            Column::Int(Some(self.meter_start)),
+            Column::Int(self.meter_stop),
+            Column::Int(Some(self.started_at.millis())),
+            Column::Int(self.stopped_at.map(Timestamp::millis)),
+            Column::Text(self.stop_reason.clone()),
+        ]
+    }
+}
+
+impl Store {
+    /// The chargestation with this OCPP identity, in whichever organization.
+    pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
+        let row = sqlx::query("SELECT id, organization_id, security_type, password_hash FROM chargestations WHERE endpoint = $1")
+            .bind(endpoint.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let parse = |column: &str| -> Result<Id, StoreError> { row.try_get::<String, _>(column)?.parse().map_err(StoreError::corrupt) };
+        let security: String = row.try_get("security_type")?;
+        Ok(Some(ChargerLogin {
+            organization: parse("organization_id")?,
+            chargestation: parse("id")?,
+            security: if security == "basic" { SecurityType::Basic } else { SecurityType::None },
+            password_hash: row.try_get("password_hash")?,
+        }))
+    }
+
+    /// Sets `online` and its time column, with `chargestation.online` or `.offline`.
+    pub async fn charger_connection(&self, org: Id, cs: Id, online: bool, at: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let sql = if online {
+            "UPDATE chargestations SET online = 1, last_connect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2"
+        } else {
+            "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2"
+        };
+        sqlx::query(sql).bind(cs.to_string()).bind(org.to_string()).bind(at.millis()).execute(&mut *tx).await?;
+        let now = self.load_chargestation(&mut tx, org, cs).await?;
+        let action = if online { "online" } else { "offline" };
+        self.record(&mut tx, org, vec![NewEvent::of("chargestation", action, &now).for_chargestation(cs)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes that a message arrived; no event, it happens all the time.
+    pub async fn charger_seen(&self, cs: Id, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chargestations SET last_message_at = $2 WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)")
+            .bind(cs.to_string())
+            .bind(at.millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores what the charger said of itself in BootNotification; answers the registration
+    /// status to give it.
+    pub async fn record_boot(&self, org: Id, cs: Id, boot_info: &Value) -> Result<Registration, StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE chargestations SET boot_info = $3, updated_at = $4 WHERE id = $1 AND organization_id = $2")
+            .bind(cs.to_string())
+            .bind(org.to_string())
+            .bind(boot_info.to_string())
+            .bind(self.now().millis())
+            .execute(&mut *tx)
+            .await?;
+        let now = self.load_chargestation(&mut tx, org, cs).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("chargestation", "updated", &now).for_chargestation(cs)]).await?;
+        tx.commit().await?;
+        Ok(now.registration)
+    }
+
+    /// A StatusNotification. Connector 0 is the chargestation itself; another number updates
+    /// that connector, creating it (without a rate) if the charger has more than were
+    /// registered. A report older than the stored one changes nothing.
+    pub async fn record_status(&self, org: Id, cs: Id, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        if connector_id == 0 {
+            let updated = sqlx::query("UPDATE chargestations SET status = $3, status_at = $4 WHERE id = $1 AND organization_id = $2 AND (status_at IS NULL OR status_at <= $4)")
+                .bind(cs.to_string())
+                .bind(org.to_string())
+                .bind(status.as_str())
+                .bind(at.millis())
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() > 0 {
+                let now = self.load_chargestation(&mut tx, org, cs).await?;
+                self.record(&mut tx, org, vec![NewEvent::of("chargestation", "updated", &now).for_chargestation(cs)]).await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
+        let existing = connector_row(&mut tx, org, cs, connector_id).await?;
+        let mut events = Vec::new();
+        let connector = match existing {
+            Some((_, Some(stored_at))) if stored_at > at.millis() => {
+                tx.commit().await?;
+                return Ok(());
+            }
+            Some((mut connector, _)) => {
+                connector.status = status;
+                connector.updated_at = self.now();
+                documents::replace(&mut tx, org, &connector).await?;
+                connector
+            }
+            None => {
+                let now = self.now();
+                let connector = Connector {
+                    id: self.new_id(),
+                    chargestation: cs,
+                    connector_id,
+                    rate: None,
+                    status,
+                    kind: None,
+                    format: None,
+                    power_type: None,
+                    power: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                documents::insert(&mut tx, org, &connector).await?;
+                events.push(NewEvent::of("connector", "created", &connector).for_chargestation(cs));
+                connector
+            }
+        };
+        sqlx::query("UPDATE connectors SET status_at = $2 WHERE id = $1").bind(connector.id.to_string()).bind(at.millis()).execute(&mut *tx).await?;
+        events.push(NewEvent::of("chargestation", "connector_status.updated", &connector).for_chargestation(cs));
+        self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The token behind an idTag, and what the charger is to be told about it.
+    pub async fn authorize(&self, org: Id, id_tag: &str) -> Result<(Authorization, Option<Token>), StoreError> {
+        let row = sqlx::query("SELECT data FROM tokens WHERE organization_id = $1 AND physical_id = $2")
+            .bind(org.to_string())
+            .bind(id_tag.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let token: Option<Token> = row.as_ref().map(documents::from_row).transpose()?;
+        Ok(match token {
+            Some(t) => (t.authorization(self.now()), Some(t)),
+            None => (Authorization::Invalid, None),
+        })
+    }
+
+    /// Records a StartTransaction. The same start reported again (a retry) is the same
+    /// transaction, with the same transactionId.
+    pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, token: Option<Id>) -> Result<Transaction, StoreError> {
+        let mut tx = self.write().await?;
+        if let Some(existing) = self.same_start(&mut tx, cs, start).await? {
+            tx.commit().await?;
+            return Ok(existing);
+        }
+        // Transaction ids count up per chargestation; the unique index catches a race.
+        let next: Option<i64> = sqlx::query_scalar("SELECT CAST(MAX(transaction_id) AS BIGINT) FROM transactions WHERE chargestation_id = $1")
+            .bind(cs.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let now = self.now();
+        let transaction = Transaction {
+            id: self.new_id(),
+            chargestation: cs,
+            transaction_id: next.unwrap_or(0) + 1,
+            connector_id: start.connector_id,
+            id_tag: start.id_tag.clone(),
+            token,
+            session: None,
+            reservation_id: start.reservation_id,
+            meter_start: start.meter_start_wh,
+            meter_stop: None,
+            started_at: start.started_at,
+            stopped_at: None,
+            stop_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        documents::insert(&mut tx, org, &transaction).await.map_err(|e| on_unique(e, || StoreError::Conflict("transaction id taken; retry".into())))?;
+        self.record(&mut tx, org, vec![NewEvent::of("transaction", "started", &transaction).for_chargestation(cs)]).await?;
+        tx.commit().await?;
+        Ok(transaction)
+    }
+
+    async fn same_start(&self, conn: &mut AnyConnection, cs: Id, start: &TransactionStart) -> Result<Option<Transaction>, StoreError> {
+        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND connector_id = $2 AND id_tag = $3 AND started_at = $4")
+            .bind(cs.to_string())
+            .bind(i64::from(start.connector_id))
+            .bind(start.id_tag.clone())
+            .bind(start.started_at.millis())
+            .fetch_optional(conn)
+            .await?;
+        row.as_ref().map(documents::from_row).transpose()
+    }
+
+    /// Records a StopTransaction once: `None` for a transaction Joule does not know; a stop of
+    /// an already stopped transaction returns it unchanged.
+    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop) -> Result<Option<Transaction>, StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
+            .bind(cs.to_string())
+            .bind(stop.transaction_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(mut transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        if transaction.stopped_at.is_some() {
+            tx.commit().await?;
+            return Ok(Some(transaction));
+        }
+        transaction.meter_stop = Some(stop.meter_stop_wh);
+        transaction.stopped_at = Some(stop.stopped_at);
+        transaction.stop_reason = Some(stop.reason.clone().unwrap_or_else(|| "Local".into()));
+        transaction.updated_at = self.now();
+        documents::replace(&mut tx, org, &transaction).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("transaction", "stopped", &transaction).for_chargestation(cs)]).await?;
+        tx.commit().await?;
+        Ok(Some(transaction))
+    }
+
+    /// Stores sampled values. An energy register reading below the last one stored for the
+    /// same transaction and connector is a dip (a meter reset or a glitch) and is left out.
+    /// Answers how many samples were stored.
+    pub async fn record_meter_values(&self, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
+        let mut tx = self.write().await?;
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT value FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
+             ORDER BY sampled_at DESC LIMIT 1",
+        )
+        .bind(cs.to_string())
+        .bind(i64::from(connector_id))
+        .bind(transaction_id)
+        .bind(ENERGY_REGISTER)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut register: Option<rust_decimal::Decimal> = last.and_then(|v| v.parse().ok());
+        let now = self.now().millis();
+        let mut stored = 0;
+        for s in samples {
+            if s.measurand == ENERGY_REGISTER && s.phase.is_none() {
+                let Ok(value) = s.value.parse::<rust_decimal::Decimal>() else { continue };
+                if register.is_some_and(|r| value < r) {
+                    continue;
+                }
+                register = Some(value);
+            }
+            sqlx::query(
+                "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(self.new_id().to_string())
+            .bind(org.to_string())
+            .bind(cs.to_string())
+            .bind(i64::from(connector_id))
+            .bind(transaction_id)
+            .bind(s.sampled_at.millis())
+            .bind(s.measurand.clone())
+            .bind(s.phase.clone())
+            .bind(s.context.clone())
+            .bind(s.unit.clone())
+            .bind(s.value.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            stored += 1;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// A chargestation's transactions, newest first. `NotFound` for another organization's.
+    pub async fn transactions(&self, org: Id, cs: Id, page: Page) -> Result<Vec<Transaction>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        if !documents::exists(&mut conn, "chargestations", org, cs).await? {
+            return Err(StoreError::NotFound("chargestation"));
+        }
+        documents::list(&mut conn, org, page, &[Filter::Eq("chargestation_id", cs.to_string())]).await
+    }
+}
+
+async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32) -> Result<Option<(Connector, Option<i64>)>, StoreError> {
+    let row = sqlx::query("SELECT data, status_at FROM connectors WHERE chargestation_id = $1 AND organization_id = $2 AND connector_id = $3")
+        .bind(cs.to_string())
+        .bind(org.to_string())
+        .bind(i64::from(connector_id))
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        Some(row) => Ok(Some((documents::from_row(&row)?, row.try_get("status_at")?))),
+        None => Ok(None),
+    }
+}
