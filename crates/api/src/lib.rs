@@ -21,6 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware;
+use ocpp_server::OcppServer;
 use store::Store;
 
 pub use error::ApiError;
@@ -42,16 +43,19 @@ impl std::fmt::Debug for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<ApiConfig>,
+    /// The OCPP central system, for commands to chargers.
+    pub ocpp: OcppServer,
 }
 
-/// The whole HTTP surface.
-pub fn router(store: Store, config: ApiConfig) -> Router {
-    let state = AppState { store, config: Arc::new(config) };
+/// The whole HTTP surface, the OCPP endpoint included.
+pub fn router(ocpp: OcppServer, config: ApiConfig) -> Router {
+    let state = AppState { store: ocpp.store.clone(), config: Arc::new(config), ocpp: ocpp.clone() };
     let metrics = observe::prometheus();
     Router::from(routes::v1())
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .merge(routes::operations(state.clone(), metrics))
+        .merge(ocpp.router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))

@@ -1,6 +1,5 @@
-//! API keys and chargestation passwords: made here, stored only as hashes.
+//! API keys: made here, stored only as hashes.
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use domain::Id;
 use sha2::{Digest, Sha256};
 use store::ApiKeyRecord;
@@ -44,16 +43,6 @@ pub fn token_matches(presented: &str, expected: &str) -> bool {
     Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into()
 }
 
-/// Chargers' Basic-auth passwords may be short and human-chosen: Argon2id with a random salt.
-pub fn hash_password(password: &str) -> String {
-    let salt: [u8; 16] = rand::random();
-    Argon2::default().hash_password_with_salt(password.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,14 +57,5 @@ mod tests {
         assert!(!secret_matches(&"0".repeat(64), &k.record));
         assert!(!k.record.secret_sha256.contains(secret));
         assert_eq!(split_api_key("jk_short_key"), None);
-    }
-
-    #[test]
-    fn passwords_hash_with_salt_and_verify() {
-        let (a, b) = (hash_password("correct horse"), hash_password("correct horse"));
-        assert_ne!(a, b, "salted");
-        assert!(verify_password("correct horse", &a));
-        assert!(!verify_password("wrong horse", &a));
-        assert!(!a.contains("correct"));
     }
 }

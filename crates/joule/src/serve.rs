@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use ocpp_server::OcppServer;
 use store::{Store, SystemClock};
 use tokio::net::TcpListener;
 
@@ -33,8 +34,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("ws://{address}"));
     let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
+    let ocpp = OcppServer::new(store.clone(), settings.ocpp());
     tracing::info!(%address, backend = ?store.backend(), "listening on http://{address}");
-    axum::serve(listener, api::router(store.clone(), config)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, api::router(ocpp, config)).with_graceful_shutdown(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

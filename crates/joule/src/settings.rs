@@ -47,6 +47,24 @@ pub struct Settings {
     /// Only from the environment (`JOULE_ADMIN_TOKEN`) or the file: never a flag, so it does
     /// not show in process lists.
     pub admin_token: Option<String>,
+    /// HeartbeatInterval given to chargers, seconds.
+    pub heartbeat_interval: u32,
+    /// How long a charger has to answer a command, seconds.
+    pub call_timeout: u64,
+    /// Seconds between WebSocket pings; a charger silent for twice this is dropped.
+    pub ping_interval: u64,
+}
+
+impl Settings {
+    pub fn ocpp(&self) -> ocpp_server::OcppConfig {
+        ocpp_server::OcppConfig {
+            heartbeat_interval_s: self.heartbeat_interval,
+            call_timeout: std::time::Duration::from_secs(self.call_timeout),
+            ping_interval: std::time::Duration::from_secs(self.ping_interval.max(1)),
+            ping_timeout: std::time::Duration::from_secs(self.ping_interval.max(1)),
+            ..ocpp_server::OcppConfig::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -58,6 +76,9 @@ impl std::fmt::Debug for Settings {
             .field("log_level", &self.log_level)
             .field("public_url", &self.public_url)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>"))
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("call_timeout", &self.call_timeout)
+            .field("ping_interval", &self.ping_interval)
             .finish()
     }
 }
@@ -71,6 +92,9 @@ impl Default for Settings {
             log_level: "info".into(),
             public_url: None,
             admin_token: None,
+            heartbeat_interval: 300,
+            call_timeout: 30,
+            ping_interval: 30,
         }
     }
 }
@@ -131,6 +155,12 @@ log_level = "info"
 
 # Base URL chargers use to reach this server; defaults to ws:// and the listening address.
 # public_url = "wss://csms.example.com"
+
+# OCPP: the HeartbeatInterval chargers are given, how long they have to answer a command,
+# and how often they are pinged (one silent for two intervals is dropped), all in seconds.
+heartbeat_interval = 300
+call_timeout = 30
+ping_interval = 30
 
 # Enables the platform-admin API (/v1.1/organizations). Prefer JOULE_ADMIN_TOKEN.
 # admin_token = "a long random string"

@@ -22,6 +22,8 @@ pub struct ChargerLogin {
     pub chargestation: Id,
     pub security: SecurityType,
     pub password_hash: Option<String>,
+    /// What BootNotification answers; until Accepted, the charger may send nothing else.
+    pub registration: Registration,
 }
 
 /// A StartTransaction as the charger reported it.
@@ -92,18 +94,20 @@ impl Document for Transaction {
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
     pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
-        let row = sqlx::query("SELECT id, organization_id, security_type, password_hash FROM chargestations WHERE endpoint = $1")
+        let row = sqlx::query("SELECT id, organization_id, security_type, password_hash, registration FROM chargestations WHERE endpoint = $1")
             .bind(endpoint.to_string())
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let parse = |column: &str| -> Result<Id, StoreError> { row.try_get::<String, _>(column)?.parse().map_err(StoreError::corrupt) };
         let security: String = row.try_get("security_type")?;
+        let registration: String = row.try_get("registration")?;
         Ok(Some(ChargerLogin {
             organization: parse("organization_id")?,
             chargestation: parse("id")?,
             security: if security == "basic" { SecurityType::Basic } else { SecurityType::None },
             password_hash: row.try_get("password_hash")?,
+            registration: Registration::parse(&registration).ok_or_else(|| StoreError::corrupt(format!("registration {registration}")))?,
         }))
     }
 

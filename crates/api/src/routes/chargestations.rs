@@ -11,7 +11,7 @@ use crate::envelope::{Envelope, ok};
 use crate::error::ApiResult;
 use crate::extract::{IdPath, JsonBody, ListQuery};
 use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
-use crate::secrets::hash_password;
+use ocpp_server::passwords::hash_password;
 
 fn stored(credentials: Credentials) -> StoredSecurity {
     match credentials {

@@ -2,11 +2,13 @@
 //! `#[utoipa::path]` names its path, so this table builds the router and the OpenAPI document.
 
 mod chargestations;
+mod commands;
 mod events;
 mod operations;
 mod organizations;
 mod quote;
 mod resources;
+mod tokens;
 mod wallets;
 
 use utoipa::OpenApi;
@@ -34,6 +36,10 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::get_location, resources::update_location))
         .routes(routes!(chargestations::create, chargestations::list))
         .routes(routes!(chargestations::get_one, chargestations::update))
+        .routes(routes!(commands::send))
+        .routes(routes!(commands::transactions))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::get_one, tokens::update, tokens::delete))
         .routes(routes!(resources::create_connector, resources::list_connectors))
         .routes(routes!(resources::get_connector, resources::update_connector))
         .routes(routes!(resources::create_rate, resources::list_rates))

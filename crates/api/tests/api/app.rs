@@ -69,7 +69,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}") };
-        let router = api::router(store.clone(), config);
+        let router = api::router(ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default()), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router)

@@ -1,0 +1,56 @@
+//! Tokens: the idTags chargers ask Joule to authorize.
+
+use axum::extract::State;
+use domain::token::{Token, TokenInput};
+
+use crate::AppState;
+use crate::auth::Org;
+use crate::envelope::{Envelope, ok};
+use crate::error::ApiResult;
+use crate::extract::{IdPath, JsonBody, ListQuery};
+use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
+
+/// Creates a token; its `physicalId` is unique in the organization.
+#[utoipa::path(post, path = "/v1.1/tokens", operation_id = "create_token", tag = "tokens",
+    request_body = TokenInput,
+    responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable))]
+pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<TokenInput>) -> ApiResult {
+    let token = input.create(s.store.new_id(), s.store.now())?;
+    s.store.create_token(org, &token).await?;
+    ok(token)
+}
+
+/// Lists tokens, newest first.
+#[utoipa::path(get, path = "/v1.1/tokens", operation_id = "list_tokens", tag = "tokens",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Envelope<Vec<Token>>), BadRequest, Unauthorized, Unavailable))]
+pub async fn list(State(s): State<AppState>, Org(org): Org, q: ListQuery) -> ApiResult {
+    let q = q.text_filter("physicalId", "physical_id");
+    ok(s.store.tokens(org, q.page, &q.filters).await?)
+}
+
+/// Reads a token.
+#[utoipa::path(get, path = "/v1.1/tokens/{id}", operation_id = "get_token", tag = "tokens",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Unavailable))]
+pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    ok(s.store.token(org, id).await?)
+}
+
+/// Changes a token: absent fields stay, `null` clears `user` or `expiresAt`.
+#[utoipa::path(patch, path = "/v1.1/tokens/{id}", operation_id = "update_token", tag = "tokens",
+    params(IdPath), request_body = TokenInput,
+    responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable))]
+pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<TokenInput>) -> ApiResult {
+    let token = patch.apply(s.store.token(org, id).await?, s.store.now())?;
+    s.store.update_token(org, &token).await?;
+    ok(token)
+}
+
+/// Deletes a token; chargers presenting its idTag are then told `Invalid`.
+#[utoipa::path(delete, path = "/v1.1/tokens/{id}", operation_id = "delete_token", tag = "tokens",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Unavailable))]
+pub async fn delete(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    ok(s.store.delete_token(org, id).await?)
+}

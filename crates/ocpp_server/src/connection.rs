@@ -1,0 +1,176 @@
+//! One charger's connection: frames in, handlers, answers out; calls to the charger one at a
+//! time from its queue, each with a deadline; pings to find a dead peer.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use ocpp16::{Direction, ErrorCode, Frame};
+use serde_json::Value;
+use store::ChargerLogin;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::handlers::{self, Link};
+use crate::registry::{CallFailure, OutboundCall};
+use crate::OcppServer;
+
+/// The call this side sent and waits an answer for.
+struct InFlight {
+    id: String,
+    action: String,
+    reply: oneshot::Sender<Result<Value, CallFailure>>,
+    deadline: Instant,
+}
+
+fn message_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket) {
+    let cs = login.chargestation;
+    let mut registration = server.registry.register(cs);
+    if let Err(e) = server.store.charger_connection(login.organization, cs, true, server.store.now()).await {
+        tracing::error!(error = %e, %cs, "could not record the connection");
+    }
+    let mut link = Link::new(server.clone(), login.clone());
+    let mut in_flight: Option<InFlight> = None;
+    let mut last_heard = Instant::now();
+    let mut pings = interval(server.config.ping_interval);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    pings.tick().await;
+
+    loop {
+        let deadline = in_flight.as_ref().map(|f| f.deadline);
+        tokio::select! {
+            _ = &mut registration.replaced => {
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a new connection".into() }))).await;
+                break;
+            }
+            received = socket.recv() => match received {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    if let Some(answer) = on_text(&mut link, &mut in_flight, text.as_str()).await {
+                        if socket.send(Message::Text(answer.to_text().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    last_heard = Instant::now();
+                    tracing::debug!(%cs, "ignored a binary frame: OCPP-J is text");
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            },
+            call = registration.calls.recv(), if in_flight.is_none() => {
+                let Some(call) = call else { break };
+                if let Some(sent) = send_call(&mut socket, call).await {
+                    in_flight = Some(sent);
+                }
+            }
+            _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                if let Some(f) = in_flight.take() {
+                    tracing::info!(%cs, action = %f.action, "a call timed out");
+                    let _ = f.reply.send(Err(CallFailure::Timeout));
+                }
+            }
+            _ = pings.tick() => {
+                if last_heard.elapsed() > server.config.ping_interval + server.config.ping_timeout {
+                    tracing::info!(%cs, "no answer to pings; closing");
+                    break;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+
+    if let Some(f) = in_flight.take() {
+        let _ = f.reply.send(Err(CallFailure::Offline));
+    }
+    registration.calls.close();
+    while let Ok(call) = registration.calls.try_recv() {
+        let _ = call.reply.send(Err(CallFailure::Offline));
+    }
+    if server.registry.unregister(cs, registration.generation) {
+        if let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await {
+            tracing::error!(error = %e, %cs, "could not record the disconnection");
+        }
+    }
+}
+
+/// Sends a queued call unless its caller stopped waiting.
+async fn send_call(socket: &mut WebSocket, call: OutboundCall) -> Option<InFlight> {
+    if call.reply.is_closed() {
+        return None;
+    }
+    let id = message_id();
+    let frame = Frame::Call { id: id.clone(), action: call.action.clone(), payload: call.payload };
+    if socket.send(Message::Text(frame.to_text().into())).await.is_err() {
+        let _ = call.reply.send(Err(CallFailure::Offline));
+        return None;
+    }
+    Some(InFlight { id, action: call.action, reply: call.reply, deadline: Instant::now() + call.timeout })
+}
+
+/// Handles one text frame; answers what to send back, if anything.
+async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) -> Option<Frame> {
+    let max = link.server.config.limits.max_ocpp_frame_bytes;
+    let frame = match Frame::parse(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            tracing::info!(cs = %link.login.chargestation, code = ?e.code, description = %e.description, "a bad frame");
+            return e.id.map(|id| Frame::call_error(id, e.code, e.description));
+        }
+    };
+    match frame {
+        Frame::Call { id, .. } if text.len() > max => Some(Frame::call_error(id, ErrorCode::FormationViolation, format!("frames are limited to {max} bytes"))),
+        Frame::Call { id, action, payload } => Some(match handlers::dispatch(link, &action, payload).await {
+            Ok(answer) => Frame::CallResult { id, payload: answer },
+            Err(failure) => Frame::call_error(id, failure.code, failure.description),
+        }),
+        Frame::CallResult { id, payload } => {
+            match in_flight.take_if(|f| f.id == id) {
+                Some(f) => {
+                    let answer = ocpp16::validate(&f.action, Direction::Response, &payload)
+                        .map(|()| payload)
+                        .map_err(|v| CallFailure::Refused { code: v.code, description: format!("invalid {} answer: {}", f.action, v.description) });
+                    let _ = f.reply.send(answer);
+                }
+                None => tracing::info!(cs = %link.login.chargestation, %id, "a CALLRESULT for no call in flight"),
+            }
+            None
+        }
+        Frame::CallError { id, code, description, .. } => {
+            match in_flight.take_if(|f| f.id == id) {
+                Some(f) => {
+                    let _ = f.reply.send(Err(CallFailure::Refused { code, description }));
+                }
+                None => tracing::info!(cs = %link.login.chargestation, %id, "a CALLERROR for no call in flight"),
+            }
+            None
+        }
+    }
+}
+
+/// How long and how large: the knobs of a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Chunk read from the socket at a time; small, since most frames are small.
+    pub read_buffer_bytes: usize,
+    /// Bytes buffered before a write goes out; 0 writes each frame at once.
+    pub write_buffer_bytes: usize,
+    /// A WebSocket message above this closes the connection.
+    pub max_message_bytes: usize,
+    /// An OCPP CALL above this gets a CALLERROR and the connection stays up.
+    pub max_ocpp_frame_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { read_buffer_bytes: 4096, write_buffer_bytes: 0, max_message_bytes: 1024 * 1024, max_ocpp_frame_bytes: 64 * 1024 }
+    }
+}
+
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);

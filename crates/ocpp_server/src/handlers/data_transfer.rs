@@ -1,0 +1,10 @@
+//! DataTransfer: Joule knows no vendor extensions yet, and says so without an error.
+
+use ocpp16::messages::{DataTransferRequest, DataTransferResponse, DataTransferStatus};
+
+use super::{Failure, Link};
+
+pub async fn handle(link: &mut Link, request: DataTransferRequest) -> Result<DataTransferResponse, Failure> {
+    tracing::debug!(cs = %link.login.chargestation, vendor = %request.vendor_id, "DataTransfer from an unknown vendor");
+    Ok(DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None })
+}

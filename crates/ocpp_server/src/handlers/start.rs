@@ -1,0 +1,22 @@
+//! StartTransaction: a transaction began at the charger; Joule gives it its id.
+
+use ocpp16::ErrorCode;
+use ocpp16::messages::{StartTransactionRequest, StartTransactionResponse};
+use store::TransactionStart;
+
+use super::authorize::id_tag_info;
+use super::{Failure, Link, timestamp};
+
+pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result<StartTransactionResponse, Failure> {
+    let store = &link.server.store;
+    let (authorization, token) = store.authorize(link.login.organization, &request.id_tag).await?;
+    let start = TransactionStart {
+        connector_id: u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
+        id_tag: request.id_tag.clone(),
+        meter_start_wh: i64::from(request.meter_start),
+        started_at: timestamp(&request.timestamp),
+        reservation_id: request.reservation_id.map(i64::from),
+    };
+    let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, token.map(|t| t.id)).await?;
+    Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id.try_into().unwrap_or_default() })
+}

@@ -1,0 +1,77 @@
+//! Joule's OCPP 1.6J central system.
+//!
+//! Chargers connect over WebSocket to `/ocpp/{endpoint}` on the API's listener. `handshake`
+//! checks the subprotocol and credentials; `connection` runs one task per charger that reads
+//! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
+//! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
+//! and is how the rest of Joule calls a charger. Messages are parsed and validated against the
+//! official schemas by the pure `ocpp16` crate; what they change is written by `store`.
+
+mod connection;
+mod handlers;
+mod handshake;
+pub mod passwords;
+mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::any;
+use domain::Id;
+use serde_json::Value;
+use store::Store;
+
+pub use connection::{DEFAULT_CALL_TIMEOUT, Limits};
+pub use handshake::SUBPROTOCOL;
+pub use registry::{CallFailure, Registry};
+
+#[derive(Clone, Debug)]
+pub struct OcppConfig {
+    /// The HeartbeatInterval given to accepted chargers, seconds.
+    pub heartbeat_interval_s: u32,
+    /// How long a charger has to answer a call.
+    pub call_timeout: Duration,
+    /// A ping goes out this often; a charger silent for this plus `ping_timeout` is dropped.
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub limits: Limits,
+}
+
+impl Default for OcppConfig {
+    fn default() -> Self {
+        OcppConfig {
+            heartbeat_interval_s: 300,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The central system: shared by the WebSocket endpoint and whoever sends commands.
+#[derive(Clone)]
+pub struct OcppServer {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub config: Arc<OcppConfig>,
+}
+
+impl OcppServer {
+    pub fn new(store: Store, config: OcppConfig) -> OcppServer {
+        OcppServer { store, registry: Arc::new(Registry::default()), config: Arc::new(config) }
+    }
+
+    /// `/ocpp/{endpoint}`, to merge into the application's router.
+    pub fn router(&self) -> Router {
+        Router::new().route("/ocpp/{endpoint}", any(handshake::upgrade)).with_state(self.clone())
+    }
+
+    /// Sends a CSMS-initiated call to a connected charger and waits for its answer.
+    pub async fn call(&self, cs: Id, action: &str, payload: Value) -> Result<Value, CallFailure> {
+        let timeout = self.config.call_timeout;
+        // The deadline covers waiting behind queued calls too.
+        tokio::time::timeout(timeout, self.registry.call(cs, action, payload, timeout)).await.unwrap_or(Err(CallFailure::Timeout))
+    }
+}
