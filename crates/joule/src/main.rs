@@ -3,6 +3,7 @@
 
 mod serve;
 mod settings;
+mod tls;
 
 use clap::{Parser, Subcommand};
 

@@ -32,11 +32,21 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let listener = TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("ws://{address}"));
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
+    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+    let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("{ws}://{address}"));
     let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
     let ocpp = OcppServer::new(store.clone(), settings.ocpp());
-    tracing::info!(%address, backend = ?store.backend(), "listening on http://{address}");
-    axum::serve(listener, api::router(ocpp, config)).with_graceful_shutdown(shutdown).await?;
+    let router = api::router(ocpp, config);
+    tracing::info!(%address, backend = ?store.backend(), "listening on {http}://{address}");
+    match tls {
+        Some(acceptor) => axum::serve(crate::tls::TlsListener::new(listener, acceptor)?, router).with_graceful_shutdown(shutdown).await?,
+        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await?,
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -35,6 +35,12 @@ pub struct ServeArgs {
     /// `ws://` and the listening address.
     #[arg(long)]
     pub public_url: Option<String>,
+    /// PEM certificate chain: serve HTTPS and WSS (OCPP security profile 2).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -44,6 +50,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Only from the environment (`JOULE_ADMIN_TOKEN`) or the file: never a flag, so it does
     /// not show in process lists.
     pub admin_token: Option<String>,
@@ -75,6 +83,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("public_url", &self.public_url)
+            .field("tls_cert", &self.tls_cert)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>"))
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("call_timeout", &self.call_timeout)
@@ -91,6 +100,8 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             public_url: None,
+            tls_cert: None,
+            tls_key: None,
             admin_token: None,
             heartbeat_interval: 300,
             call_timeout: 30,
@@ -112,6 +123,10 @@ struct Flags<'a> {
     log_level: Option<&'a String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<&'a PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<&'a PathBuf>,
 }
 
 impl Settings {
@@ -129,6 +144,8 @@ impl Settings {
             log_format: args.log_format,
             log_level: args.log_level.as_ref(),
             public_url: args.public_url.as_ref(),
+            tls_cert: args.tls_cert.as_ref(),
+            tls_key: args.tls_key.as_ref(),
         };
         let settings: Settings = figment
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
@@ -161,6 +178,10 @@ log_level = "info"
 heartbeat_interval = 300
 call_timeout = 30
 ping_interval = 30
+
+# Serve HTTPS and WSS (OCPP security profile 2) with this PEM certificate chain and key.
+# tls_cert = "/etc/joule/cert.pem"
+# tls_key = "/etc/joule/key.pem"
 
 # Enables the platform-admin API (/v1.1/organizations). Prefer JOULE_ADMIN_TOKEN.
 # admin_token = "a long random string"
