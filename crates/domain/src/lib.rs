@@ -7,7 +7,8 @@
 //! - [`id`], [`time`], [`money`], [`country`]: typed scalars.
 //! - [`organization`], [`user`], [`wallet`], [`location`], [`chargestation`], [`connector`],
 //!   [`rate`] (with [`restrictions`]): the resources of the REST API and the rules on their fields.
-//! - [`token`], [`transaction`]: what chargers authorize with and report.
+//! - [`token`], [`transaction`], [`session`]: what chargers authorize with and report, and the
+//!   sessions the API shows for it.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
 //! - [`page`]: list pagination.
@@ -25,6 +26,7 @@ pub mod organization;
 pub mod page;
 pub mod rate;
 pub mod restrictions;
+pub mod session;
 pub mod time;
 pub mod token;
 pub mod transaction;

@@ -5,6 +5,7 @@ use domain::chargestation::{Registration, SecurityType};
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
 use domain::page::Page;
+use domain::session::{Session, SessionStatus};
 use domain::token::{Authorization, Token};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
@@ -87,6 +88,30 @@ impl Document for Transaction {
             Column::Int(Some(self.started_at.millis())),
             Column::Int(self.stopped_at.map(Timestamp::millis)),
             Column::Text(self.stop_reason.clone()),
+        ]
+    }
+}
+
+impl Document for Session {
+    const TABLE: &'static str = "sessions";
+    const OBJECT: &'static str = "session";
+    const COLUMNS: &'static [&'static str] = &["chargestation_id", "status", "user_id", "token_id", "transaction_id"];
+    fn id(&self) -> Id {
+        self.id
+    }
+    fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+    fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+    fn column_values(&self) -> Vec<Column> {
+        vec![
+            Column::Text(Some(self.chargestation.to_string())),
+            Column::Text(Some(self.status.as_str().to_string())),
+            Column::Text(self.user.map(|u| u.to_string())),
+            Column::Text(self.token.map(|t| t.to_string())),
+            Column::Int(self.transaction_id),
         ]
     }
 }
@@ -229,8 +254,9 @@ impl Store {
     }
 
     /// Records a StartTransaction. The same start reported again (a retry) is the same
-    /// transaction, with the same transactionId.
-    pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, token: Option<Id>) -> Result<Transaction, StoreError> {
+    /// transaction, with the same transactionId. A start with a known token is a session
+    /// without payment (`session.created`, `session.started`).
+    pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, token: Option<&Token>) -> Result<Transaction, StoreError> {
         let mut tx = self.write().await?;
         if let Some(existing) = self.same_start(&mut tx, cs, start).await? {
             tx.commit().await?;
@@ -242,13 +268,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let now = self.now();
-        let transaction = Transaction {
+        let mut transaction = Transaction {
             id: self.new_id(),
             chargestation: cs,
             transaction_id: next.unwrap_or(0) + 1,
             connector_id: start.connector_id,
             id_tag: start.id_tag.clone(),
-            token,
+            token: token.map(|t| t.id),
             session: None,
             reservation_id: start.reservation_id,
             meter_start: start.meter_start_wh,
@@ -259,8 +285,34 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
+        let mut events = Vec::new();
+        if let Some(token) = token {
+            let connector = connector_row(&mut tx, org, cs, start.connector_id).await?.map(|(c, _)| c);
+            let session = Session {
+                id: self.new_id(),
+                kind: None,
+                status: SessionStatus::Started,
+                user: token.user,
+                token: Some(token.id),
+                chargestation: cs,
+                connector: connector.as_ref().map(|c| c.id),
+                connector_id: start.connector_id,
+                rate: connector.and_then(|c| c.rate),
+                id_tag: start.id_tag.clone(),
+                transaction_id: Some(transaction.transaction_id),
+                started_at: Some(start.started_at),
+                ended_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            documents::insert(&mut tx, org, &session).await?;
+            transaction.session = Some(session.id);
+            events.push(NewEvent::of("session", "created", &session).for_chargestation(cs));
+            events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
+        }
         documents::insert(&mut tx, org, &transaction).await.map_err(|e| on_unique(e, || StoreError::Conflict("transaction id taken; retry".into())))?;
-        self.record(&mut tx, org, vec![NewEvent::of("transaction", "started", &transaction).for_chargestation(cs)]).await?;
+        events.insert(0, NewEvent::of("transaction", "started", &transaction).for_chargestation(cs));
+        self.record(&mut tx, org, events).await?;
         tx.commit().await?;
         Ok(transaction)
     }
@@ -298,7 +350,18 @@ impl Store {
         transaction.stop_reason = Some(stop.reason.clone().unwrap_or_else(|| "Local".into()));
         transaction.updated_at = self.now();
         documents::replace(&mut tx, org, &transaction).await?;
-        self.record(&mut tx, org, vec![NewEvent::of("transaction", "stopped", &transaction).for_chargestation(cs)]).await?;
+        let mut events = vec![NewEvent::of("transaction", "stopped", &transaction).for_chargestation(cs)];
+        if let Some(id) = transaction.session {
+            let mut session = documents::fetch::<Session>(&mut tx, org, id).await?;
+            if session.status.is_running() {
+                session.status = SessionStatus::Ended;
+                session.ended_at = Some(stop.stopped_at);
+                session.updated_at = self.now();
+                documents::replace(&mut tx, org, &session).await?;
+                events.push(NewEvent::of("session", "ended", &session).for_chargestation(cs));
+            }
+        }
+        self.record(&mut tx, org, events).await?;
         tx.commit().await?;
         Ok(Some(transaction))
     }
@@ -351,6 +414,14 @@ impl Store {
         }
         tx.commit().await?;
         Ok(stored)
+    }
+
+    pub async fn session(&self, org: Id, id: Id) -> Result<Session, StoreError> {
+        documents::fetch(&mut *self.pool.acquire().await?, org, id).await
+    }
+
+    pub async fn sessions(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Session>, StoreError> {
+        documents::list(&mut *self.pool.acquire().await?, org, page, filters).await
     }
 
     /// A chargestation's transactions, newest first. `NotFound` for another organization's.

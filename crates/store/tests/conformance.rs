@@ -266,8 +266,8 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert!(matches!(store.create_token(org.id, &token).await, Err(StoreError::Conflict(_))));
 
         let start = TransactionStart { connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };
-        let first = store.start_transaction(org.id, cs.id, &start, Some(token.id)).await.unwrap();
-        let retried = store.start_transaction(org.id, cs.id, &start, Some(token.id)).await.unwrap();
+        let first = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
+        let retried = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
         assert_eq!(first, retried, "{backend:?}: a retried start is the same transaction");
         let second = store.start_transaction(org.id, cs.id, &TransactionStart { started_at: t(21), ..start.clone() }, None).await.unwrap();
         assert_eq!(second.transaction_id, first.transaction_id + 1);
@@ -284,10 +284,16 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }).await.unwrap().unwrap();
         assert_eq!(again, stopped, "{backend:?}: a repeated stop changes nothing");
         assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }).await.unwrap().is_none());
+        let session = store.session(org.id, first.session.expect("a token's transaction is a session")).await.unwrap();
+        assert_eq!((session.status, session.token, session.transaction_id), (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id)));
+        assert_eq!(session.ended_at, Some(t(60)), "{backend:?}: ended at the charger's time");
+        assert_eq!(second.session, None, "no token, no session");
+        assert_eq!(store.sessions(org.id, ALL, &[]).await.unwrap().len(), 1);
         let listed = store.transactions(org.id, cs.id, ALL).await.unwrap();
         assert_eq!(listed.len(), 2);
         let types = event_types(&store, org.id).await;
         assert_eq!(types.iter().filter(|t| *t == "transaction.stopped").count(), 1, "{types:?}");
+        assert_eq!(types.iter().filter(|t| t.starts_with("session.")).collect::<Vec<_>>(), ["session.created", "session.started", "session.ended"]);
         assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"chargestation.connector_status.updated".to_string()));
         store.close().await;
         db.remove().await;

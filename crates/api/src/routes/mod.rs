@@ -8,6 +8,7 @@ mod operations;
 mod organizations;
 mod quote;
 mod resources;
+mod sessions;
 mod tokens;
 mod wallets;
 
@@ -39,6 +40,9 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(commands::send))
         .routes(routes!(commands::transactions))
         .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::get_one))
+        .routes(routes!(sessions::stop, sessions::stop_get))
         .routes(routes!(tokens::get_one, tokens::update, tokens::delete))
         .routes(routes!(resources::create_connector, resources::list_connectors))
         .routes(routes!(resources::get_connector, resources::update_connector))

@@ -7,5 +7,6 @@ mod idempotency;
 mod operations;
 mod quote;
 mod resources;
+mod sessions;
 mod tenancy;
 mod wallets;

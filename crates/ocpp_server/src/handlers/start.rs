@@ -1,5 +1,6 @@
 //! StartTransaction: a transaction began at the charger; Joule gives it its id.
 
+use domain::token::Authorization;
 use ocpp16::ErrorCode;
 use ocpp16::messages::{StartTransactionRequest, StartTransactionResponse};
 use store::TransactionStart;
@@ -17,6 +18,8 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
         started_at: timestamp(&request.timestamp),
         reservation_id: request.reservation_id.map(i64::from),
     };
-    let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, token.map(|t| t.id)).await?;
+    // Only an accepted token makes the transaction a session; the charger stops the others.
+    let session_token = token.filter(|_| authorization == Authorization::Accepted);
+    let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, session_token.as_ref()).await?;
     Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id.try_into().unwrap_or_default() })
 }

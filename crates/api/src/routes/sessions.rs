@@ -1,0 +1,64 @@
+//! Sessions: read them, and stop a running one.
+
+use axum::extract::State;
+use domain::rate::ComponentType;
+use domain::session::Session;
+use ocpp_server::CallFailure;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Org;
+use crate::envelope::{Envelope, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{IdPath, ListQuery};
+use crate::openapi::{BadRequest, Conflict, NotFound, Unauthorized, Unavailable};
+
+/// Lists sessions, newest first; filter by `status`, `user`, `chargestation`.
+#[utoipa::path(get, path = "/v1.1/sessions", operation_id = "list_sessions", tag = "sessions",
+    params(ListQuery),
+    responses((status = 200, description = "OK", body = Envelope<Vec<Session>>), BadRequest, Unauthorized, Unavailable))]
+pub async fn list(State(s): State<AppState>, Org(org): Org, q: ListQuery) -> ApiResult {
+    let q = q.text_filter("status", "status").id_filter("user", "user_id")?.id_filter("chargestation", "chargestation_id")?;
+    ok(s.store.sessions(org, q.page, &q.filters).await?)
+}
+
+/// Reads a session.
+#[utoipa::path(get, path = "/v1.1/sessions/{id}", operation_id = "get_session", tag = "sessions",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Unavailable))]
+pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    ok(s.store.session(org, id).await?)
+}
+
+/// Asks the charger to stop a running session (RemoteStopTransaction). The session ends when
+/// the charger reports it.
+#[utoipa::path(post, path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session", tag = "sessions",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
+        (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
+pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    let session = s.store.session(org, id).await?;
+    if let Some(rate) = session.rate {
+        if s.store.rate(org, rate).await?.has_component(ComponentType::ParkingTime) {
+            return Err(ApiError::refused("Session cannot be stopped via API when the rate has a PARKING_TIME component"));
+        }
+    }
+    let (true, Some(transaction_id)) = (session.status.is_running(), session.transaction_id) else {
+        return Err(ApiError::conflict(format!("Session is {}, not running", session.status.as_str())));
+    };
+    match s.ocpp.call(session.chargestation, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await {
+        Ok(answer) if answer["status"] == "Accepted" => ok(session),
+        Ok(answer) => Err(ApiError::conflict(format!("The chargestation answered {}", answer["status"].as_str().unwrap_or("something else")))),
+        Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
+        Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept the stop: {e}"))),
+    }
+}
+
+/// The same as `POST /v1.1/sessions/{id}/stop`, as eDRV also accepts it.
+#[utoipa::path(get, path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session_get", tag = "sessions",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
+        (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
+pub async fn stop_get(state: State<AppState>, org: Org, id: IdPath) -> ApiResult {
+    stop(state, org, id).await
+}

@@ -1,0 +1,69 @@
+//! Charging sessions: a transaction at a charger as the API shows it, started through the API
+//! (later with a wallet payment) or at the charger with a token.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{Id, Timestamp};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Created,
+    Started,
+    Paused,
+    Ended,
+    Cancelled,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Created => "created",
+            SessionStatus::Started => "started",
+            SessionStatus::Paused => "paused",
+            SessionStatus::Ended => "ended",
+            SessionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SessionStatus> {
+        [SessionStatus::Created, SessionStatus::Started, SessionStatus::Paused, SessionStatus::Ended, SessionStatus::Cancelled].into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Energy may flow: the charger runs a transaction for it.
+    pub fn is_running(self) -> bool {
+        matches!(self, SessionStatus::Started | SessionStatus::Paused)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct Session {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    /// `wallet` for wallet-paid sessions; absent for sessions without payment.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub status: SessionStatus,
+    pub user: Option<Id>,
+    /// The token a session started at the charger was authorized with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Id>,
+    pub chargestation: Id,
+    pub connector: Option<Id>,
+    pub connector_id: u32,
+    pub rate: Option<Id>,
+    #[serde(rename = "idTag")]
+    pub id_tag: String,
+    /// The OCPP transactionId, once the charger started the transaction.
+    #[serde(rename = "transactionId")]
+    pub transaction_id: Option<i64>,
+    #[serde(rename = "startedAt")]
+    pub started_at: Option<Timestamp>,
+    #[serde(rename = "endedAt")]
+    pub ended_at: Option<Timestamp>,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Timestamp,
+}
