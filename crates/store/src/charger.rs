@@ -12,7 +12,7 @@ use domain::{Id, Timestamp};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 
-use crate::documents::{self, Column, Document, Filter};
+use crate::documents::{self, Column, Filter, document};
 use crate::error::on_unique;
 use crate::{Store, StoreError};
 
@@ -60,61 +60,29 @@ pub struct Sample {
 /// The measurand whose value is the energy register; a reading below the last one is a dip.
 pub const ENERGY_REGISTER: &str = "Energy.Active.Import.Register";
 
-impl Document for Transaction {
-    const TABLE: &'static str = "transactions";
-    const OBJECT: &'static str = "transaction";
-    const COLUMNS: &'static [&'static str] =
-        &["chargestation_id", "transaction_id", "connector_id", "id_tag", "token_id", "session_id", "reservation_id", "meter_start", "meter_stop", "started_at", "stopped_at", "stop_reason"];
-    fn id(&self) -> Id {
-        self.id
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.updated_at
-    }
-    fn column_values(&self) -> Vec<Column> {
-        vec![
-            Column::Text(Some(self.chargestation.to_string())),
-            Column::Int(Some(self.transaction_id)),
-            Column::Int(Some(i64::from(self.connector_id))),
-            Column::Text(Some(self.id_tag.clone())),
-            Column::Text(self.token.map(|t| t.to_string())),
-            Column::Text(self.session.map(|s| s.to_string())),
-            Column::Int(self.reservation_id),
-            Column::Int(Some(self.meter_start)),
-            Column::Int(self.meter_stop),
-            Column::Int(Some(self.started_at.millis())),
-            Column::Int(self.stopped_at.map(Timestamp::millis)),
-            Column::Text(self.stop_reason.clone()),
-        ]
-    }
-}
-
-impl Document for Session {
-    const TABLE: &'static str = "sessions";
-    const OBJECT: &'static str = "session";
-    const COLUMNS: &'static [&'static str] = &["chargestation_id", "status", "user_id", "token_id", "transaction_id"];
-    fn id(&self) -> Id {
-        self.id
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.updated_at
-    }
-    fn column_values(&self) -> Vec<Column> {
-        vec![
-            Column::Text(Some(self.chargestation.to_string())),
-            Column::Text(Some(self.status.as_str().to_string())),
-            Column::Text(self.user.map(|u| u.to_string())),
-            Column::Text(self.token.map(|t| t.to_string())),
-            Column::Int(self.transaction_id),
-        ]
-    }
-}
+document!(Transaction, "transactions", "transaction",
+    ["chargestation_id", "transaction_id", "connector_id", "id_tag", "token_id", "session_id", "reservation_id", "meter_start", "meter_stop", "started_at", "stopped_at", "stop_reason"],
+    |t| vec![
+        Column::Text(Some(t.chargestation.to_string())),
+        Column::Int(Some(t.transaction_id)),
+        Column::Int(Some(i64::from(t.connector_id))),
+        Column::Text(Some(t.id_tag.clone())),
+        Column::Text(t.token.map(|x| x.to_string())),
+        Column::Text(t.session.map(|x| x.to_string())),
+        Column::Int(t.reservation_id),
+        Column::Int(Some(t.meter_start)),
+        Column::Int(t.meter_stop),
+        Column::Int(Some(t.started_at.millis())),
+        Column::Int(t.stopped_at.map(Timestamp::millis)),
+        Column::Text(t.stop_reason.clone()),
+    ]);
+document!(Session, "sessions", "session", ["chargestation_id", "status", "user_id", "token_id", "transaction_id"], |s| vec![
+    Column::Text(Some(s.chargestation.to_string())),
+    Column::Text(Some(s.status.as_str().to_string())),
+    Column::Text(s.user.map(|u| u.to_string())),
+    Column::Text(s.token.map(|t| t.to_string())),
+    Column::Int(s.transaction_id),
+]);
 
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.

@@ -34,6 +34,35 @@ pub(crate) trait Document: Serialize + DeserializeOwned + Send + Sync {
     }
 }
 
+/// Implements [`Document`] for a type with `id`, `created_at` and `updated_at` fields, and
+/// optionally indexed columns computed from it.
+macro_rules! document {
+    ($type:ty, $table:literal, $object:literal) => {
+        document!($type, $table, $object, [], |_doc| Vec::new());
+    };
+    ($type:ty, $table:literal, $object:literal, [$($column:literal),*], |$doc:ident| $values:expr) => {
+        impl $crate::documents::Document for $type {
+            const TABLE: &'static str = $table;
+            const OBJECT: &'static str = $object;
+            const COLUMNS: &'static [&'static str] = &[$($column),*];
+            fn id(&self) -> domain::Id {
+                self.id
+            }
+            fn created_at(&self) -> domain::Timestamp {
+                self.created_at
+            }
+            fn updated_at(&self) -> domain::Timestamp {
+                self.updated_at
+            }
+            fn column_values(&self) -> Vec<$crate::documents::Column> {
+                let $doc = self;
+                $values
+            }
+        }
+    };
+}
+pub(crate) use document;
+
 /// A list filter. Column names are `'static` so that only names written in code reach SQL.
 #[derive(Clone, Debug)]
 pub enum Filter {

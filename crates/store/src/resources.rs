@@ -8,74 +8,22 @@ use domain::page::Page;
 use domain::rate::Rate;
 use domain::token::Token;
 use domain::user::{User, UserView};
-use domain::{Id, Timestamp};
+use domain::Id;
 use sqlx::AnyConnection;
 
-use crate::documents::{self, Column, Document, Filter};
+use crate::documents::{self, Column, Document, Filter, document};
 use crate::error::on_unique;
 use crate::{Store, StoreError};
-
-macro_rules! document {
-    ($type:ty, $table:literal, $object:literal) => {
-        impl Document for $type {
-            const TABLE: &'static str = $table;
-            const OBJECT: &'static str = $object;
-            fn id(&self) -> Id {
-                self.id
-            }
-            fn created_at(&self) -> Timestamp {
-                self.created_at
-            }
-            fn updated_at(&self) -> Timestamp {
-                self.updated_at
-            }
-        }
-    };
-}
 
 document!(User, "users", "user");
 document!(Location, "locations", "location");
 document!(Rate, "rates", "rate");
-
-impl Document for Token {
-    const TABLE: &'static str = "tokens";
-    const OBJECT: &'static str = "token";
-    const COLUMNS: &'static [&'static str] = &["physical_id"];
-    fn id(&self) -> Id {
-        self.id
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.updated_at
-    }
-    fn column_values(&self) -> Vec<Column> {
-        vec![Column::Text(Some(self.physical_id.clone()))]
-    }
-}
-
-impl Document for Connector {
-    const TABLE: &'static str = "connectors";
-    const OBJECT: &'static str = "connector";
-    const COLUMNS: &'static [&'static str] = &["chargestation_id", "connector_id", "rate_id"];
-    fn id(&self) -> Id {
-        self.id
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.updated_at
-    }
-    fn column_values(&self) -> Vec<Column> {
-        vec![
-            Column::Text(Some(self.chargestation.to_string())),
-            Column::Int(Some(i64::from(self.connector_id))),
-            Column::Text(self.rate.map(|r| r.to_string())),
-        ]
-    }
-}
+document!(Token, "tokens", "token", ["physical_id"], |t| vec![Column::Text(Some(t.physical_id.clone()))]);
+document!(Connector, "connectors", "connector", ["chargestation_id", "connector_id", "rate_id"], |c| vec![
+    Column::Text(Some(c.chargestation.to_string())),
+    Column::Int(Some(i64::from(c.connector_id))),
+    Column::Text(c.rate.map(|r| r.to_string())),
+]);
 
 impl Store {
     async fn create_document<T: Document>(&self, org: Id, doc: &T, event: NewEvent) -> Result<(), StoreError> {
