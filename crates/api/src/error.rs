@@ -61,6 +61,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::Ledger(LedgerError::InsufficientFunds) => ApiError::refused("Insufficient available balance"),
             StoreError::Ledger(LedgerError::Overflow) => ApiError::refused("The wallet balance would exceed its maximum"),
+            StoreError::Ledger(LedgerError::CaptureExceedsHold) => ApiError::conflict("A capture cannot exceed what was held"),
             StoreError::Corrupt(_) | StoreError::Config(_) | StoreError::Database(_) => {
                 tracing::error!(error = %e, "storage failed");
                 ApiError::unavailable()

@@ -26,6 +26,8 @@ pub enum LedgerError {
     InsufficientFunds,
     #[error("the amount is out of range")]
     Overflow,
+    #[error("more than the hold would be captured")]
+    CaptureExceedsHold,
 }
 
 impl Balances {
@@ -43,6 +45,29 @@ impl Balances {
             return Err(LedgerError::InsufficientFunds);
         }
         Ok(Balances { balance, available })
+    }
+}
+
+impl Balances {
+    /// Places a hold (a pending transfer): the money stays in the balance but is no longer
+    /// available. A hold is positive and at most the available balance.
+    pub fn hold(self, amount: Cents) -> Result<Balances, LedgerError> {
+        if amount <= Cents::ZERO || amount > self.available {
+            return Err(LedgerError::InsufficientFunds);
+        }
+        Ok(Balances { balance: self.balance, available: Cents(self.available.0 - amount.0) })
+    }
+
+    /// Ends a hold of `held`: `captured` leaves the wallet, the rest becomes available again.
+    /// Capturing nothing voids the hold. Never more than was held.
+    pub fn settle(self, held: Cents, captured: Cents) -> Result<Balances, LedgerError> {
+        if captured < Cents::ZERO || captured > held {
+            return Err(LedgerError::CaptureExceedsHold);
+        }
+        let balance = self.balance.checked_sub(captured).ok_or(LedgerError::Overflow)?;
+        let available = self.available.checked_add(Cents(held.0 - captured.0)).ok_or(LedgerError::Overflow)?;
+        let next = Balances { balance, available };
+        if next.is_valid() { Ok(next) } else { Err(LedgerError::CaptureExceedsHold) }
     }
 }
 
@@ -108,10 +133,50 @@ mod tests {
                         accepted = accepted.checked_add(Cents(amount)).unwrap();
                     }
                     Err(LedgerError::InsufficientFunds) => prop_assert!(wallet.available.0 + amount < 0),
-                    Err(LedgerError::Overflow) => prop_assert!(false, "no overflow in this range"),
+                    Err(e) => prop_assert!(false, "{e} in this range"),
                 }
                 prop_assert!(wallet.is_valid());
                 prop_assert_eq!(wallet.balance, accepted);
+            }
+        }
+    }
+
+    proptest! {
+        /// Holds and settlements in any order never make or lose money: what leaves the wallet
+        /// is exactly what was captured, and no capture exceeds its hold.
+        #[test]
+        fn holds_end_exactly_once_and_capture_at_most_what_they_hold(
+            start in 0i64..100_000,
+            steps in proptest::collection::vec((1i64..40_000, 0i64..50_000), 0..30),
+        ) {
+            let mut wallet = Balances { balance: Cents(start), available: Cents(start) };
+            let mut captured_total = 0;
+            for (hold, capture) in steps {
+                match wallet.hold(Cents(hold)) {
+                    Ok(held) => {
+                        prop_assert!(held.is_valid());
+                        prop_assert_eq!(held.balance, wallet.balance);
+                        match held.settle(Cents(hold), Cents(capture)) {
+                            Ok(after) => {
+                                prop_assert!(capture <= hold);
+                                captured_total += capture;
+                                wallet = after;
+                            }
+                            Err(e) => {
+                                prop_assert_eq!(e, LedgerError::CaptureExceedsHold);
+                                prop_assert!(capture > hold);
+                                wallet = held.settle(Cents(hold), Cents(0)).unwrap();
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e, LedgerError::InsufficientFunds);
+                        prop_assert!(hold > wallet.available.0);
+                    }
+                }
+                prop_assert!(wallet.is_valid());
+                prop_assert_eq!(wallet.balance.0, start - captured_total);
+                prop_assert_eq!(wallet.available, wallet.balance, "no hold stays open");
             }
         }
     }
