@@ -1,0 +1,113 @@
+//! Session intelligence: stop a session before its cost passes what was authorized, or when it
+//! reaches its targets.
+//!
+//! Joule cannot stop energy instantly: a stop takes effect after the charger's stop latency,
+//! and Joule only learns the meter after the next report. So it decides on a projection: the
+//! cost at `now + horizon`, where the horizon covers the next expected meter report and the
+//! stop latency, if the session goes on as it is going now.
+
+use chrono_tz::Tz;
+use domain::Timestamp;
+use domain::rate::Rate;
+use rust_decimal::Decimal;
+use tariff::{Activity, Outlook, project, seconds_until};
+
+/// eDRV's session targets; a target that is set stops the session when reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Targets {
+    pub energy_wh: Option<Decimal>,
+    pub duration_s: Option<u32>,
+    pub cost: Option<Decimal>,
+}
+
+/// Everything the decision needs, as of `now`.
+pub struct Watch<'a> {
+    pub rate: &'a Rate,
+    pub tz: Tz,
+    /// The session so far, from its start to the last meter report.
+    pub activity: &'a Activity,
+    pub started_at: Timestamp,
+    pub now: Timestamp,
+    pub outlook: Outlook,
+    /// What the payment authorized, in major units; `None` without a payment.
+    pub authorized: Option<Decimal>,
+    /// Seconds until a stop sent now would be confirmed by a meter reading.
+    pub horizon_s: u32,
+    pub targets: Targets,
+    /// The longest the runner waits between two decisions.
+    pub recheck_s: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The projected cost reaches the authorized amount.
+    Authorization,
+    CostTarget,
+    EnergyTarget,
+    TimeTarget,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Authorization => "authorized_amount",
+            StopReason::CostTarget => "target.cost",
+            StopReason::EnergyTarget => "target.energy",
+            StopReason::TimeTarget => "target.time",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing to do; decide again within this many seconds.
+    Continue { recheck_in_s: u32 },
+    Stop(StopReason),
+}
+
+fn energy_wh(activity: &Activity) -> Decimal {
+    activity.periods().iter().map(|p| p.energy_wh).sum()
+}
+
+pub fn decide(w: &Watch) -> Decision {
+    // The activity is known up to the last meter report; from there the session is assumed to
+    // go on as it is going, through now and the horizon.
+    let from = w.activity.end().unwrap_or(w.started_at).min(w.now);
+    let unreported_s = u32::try_from((w.now.millis() - from.millis() + 999) / 1000).unwrap_or(u32::MAX);
+    let ahead_s = unreported_s.saturating_add(w.horizon_s);
+    let mut recheck = w.recheck_s.max(1);
+    for (cap, reason) in [(w.authorized, StopReason::Authorization), (w.targets.cost, StopReason::CostTarget)] {
+        let Some(cap) = cap else { continue };
+        match seconds_until(w.rate, w.tz, w.activity, from, w.outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
+            Some(s) if s <= ahead_s => return Decision::Stop(reason),
+            Some(s) => recheck = recheck.min(s - ahead_s),
+            None => {}
+        }
+    }
+    if let Some(target) = w.targets.energy_wh {
+        let per_s = w.outlook.power_w.max(Decimal::ZERO) / Decimal::from(3600);
+        let projected = energy_wh(w.activity) + per_s * Decimal::from(ahead_s);
+        if projected >= target {
+            return Decision::Stop(StopReason::EnergyTarget);
+        }
+        if per_s > Decimal::ZERO {
+            let s = ((target - projected) / per_s).ceil();
+            recheck = recheck.min(u32::try_from(s).unwrap_or(u32::MAX).max(1));
+        }
+    }
+    if let Some(target_s) = w.targets.duration_s {
+        let ends_at = w.started_at.millis() + i64::from(target_s) * 1000;
+        let left_ms = ends_at - (w.now.millis() + i64::from(w.horizon_s) * 1000);
+        if left_ms <= 0 {
+            return Decision::Stop(StopReason::TimeTarget);
+        }
+        recheck = recheck.min(u32::try_from((left_ms + 999) / 1000).unwrap_or(u32::MAX).max(1));
+    }
+    Decision::Continue { recheck_in_s: recheck }
+}
+
+/// The cost the session would have `seconds` after its last report, for progress displays.
+pub fn projected_cost(w: &Watch, seconds: u32) -> Decimal {
+    let from = w.activity.end().unwrap_or(w.started_at);
+    project(w.rate, w.tz, w.activity, from, seconds, w.outlook).amount
+}
