@@ -42,6 +42,8 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
     loop {
         let deadline = in_flight.as_ref().map(|f| f.deadline);
         tokio::select! {
+            // Replacement is signalled before the old call queue closes; check it first.
+            biased;
             _ = &mut registration.replaced => {
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a new connection".into() }))).await;
                 break;
@@ -63,7 +65,11 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             },
             call = registration.calls.recv(), if in_flight.is_none() => {
-                let Some(call) = call else { break };
+                // The queue closes only when a newer connection took this one's place.
+                let Some(call) = call else {
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a new connection".into() }))).await;
+                    break;
+                };
                 if let Some(sent) = send_call(&mut socket, call).await {
                     in_flight = Some(sent);
                 }
