@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Serve the REST API (and, on the same port, the OCPP endpoint).
     Serve(settings::ServeArgs),
+    /// Connect virtual OCPP 1.6J chargers to a Joule (or any OCPP 1.6J) server.
+    Sim(sim::SimArgs),
     /// Print a commented example configuration file.
     DefaultConfig,
 }
@@ -26,6 +28,12 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(settings::Settings::load(&args)?).await,
+        Command::Sim(args) => {
+            // The summary lines go to stdout; logs (RUST_LOG) only for problems by default.
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+            tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+            Ok(sim::run(args).await?)
+        }
         Command::DefaultConfig => {
             print!("{}", settings::EXAMPLE);
             Ok(())

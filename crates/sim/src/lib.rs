@@ -1,0 +1,26 @@
+//! Virtual OCPP 1.6J chargers: the demo's charger, the counterpart of the central system in
+//! tests, and the load generator for benchmarks. `joule sim` runs a fleet of them against any
+//! OCPP 1.6J server; tests and the demo drive single [`Charger`]s.
+//!
+//! Layout, a functional core in an imperative shell like the rest of Joule:
+//! - [`station`]: one charger as a pure state machine: connectors and their statuses,
+//!   transactions, meters, charging limits, the answers to every CSMS command, and the outbox of
+//!   what to send (kept across disconnections for transaction messages). Every input carries
+//!   the time, so its tests run without a clock or a socket;
+//! - `profiles`: which charging-profile limit applies to a connector at a given moment;
+//! - [`charger`]: the driver of one charger (its WebSocket, timers, one CALL in flight,
+//!   reconnection with backoff) and the [`Charger`] handle to act on it and observe it;
+//! - `net`: opening a connection from a chosen source address, with subprotocol `ocpp1.6`,
+//!   HTTP Basic credentials and small buffers;
+//! - `fleet`: the `joule sim` command: [`SimArgs`] and [`run`].
+
+pub mod charger;
+mod fleet;
+mod net;
+mod profiles;
+pub mod station;
+
+pub use charger::{Charger, ChargerConfig, Stats};
+pub use fleet::{SimArgs, SourceAddresses, run};
+pub use net::ConnectError;
+pub use station::{Connector, Millis, Station, Transaction};

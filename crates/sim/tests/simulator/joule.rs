@@ -1,0 +1,155 @@
+//! A Joule server in the test process with a fresh database, the records the simulated chargers
+//! need, and a look at what it stored.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::chargestation::{Registration, SecurityType};
+use domain::organization::OrganizationInput;
+use domain::page::Page;
+use domain::token::{Token, TokenStatus, TokenType};
+use domain::transaction::Transaction;
+use domain::Id;
+use ocpp_server::{OcppConfig, OcppServer};
+use sqlx::{AnyPool, Row};
+use store::testing::TestDatabase;
+use store::{Backend, ChargestationRecord, Store, StoredSecurity, SystemClock};
+use tokio::time::Instant;
+
+/// How long anything in these tests may take to happen.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Joule {
+    /// The OCPP base URL chargers connect to.
+    pub url: String,
+    pub ocpp: OcppServer,
+    pub store: Store,
+    pub org: Id,
+    /// Straight to the tables, for what the store has no use case to read.
+    tables: AnyPool,
+    db: TestDatabase,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A stored sampled value.
+#[derive(Debug)]
+pub struct Reading {
+    pub transaction_id: Option<i64>,
+    pub measurand: String,
+    pub value: f64,
+    /// The charger's time, and the time Joule stored it, ms.
+    pub sampled_at: i64,
+    pub created_at: i64,
+}
+
+impl Joule {
+    pub async fn start(backend: Backend) -> Joule {
+        let db = TestDatabase::fresh(backend).await;
+        let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
+        let tables = AnyPool::connect(&db.url).await.expect("a second pool");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
+        let router = api::router(ocpp.clone(), api::ApiConfig { admin_token: None, public_ws_url: format!("ws://{address}") });
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+
+        let input = OrganizationInput { name: "Sim Charging".into(), country: None, configurations: None };
+        let org = input.parse(store.new_id(), store.now()).unwrap();
+        store.create_organization(&org, &api::secrets::new_api_key(org.id).record).await.unwrap();
+        Joule { url: format!("ws://{address}/ocpp"), ocpp, store, org: org.id, tables, db, shutdown, server }
+    }
+
+    /// Registers a chargestation, with Basic authentication when there is a password.
+    pub async fn chargestation(&self, endpoint: &str, password: Option<&str>) -> Id {
+        let security = match password {
+            Some(p) => StoredSecurity { kind: SecurityType::Basic, password_hash: Some(ocpp_server::passwords::hash_password(p)) },
+            None => StoredSecurity { kind: SecurityType::None, password_hash: None },
+        };
+        let record = ChargestationRecord {
+            id: self.store.new_id(),
+            endpoint: endpoint.into(),
+            protocol: "ocpp1.6".into(),
+            location: None,
+            connection_url: format!("{}/{endpoint}", self.url),
+            security,
+            registration: Registration::Accepted,
+            created_at: self.store.now(),
+        };
+        self.store.create_chargestation(self.org, &record).await.unwrap().id
+    }
+
+    /// An RFID token Joule accepts.
+    pub async fn token(&self, id_tag: &str) {
+        let now = self.store.now();
+        let token = Token {
+            id: self.store.new_id(),
+            physical_id: id_tag.into(),
+            kind: TokenType::Iso14443,
+            user: None,
+            status: TokenStatus::Accepted,
+            expires_at: None,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_token(self.org, &token).await.unwrap();
+    }
+
+    pub async fn transactions(&self, cs: Id) -> Vec<Transaction> {
+        self.store.transactions(self.org, cs, Page { limit: 100, page: 1 }).await.unwrap()
+    }
+
+    /// The values stored for a chargestation, in the charger's time order.
+    pub async fn readings(&self, cs: Id) -> Vec<Reading> {
+        let rows = sqlx::query(
+            "SELECT transaction_id, measurand, value, sampled_at, created_at FROM meter_values WHERE chargestation_id = $1 ORDER BY sampled_at, id",
+        )
+        .bind(cs.to_string())
+        .fetch_all(&self.tables)
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|row| Reading {
+                transaction_id: row.get("transaction_id"),
+                measurand: row.get("measurand"),
+                value: row.get::<String, _>("value").parse().unwrap(),
+                sampled_at: row.get("sampled_at"),
+                created_at: row.get("created_at"),
+            })
+            .collect()
+    }
+
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.server.await;
+        self.tables.close().await;
+        self.store.close().await;
+        self.db.remove().await;
+    }
+}
+
+/// Polls `probe` until it finds what it looks for; the test fails after [`DEADLINE`].
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
