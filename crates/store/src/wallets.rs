@@ -112,26 +112,33 @@ impl Store {
     pub async fn adjust_wallet(&self, org: Id, wallet: Id, adjustment: &Adjustment) -> Result<(Wallet, LedgerEntry), StoreError> {
         let now = self.now();
         let mut tx = self.write().await?;
-        let row = sqlx::query(concat!(
-            "UPDATE wallets SET balance = balance + $1, available_balance = available_balance + $1, updated_at = $2 ",
-            "WHERE id = $3 AND organization_id = $4 AND available_balance + $1 >= 0 AND balance + $1 <= $5 ",
-            "RETURNING ",
-            wallet_columns!()
-        ))
-        .bind(adjustment.amount.0)
-        .bind(now.millis())
-        .bind(wallet.to_string())
-        .bind(org.to_string())
-        .bind(MAX_BALANCE.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            // Refused by the guard or not there: the ledger rules say which.
+        // The guard decides; if it refuses while the ledger rule, on the balance read a moment
+        // later, would allow it, a concurrent change came in between (PostgreSQL reads each
+        // statement afresh): try the guarded update again.
+        let mut attempts = 0;
+        let row = loop {
+            let row = sqlx::query(concat!(
+                "UPDATE wallets SET balance = balance + $1, available_balance = available_balance + $1, updated_at = $2 ",
+                "WHERE id = $3 AND organization_id = $4 AND available_balance + $1 >= 0 AND balance + $1 <= $5 ",
+                "RETURNING ",
+                wallet_columns!()
+            ))
+            .bind(adjustment.amount.0)
+            .bind(now.millis())
+            .bind(wallet.to_string())
+            .bind(org.to_string())
+            .bind(MAX_BALANCE.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                break row;
+            }
             let current = self.wallet_in(&mut tx, org, wallet).await?;
-            return Err(match current.balances().adjust(adjustment.amount) {
-                Err(e) => StoreError::Ledger(e),
-                Ok(_) => StoreError::Conflict("The wallet changed during the adjustment; try again".into()),
-            });
+            current.balances().adjust(adjustment.amount)?;
+            attempts += 1;
+            if attempts == 10 {
+                return Err(StoreError::Conflict("The wallet is changing too fast; try again".into()));
+            }
         };
         let updated = wallet_from_row(&row)?;
         // Taken while the wallet's row is locked, so entries sort in the order they applied.
