@@ -258,7 +258,8 @@ impl Driver {
                 },
                 _ = sleep_until(wakeup.unwrap_or_else(Instant::now)), if wakeup.is_some() => self.station(|s| s.tick(now())),
                 _ = sleep_until(connect_at.unwrap_or_else(Instant::now)), if connect_at.is_some() && self.socket.is_none() => {
-                    match net::connect(&self.config).await {
+                    // Boxed: the handshake's state would otherwise make every idle charger's task larger.
+                    match Box::pin(net::connect(&self.config)).await {
                         Ok(socket) => {
                             self.socket = Some(socket);
                             self.backoff = Duration::ZERO;

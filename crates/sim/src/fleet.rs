@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ocpp16::messages::ChargePointStatus;
-use tokio::time::{Instant, interval, interval_at, sleep};
+use tokio::time::{Instant, Interval, interval, interval_at, sleep};
 
 use crate::charger::{Charger, ChargerConfig, Stats};
 
@@ -56,7 +56,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub flap_every: Option<Duration>,
     /// New connections per second, so the server's accept queue keeps up.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub connect_rate: u32,
 }
 
@@ -90,13 +90,17 @@ pub async fn run(args: SimArgs) -> std::io::Result<()> {
     let sources = args.source_addresses.clone().map(|s| s.0).unwrap_or_default();
     let mut chargers: Vec<Charger> = Vec::with_capacity(args.chargers as usize);
     let started = Instant::now();
-    let end = sleep(args.duration.unwrap_or(Duration::MAX / 4));
+    let end = async {
+        match args.duration {
+            Some(duration) => sleep(duration).await,
+            None => std::future::pending().await,
+        }
+    };
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(end, interrupted);
     let mut pace = interval(Duration::from_secs(1) / args.connect_rate);
     let mut reports = interval_at(started + REPORT_EVERY, REPORT_EVERY);
-    let flap_every = args.flap_every.filter(|d| !d.is_zero()).unwrap_or(Duration::MAX / 4);
-    let mut flaps = interval_at(started + flap_every, flap_every);
+    let mut flaps = args.flap_every.filter(|d| !d.is_zero()).map(|every| interval_at(started + every, every));
     let mut online = true;
     let mut report = Report::new(&stats);
     println!("{} chargers × {} connectors → {}", args.chargers, args.connectors, args.url);
@@ -119,7 +123,7 @@ pub async fn run(args: SimArgs) -> std::io::Result<()> {
                 chargers.push(charger);
             }
             _ = reports.tick() => println!("{}", report.line(&chargers, started)),
-            _ = flaps.tick() => {
+            _ = tick(&mut flaps) => {
                 online = !online;
                 for charger in &chargers {
                     if online { charger.go_online() } else { charger.go_offline() }
@@ -127,10 +131,20 @@ pub async fn run(args: SimArgs) -> std::io::Result<()> {
             }
         }
     }
-    println!("{}", report.line(&chargers, started));
+    let summary = report.total(&chargers, started);
     futures_util::future::join_all(chargers.into_iter().map(Charger::stop)).await;
-    println!("{}", report.total(started));
+    println!("{summary}");
     Ok(())
+}
+
+/// The next tick of an interval that may not exist.
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn config(args: &SimArgs, i: usize, source_address: Option<IpAddr>) -> ChargerConfig {
@@ -178,12 +192,14 @@ impl Report {
         line
     }
 
-    fn total(&self, started: Instant) -> String {
+    fn total(&self, chargers: &[Charger], started: Instant) -> String {
         let s = &self.stats;
         let seconds = started.elapsed().as_secs_f64();
         let (sent, received) = (s.sent.load(Ordering::Relaxed), s.received.load(Ordering::Relaxed));
         format!(
-            "done after {seconds:.1}s: sent {sent} ({:.0}/s), received {received} ({:.0}/s), errors {}, connect failures {}",
+            "done after {seconds:.1}s: connected {}/{} at the end, sent {sent} ({:.0}/s), received {received} ({:.0}/s), errors {}, connect failures {}",
+            s.connected.load(Ordering::Relaxed),
+            chargers.len(),
             sent as f64 / seconds,
             received as f64 / seconds,
             s.errors.load(Ordering::Relaxed),

@@ -23,7 +23,7 @@ const SUBPROTOCOL: &str = "ocpp1.6";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// OCPP frames are small; tungstenite's defaults (128 KiB each way) would cost gigabytes
 /// across tens of thousands of connections.
-const READ_BUFFER_BYTES: usize = 4096;
+const READ_BUFFER_BYTES: usize = 2048;
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]

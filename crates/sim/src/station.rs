@@ -257,9 +257,12 @@ impl Station {
                     c.reservation = None;
                 }
             }
-            if s.online && !s.registered && s.boot_at.is_some_and(|t| t <= now) {
+            // A retry planned while a triggered BootNotification failed is moot once registered.
+            if s.online && s.boot_at.is_some_and(|t| t <= now) {
                 s.boot_at = None;
-                s.outbox.push_front(Outgoing::Boot);
+                if !s.registered {
+                    s.outbox.push_front(Outgoing::Boot);
+                }
             }
             if s.online && s.registered && s.heartbeat_s > 0 && s.next_heartbeat <= now {
                 s.enqueue(Outgoing::Heartbeat);
@@ -1040,6 +1043,17 @@ mod tests {
         assert_eq!(s.next_wakeup(), Some(T0 + 5_000));
         s.tick(T0 + 5_000);
         assert_eq!(s.next_call().unwrap().0, "BootNotification");
+    }
+
+    #[test]
+    fn a_triggered_boot_that_fails_changes_nothing() {
+        let mut s = booted(1);
+        command(&mut s, "TriggerMessage", json!({"requestedMessage": "BootNotification"}), T0);
+        assert_eq!(s.next_call().unwrap().0, "BootNotification");
+        s.on_error(T0);
+        s.tick(T0 + 30_000);
+        assert!(s.is_registered());
+        assert_eq!(s.next_wakeup(), Some(T0 + 300_000), "only the heartbeat is due");
     }
 
     #[test]
