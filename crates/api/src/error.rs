@@ -59,6 +59,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::new(StatusCode::NOT_FOUND, format!("{} not found", capitalized(what))),
             StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::Refused(message) => ApiError::refused(message),
             StoreError::Ledger(LedgerError::InsufficientFunds) => ApiError::refused("Insufficient available balance"),
             StoreError::Ledger(LedgerError::Overflow) => ApiError::refused("The wallet balance would exceed its maximum"),
             StoreError::Ledger(LedgerError::CaptureExceedsHold) => ApiError::conflict("A capture cannot exceed what was held"),

@@ -24,6 +24,7 @@ pub mod location;
 pub mod money;
 pub mod organization;
 pub mod page;
+pub mod payment;
 pub mod rate;
 pub mod restrictions;
 pub mod session;

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{Id, Timestamp};
+use crate::payment::Payment;
+use crate::{Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +59,9 @@ pub struct Session {
     /// The OCPP transactionId, once the charger started the transaction.
     #[serde(rename = "transactionId")]
     pub transaction_id: Option<i64>,
+    /// The wallet payment of a `wallet` session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
     #[serde(rename = "startedAt")]
     pub started_at: Option<Timestamp>,
     #[serde(rename = "endedAt")]
@@ -66,4 +70,45 @@ pub struct Session {
     pub created_at: Timestamp,
     #[serde(rename = "updatedAt")]
     pub updated_at: Timestamp,
+}
+
+/// `POST /v1.1/sessions`.
+#[derive(Deserialize, Debug, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionInput {
+    /// `wallet` to pay from the user's wallet; absent for a session without payment.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[schema(value_type = String)]
+    pub connector: Id,
+    #[schema(value_type = Option<String>)]
+    pub user: Option<Id>,
+}
+
+/// A validated start request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    pub wallet: bool,
+    pub connector: Id,
+    pub user: Option<Id>,
+}
+
+impl SessionInput {
+    pub fn parse(self) -> Result<NewSession, Invalid> {
+        let wallet = match self.kind.as_deref() {
+            None => false,
+            Some("wallet") => true,
+            Some(_) => return Err(Invalid::new("type", "must be \"wallet\" or absent")),
+        };
+        if wallet && self.user.is_none() {
+            return Err(Invalid::new("user", "is required for a wallet session"));
+        }
+        Ok(NewSession { wallet, connector: self.connector, user: self.user })
+    }
+}
+
+/// The idTag Joule gives a charger for a session it starts: 20 hex characters (OCPP's CiString20)
+/// from the session id, leaving out the two high bytes of its time.
+pub fn id_tag(session: Id) -> String {
+    session.to_string()[4..].to_string()
 }

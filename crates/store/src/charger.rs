@@ -76,13 +76,19 @@ document!(Transaction, "transactions", "transaction",
         Column::Int(t.stopped_at.map(Timestamp::millis)),
         Column::Text(t.stop_reason.clone()),
     ]);
-document!(Session, "sessions", "session", ["chargestation_id", "status", "user_id", "token_id", "transaction_id"], |s| vec![
-    Column::Text(Some(s.chargestation.to_string())),
-    Column::Text(Some(s.status.as_str().to_string())),
-    Column::Text(s.user.map(|u| u.to_string())),
-    Column::Text(s.token.map(|t| t.to_string())),
-    Column::Int(s.transaction_id),
-]);
+document!(Session, "sessions", "session",
+    ["chargestation_id", "status", "user_id", "token_id", "transaction_id", "id_tag", "connector_ref", "wallet_id", "held_cents"],
+    |s| vec![
+        Column::Text(Some(s.chargestation.to_string())),
+        Column::Text(Some(s.status.as_str().to_string())),
+        Column::Text(s.user.map(|u| u.to_string())),
+        Column::Text(s.token.map(|t| t.to_string())),
+        Column::Int(s.transaction_id),
+        Column::Text(Some(s.id_tag.clone())),
+        Column::Text(s.connector.map(|c| c.to_string())),
+        Column::Text(s.payment.as_ref().map(|p| p.wallet.to_string())),
+        Column::Int(Some(s.payment.as_ref().map_or(0, |p| p.held().0))),
+    ]);
 
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
@@ -207,18 +213,30 @@ impl Store {
         Ok(())
     }
 
-    /// The token behind an idTag, and what the charger is to be told about it.
-    pub async fn authorize(&self, org: Id, id_tag: &str) -> Result<(Authorization, Option<Token>), StoreError> {
+    /// The token behind an idTag, and what the charger is to be told about it. The idTag Joule
+    /// gave a charger for a session it started is Accepted while that session runs.
+    pub async fn authorize(&self, org: Id, cs: Id, id_tag: &str) -> Result<(Authorization, Option<Token>), StoreError> {
         let row = sqlx::query("SELECT data FROM tokens WHERE organization_id = $1 AND physical_id = $2")
             .bind(org.to_string())
             .bind(id_tag.to_string())
             .fetch_optional(&self.pool)
             .await?;
         let token: Option<Token> = row.as_ref().map(documents::from_row).transpose()?;
-        Ok(match token {
-            Some(t) => (t.authorization(self.now()), Some(t)),
-            None => (Authorization::Invalid, None),
-        })
+        if let Some(t) = token {
+            return Ok((t.authorization(self.now()), Some(t)));
+        }
+        let session = self.session_for_id_tag(&mut *self.pool.acquire().await?, cs, id_tag).await?;
+        Ok((if session.is_some() { Authorization::Accepted } else { Authorization::Invalid }, None))
+    }
+
+    /// The session Joule started with this idTag on this chargestation, while it may run.
+    async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused')")
+            .bind(cs.to_string())
+            .bind(id_tag.to_string())
+            .fetch_optional(conn)
+            .await?;
+        row.as_ref().map(documents::from_row).transpose()
     }
 
     /// Records a StartTransaction. The same start reported again (a retry) is the same
@@ -254,7 +272,16 @@ impl Store {
             updated_at: now,
         };
         let mut events = Vec::new();
-        if let Some(token) = token {
+        // The start of a session Joule asked for: it is now running.
+        if let Some(mut session) = self.session_for_id_tag(&mut tx, cs, &start.id_tag).await?.filter(|s| s.status == SessionStatus::Created) {
+            session.status = SessionStatus::Started;
+            session.transaction_id = Some(transaction.transaction_id);
+            session.started_at = Some(start.started_at);
+            session.updated_at = now;
+            documents::replace(&mut tx, org, &session).await?;
+            transaction.session = Some(session.id);
+            events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
+        } else if let Some(token) = token {
             let connector = connector_row(&mut tx, org, cs, start.connector_id).await?.map(|(c, _)| c);
             let session = Session {
                 id: self.new_id(),
@@ -268,6 +295,7 @@ impl Store {
                 rate: connector.and_then(|c| c.rate),
                 id_tag: start.id_tag.clone(),
                 transaction_id: Some(transaction.transaction_id),
+                payment: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
                 created_at: now,

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The change conflicts with what is stored (a duplicate, a state that does not allow it).
     #[error("{0}")]
     Conflict(String),
+    /// A business rule refuses the request; the message is for the API client as it is.
+    #[error("{0}")]
+    Refused(String),
     /// A wallet change the ledger rules refuse.
     #[error(transparent)]
     Ledger(#[from] domain::ledger::LedgerError),

@@ -19,6 +19,7 @@ mod events;
 mod idempotency;
 mod organizations;
 mod resources;
+mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod wallets;

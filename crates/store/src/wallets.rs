@@ -76,7 +76,7 @@ impl Store {
         self.wallet_in(&mut *self.pool.acquire().await?, org, id).await
     }
 
-    async fn wallet_in(&self, conn: &mut AnyConnection, org: Id, id: Id) -> Result<Wallet, StoreError> {
+    pub(crate) async fn wallet_in(&self, conn: &mut AnyConnection, org: Id, id: Id) -> Result<Wallet, StoreError> {
         let row = sqlx::query(concat!("SELECT ", wallet_columns!(), " FROM wallets WHERE id = $1 AND organization_id = $2"))
             .bind(id.to_string())
             .bind(org.to_string())

@@ -261,8 +261,8 @@ async fn charger_reports_apply_once_and_in_time_order() {
 
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD-1"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org.id, &token).await.unwrap();
-        assert_eq!(store.authorize(org.id, "CARD-1").await.unwrap().0, Authorization::Accepted);
-        assert_eq!(store.authorize(org.id, "CARD-2").await.unwrap().0, Authorization::Invalid);
+        assert_eq!(store.authorize(org.id, cs.id, "CARD-1").await.unwrap().0, Authorization::Accepted);
+        assert_eq!(store.authorize(org.id, cs.id, "CARD-2").await.unwrap().0, Authorization::Invalid);
         assert!(matches!(store.create_token(org.id, &token).await, Err(StoreError::Conflict(_))));
 
         let start = TransactionStart { connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };

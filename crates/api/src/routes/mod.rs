@@ -40,7 +40,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(commands::send))
         .routes(routes!(commands::transactions))
         .routes(routes!(tokens::create, tokens::list))
-        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::start, sessions::list))
         .routes(routes!(sessions::get_one))
         .routes(routes!(sessions::stop, sessions::stop_get))
         .routes(routes!(tokens::get_one, tokens::update, tokens::delete))

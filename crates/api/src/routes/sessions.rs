@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use domain::rate::ComponentType;
-use domain::session::Session;
+use domain::session::{Session, SessionInput};
 use ocpp_server::CallFailure;
 use serde_json::json;
 
@@ -10,8 +10,31 @@ use crate::AppState;
 use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{IdPath, ListQuery};
-use crate::openapi::{BadRequest, Conflict, NotFound, Unauthorized, Unavailable};
+use crate::extract::{IdPath, JsonBody, ListQuery};
+use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
+
+/// Starts a session on a connector: with `type: "wallet"`, paid from the user's wallet, whose
+/// available balance is held until the session ends. Joule then asks the charger to start
+/// (RemoteStartTransaction with the session's idTag); if the charger refuses, the session is
+/// cancelled and the hold released.
+#[utoipa::path(post, path = "/v1.1/sessions", operation_id = "start_session", tag = "sessions",
+    request_body = SessionInput,
+    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
+        (status = 405, description = "No wallet, too low a balance, no rate, or another currency"), Conflict, TooLarge, Unavailable))]
+pub async fn start(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<SessionInput>) -> ApiResult {
+    let session = s.store.start_session(org, &input.parse()?).await?;
+    let (ocpp, store, started) = (s.ocpp.clone(), s.store.clone(), session.clone());
+    tokio::spawn(async move {
+        let request = json!({ "connectorId": started.connector_id, "idTag": started.id_tag });
+        let accepted = matches!(ocpp.call(started.chargestation, "RemoteStartTransaction", request).await, Ok(answer) if answer["status"] == "Accepted");
+        if !accepted {
+            if let Err(e) = store.cancel_session(org, started.id, true).await {
+                tracing::error!(error = %e, session = %started.id, "could not cancel a session the charger did not start");
+            }
+        }
+    });
+    ok(session)
+}
 
 /// Lists sessions, newest first; filter by `status`, `user`, `chargestation`.
 #[utoipa::path(get, path = "/v1.1/sessions", operation_id = "list_sessions", tag = "sessions",

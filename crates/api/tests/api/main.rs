@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL. All API tests link into this one binary.
 
 mod app;
+mod charger;
 mod errors;
 mod idempotency;
 mod operations;
@@ -9,4 +10,5 @@ mod quote;
 mod resources;
 mod sessions;
 mod tenancy;
+mod wallet_sessions;
 mod wallets;

@@ -1,37 +1,12 @@
 //! Sessions a charger starts with a token: listed, stopped through the API, ended by the
 //! charger. The charger is a raw OCPP-J client.
 
-use futures::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use futures::SinkExt;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::app::{TestApp, on_every_backend};
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn charger(app: &TestApp, endpoint: &str) -> Socket {
-    let url = format!("{}/ocpp/{endpoint}", app.base.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ocpp1.6"));
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        if let Some(Ok(Message::Text(t))) = socket.next().await {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
-}
-
-async fn call(socket: &mut Socket, action: &str, payload: Value) -> Value {
-    socket.send(Message::Text(json!([2, action, action, payload]).to_string().into())).await.unwrap();
-    let answer = next(socket).await;
-    assert_eq!(answer[0], 3, "{action}: {answer}");
-    answer[2].clone()
-}
+use crate::charger::{call, charger, next};
 
 #[tokio::test]
 async fn a_token_session_runs_and_stops() {

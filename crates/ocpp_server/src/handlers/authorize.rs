@@ -16,6 +16,6 @@ pub fn id_tag_info(authorization: Authorization) -> IdTagInfo {
 }
 
 pub async fn handle(link: &mut Link, request: AuthorizeRequest) -> Result<AuthorizeResponse, Failure> {
-    let (authorization, _) = link.server.store.authorize(link.login.organization, &request.id_tag).await?;
+    let (authorization, _) = link.server.store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     Ok(AuthorizeResponse { id_tag_info: id_tag_info(authorization) })
 }

@@ -25,7 +25,7 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
         _ => {}
     }
     let id_tag_info = match &request.id_tag {
-        Some(tag) => Some(id_tag_info(store.authorize(org, tag).await?.0)),
+        Some(tag) => Some(id_tag_info(store.authorize(org, cs, tag).await?.0)),
         None => None,
     };
     Ok(StopTransactionResponse { id_tag_info })

@@ -1,0 +1,167 @@
+//! Starting wallet sessions: the checks in SPEC order with their exact messages, the hold, the
+//! remote start, and the cancellation when the charger refuses.
+
+use serde_json::{Value, json};
+
+use crate::app::{TestApp, on_every_backend};
+use crate::charger::{Socket, answer, call, charger};
+
+struct Site {
+    key: String,
+    cs: String,
+    connectors: Vec<String>,
+    socket: Socket,
+}
+
+/// An online chargestation with `n` connectors at a USD rate, and a charger for it.
+async fn site(app: &TestApp, endpoint: &str, n: u32) -> Site {
+    let key = app.key().await;
+    let rate = app.post("/v1.1/rates", &key, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.35 }] })).await.ok();
+    let cs = app.post("/v1.1/chargestations", &key, json!({ "endpoint": endpoint })).await.ok()["_id"].as_str().unwrap().to_string();
+    let mut connectors = Vec::new();
+    for i in 1..=n {
+        let c = app.post("/v1.1/connectors", &key, json!({ "chargestation": cs, "connector_id": i, "rate": rate["_id"] })).await.ok();
+        connectors.push(c["_id"].as_str().unwrap().to_string());
+    }
+    let mut socket = charger(app, endpoint).await;
+    call(&mut socket, "BootNotification", json!({ "chargePointVendor": "Acme", "chargePointModel": "W" })).await;
+    Site { key, cs, connectors, socket }
+}
+
+async fn wallet_user(app: &TestApp, key: &str, cents: i64) -> (String, String) {
+    let user = app.user(key).await;
+    let wallet = app.post(&format!("/v1.1/users/{user}/wallet"), key, json!({})).await.ok()["_id"].as_str().unwrap().to_string();
+    if cents > 0 {
+        app.post(&format!("/v1.1/wallets/{wallet}/adjustments"), key, json!({ "amount": cents, "reason": "funding" })).await.ok();
+    }
+    (user, wallet)
+}
+
+fn start(connector: &str, user: &str) -> Value {
+    json!({ "type": "wallet", "connector": connector, "user": user })
+}
+
+#[tokio::test]
+async fn the_start_checks_come_in_order_and_refusals_hold_nothing() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-1", 2).await;
+        let key = site.key.clone();
+        let (rich, rich_wallet) = wallet_user(&app, &key, 16072).await;
+        let (poor, _) = wallet_user(&app, &key, 1999).await;
+        let walletless = app.user(&key).await;
+        let unknown = "0123456789abcdef01234567";
+        let connector = site.connectors[0].clone();
+
+        assert_eq!(app.post("/v1.1/sessions", &key, start(unknown, &rich)).await.err(404), "Connector not found");
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, unknown)).await.err(404), "User not found");
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &walletless)).await.err(405), "User does not have a wallet");
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &poor)).await.err(405), "User does not have minimum balance");
+        let bare = app.post("/v1.1/connectors", &key, json!({ "chargestation": site.cs, "connector_id": 9 })).await.ok()["_id"].as_str().unwrap().to_string();
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&bare, &rich)).await.err(405), "Connector does not have a rate");
+        let euros = app.post("/v1.1/rates", &key, json!({ "currency": "EUR", "price_components": [{ "type": "ENERGY", "price": 0.3 }] })).await.ok();
+        app.patch(&format!("/v1.1/connectors/{bare}"), &key, json!({ "rate": euros["_id"] })).await.ok();
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&bare, &rich)).await.err(405), "Wallet currency does not match the rate currency");
+        app.post("/v1.1/sessions", &key, json!({ "type": "prepaid", "connector": connector, "user": rich })).await.err(400);
+        assert!(app.get("/v1.1/sessions", &key).await.ok().as_array().unwrap().is_empty(), "refusals create nothing");
+        assert_eq!(app.assert_ledger(&key, &rich_wallet).await, (16072, 16072), "and hold nothing");
+
+        // Success: the whole available balance is held; the charger is asked to start.
+        let session = app.post("/v1.1/sessions", &key, start(&connector, &rich)).await.ok();
+        assert_eq!((session["status"].as_str(), session["type"].as_str()), (Some("created"), Some("wallet")));
+        assert_eq!((session["chargestation"].as_str(), session["connector"].as_str(), session["user"].as_str()), (Some(site.cs.as_str()), Some(connector.as_str()), Some(rich.as_str())));
+        let payment = &session["payment"];
+        assert_eq!(payment["type"], "api_wallet");
+        assert_eq!(payment["status"], "authorized");
+        assert_eq!(payment["authorized_amount"], json!(160.72));
+        assert_eq!(payment["captured_amount"], json!(0));
+        assert_eq!(payment["currency"], "usd");
+        assert_eq!(payment["session"], session["_id"]);
+        assert_eq!(payment["wallet"], json!(rich_wallet));
+        assert_eq!(app.assert_ledger(&key, &rich_wallet).await, (16072, 0), "held, not spent");
+        let remote = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
+        assert_eq!(remote[2], "RemoteStartTransaction");
+        let id_tag = remote[3]["idTag"].as_str().unwrap().to_string();
+        assert!(id_tag.len() <= 20);
+        assert_eq!(remote[3]["connectorId"], 1);
+        assert_eq!(call(&mut site.socket, "Authorize", json!({ "idTag": id_tag })).await["idTagInfo"]["status"], "Accepted", "the session's idTag is accepted");
+        let started = call(&mut site.socket, "StartTransaction", json!({ "connectorId": 1, "idTag": id_tag, "meterStart": 0, "timestamp": "2026-11-25T10:00:00Z" })).await;
+        assert_eq!(started["idTagInfo"]["status"], "Accepted");
+        let id = session["_id"].as_str().unwrap();
+        let running = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!((running["status"].as_str(), running["transactionId"].clone()), (Some("started"), started["transactionId"].clone()));
+
+        let (second, _) = wallet_user(&app, &key, 3000).await;
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &second)).await.err(409), "Connector is not available");
+        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &rich)).await.err(405), "User does not have minimum balance", "the balance check comes first");
+        let types = app.event_types(&key).await;
+        let tail: Vec<&str> = types.iter().map(String::as_str).filter(|t| t.starts_with("session.") || t.starts_with("payment.")).collect();
+        assert_eq!(tail, ["session.created", "payment.created", "payment.authorized", "session.started"]);
+
+        // The chargestation goes offline: no more starts there.
+        drop(site.socket);
+        let mut refused = String::new();
+        for _ in 0..200 {
+            let answer = app.post("/v1.1/sessions", &key, start(&site.connectors[1], &second)).await;
+            if answer.status.as_u16() == 409 {
+                refused = answer.err(409);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(refused, "Chargestation is offline");
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_remote_start_cancels_and_releases_the_hold() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-2", 1).await;
+        let key = site.key.clone();
+        let (user, wallet) = wallet_user(&app, &key, 5000).await;
+        let session = app.post("/v1.1/sessions", &key, start(&site.connectors[0], &user)).await.ok();
+        assert_eq!(app.assert_ledger(&key, &wallet).await, (5000, 0));
+        answer(&mut site.socket, json!({ "status": "Rejected" })).await;
+        let id = session["_id"].as_str().unwrap();
+        let mut cancelled = Value::Null;
+        for _ in 0..500 {
+            cancelled = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+            if cancelled["status"] == "cancelled" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(cancelled["status"], "cancelled");
+        assert_eq!(cancelled["payment"]["status"], "canceled");
+        assert_eq!(app.assert_ledger(&key, &wallet).await, (5000, 5000), "the hold is released");
+        let types = app.event_types(&key).await;
+        for t in ["session.start_failure", "session.cancelled", "payment.canceled"] {
+            assert!(types.contains(&t.to_string()), "{t} in {types:?}");
+        }
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_starts_never_hold_more_than_the_wallet_has() {
+    on_every_backend(|app: TestApp| async move {
+        let site = site(&app, "W-3", 20).await;
+        let key = site.key.clone();
+        let (user, wallet) = wallet_user(&app, &key, 7500).await;
+        let starts = site.connectors.iter().map(|c| {
+            let (app, key, body) = (&app, &key, start(c, &user));
+            async move { app.post("/v1.1/sessions", key, body).await }
+        });
+        let answers = futures::future::join_all(starts).await;
+        let ok = answers.iter().filter(|a| a.status.as_u16() == 200).count();
+        assert_eq!(ok, 1, "{:?}: one start holds everything", app.backend());
+        assert!(answers.iter().filter(|a| a.status.as_u16() != 200).all(|a| a.message() == "User does not have minimum balance"));
+        assert_eq!(app.assert_ledger(&key, &wallet).await, (7500, 0));
+        assert_eq!(app.store.held_on_wallet(wallet.parse().unwrap()).await.unwrap().0, 7500, "balance − available is what sessions hold");
+        drop(site.socket);
+        app
+    })
+    .await;
+}

@@ -1,0 +1,185 @@
+//! Sessions started through the API: the checks, the hold on the wallet and the events, in one
+//! transaction; and their cancellation when the charger does not start them.
+
+use domain::connector::{Connector, ConnectorStatus};
+use domain::event::NewEvent;
+use domain::ledger::LedgerError;
+use domain::organization::Organization;
+use domain::payment::{Payment, PaymentStatus};
+use domain::rate::Rate;
+use domain::session::{NewSession, Session, SessionStatus, id_tag};
+use domain::{Cents, Id};
+use sqlx::{AnyConnection, Row};
+
+use crate::documents;
+use crate::{Store, StoreError};
+
+fn refused(message: &str) -> StoreError {
+    StoreError::Refused(message.to_string())
+}
+
+async fn organization(conn: &mut AnyConnection, org: Id) -> Result<Organization, StoreError> {
+    let row = sqlx::query("SELECT data FROM organizations WHERE id = $1").bind(org.to_string()).fetch_optional(conn).await?;
+    row.as_ref().map(documents::from_row).transpose()?.ok_or(StoreError::NotFound("organization"))
+}
+
+async fn busy(conn: &mut AnyConnection, connector: Id) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT id FROM sessions WHERE connector_ref = $1 AND status IN ('created', 'started', 'paused') LIMIT 1")
+        .bind(connector.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+impl Store {
+    /// Starts a session on a connector, in SPEC order: unknown connector or user (404); for a
+    /// wallet session no wallet, a balance under the organization's minimum, no rate or another
+    /// currency (405); an offline chargestation or a busy connector (409). A wallet session
+    /// holds the wallet's whole available balance. Nothing is written unless all checks pass.
+    pub async fn start_session(&self, org: Id, new: &NewSession) -> Result<Session, StoreError> {
+        let mut tx = self.write().await?;
+        let connector: Connector = documents::fetch(&mut tx, org, new.connector).await?;
+        if let Some(user) = new.user {
+            if !documents::exists(&mut tx, "users", org, user).await? {
+                return Err(StoreError::NotFound("user"));
+            }
+        }
+        let now = self.now();
+        let id = self.new_id();
+        let mut events = Vec::new();
+        let mut payment = None;
+        if new.wallet {
+            let user = new.user.ok_or(StoreError::NotFound("user"))?;
+            let wallet = self.wallet_of(&mut tx, org, user).await?.ok_or_else(|| refused("User does not have a wallet"))?;
+            let minimum = organization(&mut tx, org).await?.configurations.session.minimum_balance;
+            if wallet.available_balance < minimum {
+                return Err(refused("User does not have minimum balance"));
+            }
+            let rate_id = connector.rate.ok_or_else(|| refused("Connector does not have a rate"))?;
+            let rate: Rate = documents::fetch(&mut tx, org, rate_id).await?;
+            if rate.currency != wallet.currency {
+                return Err(refused("Wallet currency does not match the rate currency"));
+            }
+            self.check_startable(&mut tx, org, &connector).await?;
+            let held = wallet.available_balance;
+            // Guarded: a concurrent start that held the money first leaves too little here.
+            let updated = sqlx::query("UPDATE wallets SET available_balance = available_balance - $1, updated_at = $2 WHERE id = $3 AND available_balance >= $1 AND available_balance >= $4")
+                .bind(held.0)
+                .bind(now.millis())
+                .bind(wallet.id.to_string())
+                .bind(minimum.0)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(refused("User does not have minimum balance"));
+            }
+            let authorized = Payment::authorize(self.new_id(), id, wallet.id, held, wallet.currency, now);
+            let after = self.wallet_in(&mut tx, org, wallet.id).await?;
+            events.push(NewEvent::of("payment", "created", &authorized).for_chargestation(connector.chargestation));
+            events.push(NewEvent::of("payment", "authorized", &authorized).for_chargestation(connector.chargestation));
+            events.push(NewEvent::of("wallet", "updated", &after));
+            payment = Some(authorized);
+        } else {
+            self.check_startable(&mut tx, org, &connector).await?;
+        }
+        let session = Session {
+            id,
+            kind: new.wallet.then(|| "wallet".to_string()),
+            status: SessionStatus::Created,
+            user: new.user,
+            token: None,
+            chargestation: connector.chargestation,
+            connector: Some(connector.id),
+            connector_id: connector.connector_id,
+            rate: connector.rate,
+            id_tag: id_tag(id),
+            transaction_id: None,
+            payment,
+            started_at: None,
+            ended_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        documents::insert(&mut tx, org, &session).await?;
+        events.insert(0, NewEvent::of("session", "created", &session).for_chargestation(session.chargestation));
+        self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn check_startable(&self, conn: &mut AnyConnection, org: Id, connector: &Connector) -> Result<(), StoreError> {
+        let online: i64 = sqlx::query("SELECT online FROM chargestations WHERE id = $1 AND organization_id = $2")
+            .bind(connector.chargestation.to_string())
+            .bind(org.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("online")?;
+        if online == 0 {
+            return Err(StoreError::Conflict("Chargestation is offline".into()));
+        }
+        if matches!(connector.status, ConnectorStatus::Unavailable | ConnectorStatus::Faulted) || busy(conn, connector.id).await? {
+            return Err(StoreError::Conflict("Connector is not available".into()));
+        }
+        Ok(())
+    }
+
+    /// Cancels a session the charger did not start: the payment is canceled and its hold
+    /// released. `start_failure` says the charger refused (rather than never started it).
+    /// A session that is no longer waiting to start is left as it is.
+    pub async fn cancel_session(&self, org: Id, id: Id, start_failure: bool) -> Result<Session, StoreError> {
+        let mut tx = self.write().await?;
+        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        if session.status != SessionStatus::Created {
+            tx.commit().await?;
+            return Ok(session);
+        }
+        let now = self.now();
+        let cs = session.chargestation;
+        let mut events = Vec::new();
+        if start_failure {
+            events.push(NewEvent::of("session", "start_failure", &session).for_chargestation(cs));
+        }
+        session.status = SessionStatus::Cancelled;
+        session.updated_at = now;
+        let mut released = None;
+        if let Some(payment) = session.payment.as_mut() {
+            let held = payment.held();
+            payment.status = PaymentStatus::Canceled;
+            payment.updated_at = now;
+            released = Some((payment.wallet, held));
+        }
+        documents::replace(&mut tx, org, &session).await?;
+        events.push(NewEvent::of("session", "cancelled", &session).for_chargestation(cs));
+        if let (Some(payment), Some((wallet, held))) = (&session.payment, released) {
+            self.release_hold(&mut tx, org, wallet, held).await?;
+            events.push(NewEvent::of("payment", "canceled", payment).for_chargestation(cs));
+            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut tx, org, wallet).await?));
+        }
+        self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn release_hold(&self, conn: &mut AnyConnection, org: Id, wallet: Id, held: Cents) -> Result<(), StoreError> {
+        let released = sqlx::query("UPDATE wallets SET available_balance = available_balance + $1, updated_at = $2 WHERE id = $3 AND organization_id = $4 AND available_balance + $1 <= balance")
+            .bind(held.0)
+            .bind(self.now().millis())
+            .bind(wallet.to_string())
+            .bind(org.to_string())
+            .execute(conn)
+            .await?;
+        if released.rows_affected() == 0 {
+            return Err(StoreError::Ledger(LedgerError::CaptureExceedsHold));
+        }
+        Ok(())
+    }
+
+    /// The cents held on a wallet by its sessions; `balance − available_balance` equals it.
+    pub async fn held_on_wallet(&self, wallet: Id) -> Result<Cents, StoreError> {
+        let sum: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(held_cents) AS BIGINT) FROM sessions WHERE wallet_id = $1")
+            .bind(wallet.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Cents(sum.unwrap_or(0)))
+    }
+}
