@@ -59,6 +59,10 @@ pub struct Session {
     /// The OCPP transactionId, once the charger started the transaction.
     #[serde(rename = "transactionId")]
     pub transaction_id: Option<i64>,
+    /// The final cost object once the session ended (SPEC section 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub cost: Option<serde_json::Value>,
     /// The wallet payment of a `wallet` session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,

@@ -1,11 +1,13 @@
 //! The rules of a charging session, with no I/O: values in, decisions out.
 //!
+//! - [`activity`]: the priced activity of a session from its meter readings.
 //! - [`lifecycle`]: which status a session moves to on each thing that happens to it.
 //! - [`settlement`]: what a wallet pays at the end: the captured amount, never above the
 //!   authorization, and the operator's loss beyond it.
 //! - [`intelligence`]: when Joule must stop a session itself so that its cost stays within the
 //!   authorization, given the tariff, the session so far and how fast it is going.
 
+pub mod activity;
 pub mod intelligence;
 pub mod lifecycle;
 pub mod settlement;

@@ -7,6 +7,9 @@ use domain::event::NewEvent;
 use domain::page::Page;
 use domain::session::{Session, SessionStatus};
 use domain::token::{Authorization, Token};
+use domain::rate::Rate;
+use domain::payment::PaymentStatus;
+use domain::ledger::{EntryKind, LedgerEntry, LedgerError};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
@@ -44,6 +47,26 @@ pub struct TransactionStop {
     pub meter_stop_wh: i64,
     pub stopped_at: Timestamp,
     pub reason: Option<String>,
+}
+
+/// What pricing the end of a session needs, read in the transaction that ends it.
+pub struct SessionEnd<'a> {
+    pub session: &'a Session,
+    pub transaction: &'a Transaction,
+    pub rate: Option<Rate>,
+    /// The IANA time zone of the chargestation's location, if it has one.
+    pub timezone: Option<String>,
+    /// Energy register readings of the transaction, in time order, Wh.
+    pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
+}
+
+/// The priced end of a session: its cost object and, for a wallet session, the settlement.
+pub struct Bill {
+    pub cost: Value,
+    /// Minor units captured from the hold; the rest of the hold is released.
+    pub captured: domain::Cents,
+    pub captured_amount: rust_decimal::Decimal,
+    pub uncollected_amount: rust_decimal::Decimal,
 }
 
 /// One sampled value, its unit already normalized (Wh, W...).
@@ -296,6 +319,7 @@ impl Store {
                 id_tag: start.id_tag.clone(),
                 transaction_id: Some(transaction.transaction_id),
                 payment: None,
+                cost: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
                 created_at: now,
@@ -324,9 +348,12 @@ impl Store {
         row.as_ref().map(documents::from_row).transpose()
     }
 
-    /// Records a StopTransaction once: `None` for a transaction Joule does not know; a stop of
-    /// an already stopped transaction returns it unchanged.
-    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop) -> Result<Option<Transaction>, StoreError> {
+    /// Records a StopTransaction once, with the meter values it carries: `None` for a
+    /// transaction Joule does not know; a stop of an already stopped transaction returns it
+    /// unchanged. The transaction's session ends, priced by `bill`; a wallet session's hold is
+    /// settled in the same database transaction: the captured cents leave the wallet (a
+    /// `session_capture` ledger entry), the rest is released.
+    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop, samples: &[Sample], bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Option<Transaction>, StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
             .bind(cs.to_string())
@@ -341,6 +368,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Some(transaction));
         }
+        self.insert_samples(&mut tx, org, cs, transaction.connector_id, Some(transaction.transaction_id), samples).await?;
         transaction.meter_stop = Some(stop.meter_stop_wh);
         transaction.stopped_at = Some(stop.stopped_at);
         transaction.stop_reason = Some(stop.reason.clone().unwrap_or_else(|| "Local".into()));
@@ -348,13 +376,9 @@ impl Store {
         documents::replace(&mut tx, org, &transaction).await?;
         let mut events = vec![NewEvent::of("transaction", "stopped", &transaction).for_chargestation(cs)];
         if let Some(id) = transaction.session {
-            let mut session = documents::fetch::<Session>(&mut tx, org, id).await?;
+            let session = documents::fetch::<Session>(&mut tx, org, id).await?;
             if session.status.is_running() {
-                session.status = SessionStatus::Ended;
-                session.ended_at = Some(stop.stopped_at);
-                session.updated_at = self.now();
-                documents::replace(&mut tx, org, &session).await?;
-                events.push(NewEvent::of("session", "ended", &session).for_chargestation(cs));
+                events.extend(self.end_session(&mut tx, org, session, &transaction, stop.stopped_at, bill).await?);
             }
         }
         self.record(&mut tx, org, events).await?;
@@ -362,11 +386,95 @@ impl Store {
         Ok(Some(transaction))
     }
 
+    async fn end_session(&self, conn: &mut AnyConnection, org: Id, mut session: Session, transaction: &Transaction, at: Timestamp, bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
+        let cs = session.chargestation;
+        let rate = match session.rate {
+            Some(r) => documents::fetch::<Rate>(&mut *conn, org, r).await.ok(),
+            None => None,
+        };
+        let timezone: Option<String> = sqlx::query_scalar("SELECT l.data FROM chargestations c JOIN locations l ON l.id = c.location_id WHERE c.id = $1")
+            .bind(cs.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .and_then(|data: String| serde_json::from_str::<Value>(&data).ok())
+            .and_then(|v| v["timezone"].as_str().map(str::to_string));
+        let rows = sqlx::query("SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL ORDER BY sampled_at")
+            .bind(cs.to_string())
+            .bind(transaction.transaction_id)
+            .bind(ENERGY_REGISTER)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut readings = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let value: String = row.try_get("value")?;
+            if let Ok(v) = value.parse() {
+                readings.push((Timestamp::from_millis(row.try_get("sampled_at")?), v));
+            }
+        }
+        let priced = bill(&SessionEnd { session: &session, transaction, rate, timezone, readings });
+        let now = self.now();
+        session.status = SessionStatus::Ended;
+        session.ended_at = Some(at);
+        session.updated_at = now;
+        session.cost = Some(priced.cost);
+        let mut events = Vec::new();
+        let mut settled = None;
+        if let Some(payment) = session.payment.as_mut().filter(|p| p.status == PaymentStatus::Authorized) {
+            let held = payment.held();
+            let captured = domain::Cents(priced.captured.0.clamp(0, held.0));
+            payment.status = PaymentStatus::Succeeded;
+            payment.captured_amount = priced.captured_amount;
+            payment.uncollected_amount = priced.uncollected_amount;
+            payment.updated_at = now;
+            settled = Some((payment.wallet, held, captured));
+        }
+        documents::replace(&mut *conn, org, &session).await?;
+        events.push(NewEvent::of("session", "ended", &session).for_chargestation(cs));
+        if let (Some(payment), Some((wallet, held, captured))) = (&session.payment, settled) {
+            let released = held.0 - captured.0;
+            let row = sqlx::query(
+                "UPDATE wallets SET balance = balance - $1, available_balance = available_balance + $2, updated_at = $3 \
+                 WHERE id = $4 AND organization_id = $5 AND balance - $1 >= 0 AND available_balance + $2 <= balance - $1 RETURNING balance",
+            )
+            .bind(captured.0)
+            .bind(released)
+            .bind(now.millis())
+            .bind(wallet.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(StoreError::Ledger(LedgerError::CaptureExceedsHold))?;
+            let balance_after = domain::Cents(row.try_get("balance")?);
+            if captured.0 > 0 {
+                let entry = LedgerEntry {
+                    id: self.new_id(),
+                    wallet,
+                    kind: EntryKind::SessionCapture,
+                    amount: domain::Cents(-captured.0),
+                    balance_after,
+                    reference: Some(session.id.to_string()),
+                    created_at: now,
+                };
+                self.insert_entry(&mut *conn, org, &entry).await?;
+            }
+            events.push(NewEvent::of("payment", "captured", payment).for_chargestation(cs));
+            events.push(NewEvent::of("session", "payment.captured", &session).for_chargestation(cs));
+            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut *conn, org, wallet).await?));
+        }
+        Ok(events)
+    }
+
     /// Stores sampled values. An energy register reading below the last one stored for the
     /// same transaction and connector is a dip (a meter reset or a glitch) and is left out.
     /// Answers how many samples were stored.
     pub async fn record_meter_values(&self, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
         let mut tx = self.write().await?;
+        let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn insert_samples(&self, conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
         let last: Option<String> = sqlx::query_scalar(
             "SELECT value FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
              ORDER BY sampled_at DESC LIMIT 1",
@@ -375,7 +483,7 @@ impl Store {
         .bind(i64::from(connector_id))
         .bind(transaction_id)
         .bind(ENERGY_REGISTER)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let mut register: Option<rust_decimal::Decimal> = last.and_then(|v| v.parse().ok());
         let now = self.now().millis();
@@ -404,11 +512,10 @@ impl Store {
             .bind(s.unit.clone())
             .bind(s.value.clone())
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
             stored += 1;
         }
-        tx.commit().await?;
         Ok(stored)
     }
 

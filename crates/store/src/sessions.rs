@@ -95,6 +95,7 @@ impl Store {
             id_tag: id_tag(id),
             transaction_id: None,
             payment,
+            cost: None,
             started_at: None,
             ended_at: None,
             created_at: now,

@@ -158,7 +158,7 @@ impl Store {
         Ok((updated, entry))
     }
 
-    async fn insert_entry(&self, conn: &mut AnyConnection, org: Id, entry: &LedgerEntry) -> Result<(), StoreError> {
+    pub(crate) async fn insert_entry(&self, conn: &mut AnyConnection, org: Id, entry: &LedgerEntry) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO ledger_entries (id, organization_id, wallet_id, kind, amount, balance_after, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(entry.id.to_string())
             .bind(org.to_string())

@@ -278,12 +278,13 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")]).await.unwrap();
         assert_eq!(later, 0, "{backend:?}: a dip against what is stored is left out too");
 
+        let free = |_: &store::SessionEnd| store::Bill { cost: serde_json::Value::Null, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default() };
         let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
-        let stopped = store.stop_transaction(org.id, cs.id, &stop).await.unwrap().unwrap();
+        let stopped = store.stop_transaction(org.id, cs.id, &stop, &[], &free).await.unwrap().unwrap();
         assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));
-        let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }).await.unwrap().unwrap();
+        let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }, &[], &free).await.unwrap().unwrap();
         assert_eq!(again, stopped, "{backend:?}: a repeated stop changes nothing");
-        assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }).await.unwrap().is_none());
+        assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }, &[], &free).await.unwrap().is_none());
         let session = store.session(org.id, first.session.expect("a token's transaction is a session")).await.unwrap();
         assert_eq!((session.status, session.token, session.transaction_id), (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id)));
         assert_eq!(session.ended_at, Some(t(60)), "{backend:?}: ended at the charger's time");

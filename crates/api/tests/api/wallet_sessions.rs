@@ -165,3 +165,58 @@ async fn concurrent_starts_never_hold_more_than_the_wallet_has() {
     })
     .await;
 }
+
+/// Starts a wallet session through the API and has the charger start it; returns the session
+/// id and the transactionId.
+async fn running(app: &TestApp, site: &mut Site, connector: &str, user: &str, at: &str) -> (String, Value) {
+    let session = app.post("/v1.1/sessions", &site.key, start(connector, user)).await.ok();
+    let remote = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
+    let started = call(&mut site.socket, "StartTransaction", json!({ "connectorId": remote[3]["connectorId"], "idTag": remote[3]["idTag"], "meterStart": 1000, "timestamp": at })).await;
+    (session["_id"].as_str().unwrap().to_string(), started["transactionId"].clone())
+}
+
+#[tokio::test]
+async fn a_wallet_session_is_captured_once_at_its_end() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-4", 2).await;
+        let key = site.key.clone();
+        let (user, wallet) = wallet_user(&app, &key, 5000).await;
+        let first = site.connectors[0].clone();
+        let (id, transaction) = running(&app, &mut site, &first, &user, "2026-11-25T10:00:00Z").await;
+        let reading = |at: &str, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh" }] }] });
+        call(&mut site.socket, "MeterValues", reading("2026-11-25T10:30:00Z", 6000)).await;
+        call(&mut site.socket, "MeterValues", reading("2026-11-25T10:45:00Z", 5500)).await;
+        let stop = json!({ "transactionId": transaction, "meterStop": 11000, "timestamp": "2026-11-25T11:00:00Z", "reason": "EVDisconnected" });
+        call(&mut site.socket, "StopTransaction", stop.clone()).await;
+
+        // 10 kWh at $0.35: $3.50 captured from the $50.00 held, the rest released.
+        let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!(ended["status"], "ended");
+        assert_eq!(ended["cost"]["amount"], json!(3.5));
+        assert_eq!(ended["payment"]["status"], "succeeded");
+        assert_eq!((ended["payment"]["captured_amount"].clone(), ended["payment"]["uncollected_amount"].clone()), (json!(3.5), json!(0)));
+        assert_eq!(app.assert_ledger(&key, &wallet).await, (4650, 4650));
+        let entries = app.get(&format!("/v1.1/wallets/{wallet}/transactions"), &key).await.ok();
+        assert_eq!((entries[0]["type"].as_str(), entries[0]["amount"].as_i64(), entries[0]["reference"].as_str()), (Some("session_capture"), Some(-350), Some(id.as_str())));
+
+        // A repeated StopTransaction changes nothing.
+        call(&mut site.socket, "StopTransaction", stop).await;
+        assert_eq!(app.assert_ledger(&key, &wallet).await, (4650, 4650));
+        let types = app.event_types(&key).await;
+        for t in ["session.ended", "payment.captured", "session.payment.captured"] {
+            assert_eq!(types.iter().filter(|x| *x == t).count(), 1, "{t} once in {types:?}");
+        }
+
+        // Beyond the authorization: capped at what was held, the rest recorded as uncollected.
+        let (poor, poor_wallet) = wallet_user(&app, &key, 2500).await;
+        let second = site.connectors[1].clone();
+        let (id, transaction) = running(&app, &mut site, &second, &poor, "2026-11-25T12:00:00Z").await;
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 101000, "timestamp": "2026-11-25T14:00:00Z" })).await;
+        let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!(ended["cost"]["amount"], json!(35));
+        assert_eq!((ended["payment"]["captured_amount"].clone(), ended["payment"]["uncollected_amount"].clone()), (json!(25), json!(10)));
+        assert_eq!(app.assert_ledger(&key, &poor_wallet).await, (0, 0), "never below zero");
+        app
+    })
+    .await;
+}

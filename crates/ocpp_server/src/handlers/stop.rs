@@ -1,7 +1,10 @@
 //! StopTransaction: always answered, applied once, with the meter values it carries.
 
+use chrono_tz::Tz;
+use domain::Currency;
 use ocpp16::messages::{StopTransactionRequest, StopTransactionResponse};
-use store::TransactionStop;
+use rust_decimal::Decimal;
+use store::{Bill, SessionEnd, TransactionStop};
 
 use super::authorize::id_tag_info;
 use super::meter_values::samples;
@@ -16,17 +19,41 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
         stopped_at: timestamp(&request.timestamp),
         reason: request.reason.as_ref().map(wire_name),
     };
-    let transaction = store.stop_transaction(org, cs, &stop).await?;
-    match (&transaction, &request.transaction_data) {
-        (Some(t), Some(data)) => {
-            store.record_meter_values(org, cs, t.connector_id, Some(t.transaction_id), &samples(data)).await?;
-        }
-        (None, _) => tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
-        _ => {}
+    let data = request.transaction_data.as_deref().map(samples).unwrap_or_default();
+    if store.stop_transaction(org, cs, &stop, &data, &bill).await?.is_none() {
+        tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know");
     }
     let id_tag_info = match &request.id_tag {
         Some(tag) => Some(id_tag_info(store.authorize(org, cs, tag).await?.0)),
         None => None,
     };
     Ok(StopTransactionResponse { id_tag_info })
+}
+
+/// Prices an ended session from its meter readings with the tariff engine (the same code as
+/// quotes), and settles its wallet payment: captured = min(cost, authorized).
+fn bill(end: &SessionEnd) -> Bill {
+    let t = end.transaction;
+    let stopped_at = t.stopped_at.unwrap_or(t.started_at);
+    let activity = session::activity::from_readings(
+        t.started_at,
+        Decimal::from(t.meter_start),
+        &end.readings,
+        stopped_at,
+        Decimal::from(t.meter_stop.unwrap_or(t.meter_start)),
+    );
+    let tz: Tz = end.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+    let cost = end.rate.as_ref().map(|rate| tariff::price(rate, tz, &activity));
+    let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
+    let (held, currency) = match &end.session.payment {
+        Some(p) => (p.held(), Currency::parse(&p.currency).unwrap_or(Currency::USD)),
+        None => (domain::Cents::ZERO, Currency::USD),
+    };
+    let settled = session::settlement::settle(amount, held, currency);
+    Bill {
+        cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
+        captured: settled.captured,
+        captured_amount: settled.captured_amount,
+        uncollected_amount: settled.uncollected_amount,
+    }
 }

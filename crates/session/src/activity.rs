@@ -1,0 +1,49 @@
+//! A session's activity from what the charger reported: the meter at the start, its energy
+//! register readings, the meter at the stop.
+
+use domain::Timestamp;
+use domain::connector::ConnectorStatus;
+use rust_decimal::Decimal;
+use tariff::{Activity, Period};
+
+/// One period between each two consecutive meter points. Energy flowing is charging; none is
+/// parking (the car stays plugged in but takes nothing), so PARKING_TIME applies.
+/// Readings outside the transaction's time, or below the previous point, add nothing.
+pub fn from_readings(started_at: Timestamp, meter_start_wh: Decimal, readings: &[(Timestamp, Decimal)], stopped_at: Timestamp, meter_stop_wh: Decimal) -> Activity {
+    let mut points = vec![(started_at, meter_start_wh)];
+    points.extend(readings.iter().copied().filter(|(t, _)| *t > started_at && *t < stopped_at));
+    points.push((stopped_at.max(started_at), meter_stop_wh));
+    points.sort_by_key(|(t, _)| *t);
+    let mut periods = Vec::with_capacity(points.len());
+    let mut register = meter_start_wh;
+    for pair in points.windows(2) {
+        let ((start, _), (end, value)) = (pair[0], pair[1]);
+        let energy = (value - register).max(Decimal::ZERO);
+        register = register.max(value);
+        let status = if energy > Decimal::ZERO { ConnectorStatus::Charging } else { ConnectorStatus::SuspendedEV };
+        periods.push(Period { start, end, status, paused: false, energy_wh: energy });
+    }
+    Activity::new(periods).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_millis(s * 1000)
+    }
+
+    #[test]
+    fn periods_run_between_meter_points() {
+        let d = Decimal::from;
+        let a = from_readings(t(0), d(1000), &[(t(60), d(1500)), (t(120), d(1500)), (t(180), d(2000))], t(240), d(2100));
+        let p = a.periods();
+        assert_eq!(p.len(), 4);
+        assert_eq!(p.iter().map(|x| x.energy_wh).sum::<Decimal>(), d(1100));
+        assert_eq!(p[1].status, ConnectorStatus::SuspendedEV, "no energy: parked");
+        assert_eq!((p[3].start, p[3].end), (t(180), t(240)));
+        let dipped = from_readings(t(0), d(1000), &[(t(60), d(900)), (t(999), d(5000))], t(120), d(1200));
+        assert_eq!(dipped.periods().iter().map(|x| x.energy_wh).sum::<Decimal>(), d(200), "a dip and a reading after the stop add nothing");
+    }
+}
