@@ -38,6 +38,15 @@ impl SessionStatus {
     }
 }
 
+/// A stretch during which Joule held the charging at 0 (billed as parking).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+pub struct Pause {
+    #[serde(rename = "startTime")]
+    pub start: Timestamp,
+    #[serde(rename = "endTime")]
+    pub end: Option<Timestamp>,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Session {
     #[serde(rename = "_id")]
@@ -59,6 +68,9 @@ pub struct Session {
     /// The OCPP transactionId, once the charger started the transaction.
     #[serde(rename = "transactionId")]
     pub transaction_id: Option<i64>,
+    /// Pauses through the API, oldest first; the last is open while the session is paused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<Pause>,
     /// The final cost object once the session ended (SPEC section 6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -115,4 +127,14 @@ impl SessionInput {
 /// from the session id, leaving out the two high bytes of its time.
 pub fn id_tag(session: Id) -> String {
     session.to_string()[4..].to_string()
+}
+
+/// The charging profile Joule sets to pause a session: TxProfile bound to the transaction, at a
+/// stack level Joule reserves, so that it never outlives the session or touches the operator's
+/// own profiles.
+pub const PAUSE_STACK_LEVEL: i64 = 8;
+
+/// The id of a session's pause profile, derived from its transaction.
+pub fn pause_profile_id(transaction_id: i64) -> i64 {
+    900_000_000 + transaction_id % 100_000_000
 }

@@ -26,9 +26,48 @@ pub fn from_readings(started_at: Timestamp, meter_start_wh: Decimal, readings: &
     Activity::new(periods).unwrap_or_default()
 }
 
+/// The activity with the pauses Joule made marked as such (billed as parking), periods cut
+/// at their edges; an open pause lasts to the end. Energy is shared out by time.
+pub fn with_pauses(activity: &Activity, pauses: &[(Timestamp, Option<Timestamp>)]) -> Activity {
+    if pauses.is_empty() {
+        return activity.clone();
+    }
+    let paused_at = |t: i64| pauses.iter().any(|(s, e)| t >= s.millis() && e.is_none_or(|e| t < e.millis()));
+    let mut periods = Vec::new();
+    for p in activity.periods() {
+        let (a, b) = (p.start.millis(), p.end.millis());
+        let mut cuts: Vec<i64> = pauses.iter().flat_map(|(s, e)| [Some(s.millis()), e.map(Timestamp::millis)]).flatten().filter(|c| *c > a && *c < b).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut bounds = vec![a];
+        bounds.extend(cuts);
+        bounds.push(b);
+        let mut given = Decimal::ZERO;
+        for (i, w) in bounds.windows(2).enumerate() {
+            let last = i == bounds.len() - 2;
+            let energy = if last || b == a { p.energy_wh - given } else { p.energy_wh * Decimal::from(w[1] - w[0]) / Decimal::from(b - a) };
+            given += energy;
+            let paused = paused_at(w[0] + (w[1] - w[0]) / 2);
+            periods.push(Period { start: Timestamp::from_millis(w[0]), end: Timestamp::from_millis(w[1]), status: p.status, paused: p.paused || paused, energy_wh: energy });
+        }
+    }
+    Activity::new(periods).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pauses_are_parking_and_keep_the_energy() {
+        let d = Decimal::from;
+        let a = from_readings(t(0), d(0), &[(t(600), d(1000))], t(1200), d(1000));
+        let p = with_pauses(&a, &[(t(300), Some(t(900)))]);
+        assert_eq!(p.periods().iter().map(|x| x.energy_wh).sum::<Decimal>(), d(1000));
+        let paused: i64 = p.periods().iter().filter(|x| x.paused).map(|x| x.duration_ms()).sum();
+        assert_eq!(paused, 600_000);
+        assert!(p.periods().iter().filter(|x| x.paused).all(|x| x.usage() == tariff::Use::Parking));
+    }
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_millis(s * 1000)

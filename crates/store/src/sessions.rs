@@ -7,7 +7,7 @@ use domain::ledger::LedgerError;
 use domain::organization::Organization;
 use domain::payment::{Payment, PaymentStatus};
 use domain::rate::Rate;
-use domain::session::{NewSession, Session, SessionStatus, id_tag};
+use domain::session::{NewSession, Pause, Session, SessionStatus, id_tag};
 use domain::{Cents, Id};
 use sqlx::{AnyConnection, Row};
 
@@ -95,6 +95,7 @@ impl Store {
             id_tag: id_tag(id),
             transaction_id: None,
             payment,
+            pauses: Vec::new(),
             cost: None,
             started_at: None,
             ended_at: None,
@@ -157,6 +158,30 @@ impl Store {
             events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut tx, org, wallet).await?));
         }
         self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Records that the charger accepted a pause (`paused`) or its removal: the status moves
+    /// and the pause interval opens or closes. A session no longer in the expected state is a
+    /// `Conflict`.
+    pub async fn pause_or_resume(&self, org: Id, id: Id, paused: bool) -> Result<Session, StoreError> {
+        let mut tx = self.write().await?;
+        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        let now = self.now();
+        let (from, to, action) = if paused { (SessionStatus::Started, SessionStatus::Paused, "paused") } else { (SessionStatus::Paused, SessionStatus::Started, "resumed") };
+        if session.status != from {
+            return Err(StoreError::Conflict(format!("Session is {}, not {}", session.status.as_str(), from.as_str())));
+        }
+        session.status = to;
+        if paused {
+            session.pauses.push(Pause { start: now, end: None });
+        } else if let Some(open) = session.pauses.last_mut() {
+            open.end = Some(now);
+        }
+        session.updated_at = now;
+        documents::replace(&mut tx, org, &session).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("session", action, &session).for_chargestation(session.chargestation)]).await?;
         tx.commit().await?;
         Ok(session)
     }

@@ -43,6 +43,8 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::start, sessions::list))
         .routes(routes!(sessions::get_one))
         .routes(routes!(sessions::stop, sessions::stop_get))
+        .routes(routes!(sessions::pause, sessions::pause_get))
+        .routes(routes!(sessions::resume, sessions::resume_get))
         .routes(routes!(tokens::get_one, tokens::update, tokens::delete))
         .routes(routes!(resources::create_connector, resources::list_connectors))
         .routes(routes!(resources::get_connector, resources::update_connector))

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use domain::rate::ComponentType;
-use domain::session::{Session, SessionInput};
+use domain::session::{PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
 use ocpp_server::CallFailure;
 use serde_json::json;
 
@@ -84,4 +84,63 @@ pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) 
         (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
 pub async fn stop_get(state: State<AppState>, org: Org, id: IdPath) -> ApiResult {
     stop(state, org, id).await
+}
+
+/// Pauses or resumes a session at the charger, then records it. The charger's refusal is a 409
+/// with its answer, and nothing changes.
+async fn pause_or_resume(s: &AppState, org: domain::Id, id: domain::Id, pause: bool) -> ApiResult {
+    let session = s.store.session(org, id).await?;
+    let expected = if pause { SessionStatus::Started } else { SessionStatus::Paused };
+    let (true, Some(transaction_id)) = (session.status == expected, session.transaction_id) else {
+        return Err(ApiError::conflict(format!("Session is {}, not {}", session.status.as_str(), expected.as_str())));
+    };
+    let profile = pause_profile_id(transaction_id);
+    let (action, payload) = if pause {
+        let limit_zero = json!({
+            "chargingProfileId": profile,
+            "transactionId": transaction_id,
+            "stackLevel": PAUSE_STACK_LEVEL,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative",
+            "chargingSchedule": { "chargingRateUnit": "W", "chargingSchedulePeriod": [{ "startPeriod": 0, "limit": 0 }] }
+        });
+        ("SetChargingProfile", json!({ "connectorId": session.connector_id, "csChargingProfiles": limit_zero }))
+    } else {
+        ("ClearChargingProfile", json!({ "id": profile }))
+    };
+    match s.ocpp.call(session.chargestation, action, payload).await {
+        Ok(answer) if answer["status"] == "Accepted" => ok(s.store.pause_or_resume(org, id, pause).await?),
+        Ok(answer) => Err(ApiError::conflict(format!("The chargestation answered {action} with {}", answer["status"].as_str().unwrap_or("something else")))),
+        Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
+        Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept {action}: {e}"))),
+    }
+}
+
+/// Pauses a started session: a TxProfile with limit 0 for its transaction. Paused time is
+/// billed as PARKING_TIME when the rate has it.
+#[utoipa::path(post, path = "/v1.1/sessions/{id}/pause", operation_id = "pause_session", tag = "sessions",
+    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
+pub async fn pause(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    pause_or_resume(&s, org, id, true).await
+}
+
+/// The same as `POST /v1.1/sessions/{id}/pause`.
+#[utoipa::path(get, path = "/v1.1/sessions/{id}/pause", operation_id = "pause_session_get", tag = "sessions",
+    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
+pub async fn pause_get(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    pause_or_resume(&s, org, id, true).await
+}
+
+/// Resumes a paused session: the pause profile is cleared.
+#[utoipa::path(post, path = "/v1.1/sessions/{id}/resume", operation_id = "resume_session", tag = "sessions",
+    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
+pub async fn resume(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    pause_or_resume(&s, org, id, false).await
+}
+
+/// The same as `POST /v1.1/sessions/{id}/resume`.
+#[utoipa::path(get, path = "/v1.1/sessions/{id}/resume", operation_id = "resume_session_get", tag = "sessions",
+    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
+pub async fn resume_get(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    pause_or_resume(&s, org, id, false).await
 }

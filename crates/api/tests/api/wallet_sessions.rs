@@ -220,3 +220,61 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
     })
     .await;
 }
+
+fn now() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    domain::Timestamp::from_millis(ms).to_string()
+}
+
+#[tokio::test]
+async fn pause_and_resume_as_the_charger_sees_them() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-5", 1).await;
+        let key = site.key.clone();
+        let parking = app.post("/v1.1/rates", &key, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.35 }, { "type": "PARKING_TIME", "price": 3600 }] })).await.ok();
+        app.patch(&format!("/v1.1/connectors/{}", site.connectors[0]), &key, json!({ "rate": parking["_id"] })).await.ok();
+        let (user, _) = wallet_user(&app, &key, 100_000).await;
+        let connector = site.connectors[0].clone();
+        let (id, transaction) = running(&app, &mut site, &connector, &user, &now()).await;
+
+        // A charger that refuses: 409 with its answer, nothing changes.
+        let refused = {
+            let (app, key, id) = (&app, &key, &id);
+            async move { app.post(&format!("/v1.1/sessions/{id}/pause"), key, json!({})).await }
+        };
+        let (refused, _) = tokio::join!(refused, answer(&mut site.socket, json!({ "status": "Rejected" })));
+        assert!(refused.err(409).contains("Rejected"));
+        assert_eq!(app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok()["status"], "started");
+
+        let pause = {
+            let (app, key, id) = (&app, &key, &id);
+            async move { app.call(reqwest::Method::GET, &format!("/v1.1/sessions/{id}/pause"), Some(key), None).await }
+        };
+        let (paused, request) = tokio::join!(pause, answer(&mut site.socket, json!({ "status": "Accepted" })));
+        assert_eq!(paused.ok()["status"], "paused");
+        assert_eq!(request[2], "SetChargingProfile");
+        let profile = &request[3]["csChargingProfiles"];
+        assert_eq!((profile["chargingProfilePurpose"].as_str(), profile["transactionId"].clone()), (Some("TxProfile"), transaction.clone()));
+        assert_eq!(profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"], json!(0));
+        assert_eq!(app.post(&format!("/v1.1/sessions/{id}/pause"), &key, json!({})).await.err(409), "Session is paused, not started");
+
+        let resume = {
+            let (app, key, id) = (&app, &key, &id);
+            async move { app.post(&format!("/v1.1/sessions/{id}/resume"), key, json!({})).await }
+        };
+        let (resumed, request) = tokio::join!(resume, answer(&mut site.socket, json!({ "status": "Accepted" })));
+        let resumed = resumed.ok();
+        assert_eq!(resumed["status"], "started");
+        assert_eq!((request[2].as_str(), request[3]["id"].clone()), (Some("ClearChargingProfile"), profile["chargingProfileId"].clone()));
+        assert!(resumed["pauses"][0]["endTime"].is_string());
+
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 2000, "timestamp": now() })).await;
+        let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        let rows = ended["cost"]["breakdown"].as_array().unwrap();
+        assert!(rows.iter().any(|r| r["type"] == "PARKING_TIME" && r["quantity"].as_f64().unwrap() > 0.0), "paused time is parking: {rows:?}");
+        let types = app.event_types(&key).await;
+        assert!(types.contains(&"session.paused".to_string()) && types.contains(&"session.resumed".to_string()));
+        app
+    })
+    .await;
+}

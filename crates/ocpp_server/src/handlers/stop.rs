@@ -42,6 +42,8 @@ fn bill(end: &SessionEnd) -> Bill {
         stopped_at,
         Decimal::from(t.meter_stop.unwrap_or(t.meter_start)),
     );
+    let pauses: Vec<_> = end.session.pauses.iter().map(|p| (p.start, p.end)).collect();
+    let activity = session::activity::with_pauses(&activity, &pauses);
     let tz: Tz = end.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
     let cost = end.rate.as_ref().map(|rate| tariff::price(rate, tz, &activity));
     let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
