@@ -38,6 +38,13 @@ impl SessionStatus {
     }
 }
 
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
+pub struct StopRequest {
+    pub at: Timestamp,
+    /// `authorized_amount`, `target.energy`, `target.time` or `target.cost`.
+    pub reason: String,
+}
+
 /// A stretch during which Joule held the charging at 0 (billed as parking).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub struct Pause {
@@ -68,6 +75,9 @@ pub struct Session {
     /// The OCPP transactionId, once the charger started the transaction.
     #[serde(rename = "transactionId")]
     pub transaction_id: Option<i64>,
+    /// When and why Joule asked the charger to stop the session itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_requested: Option<StopRequest>,
     /// Pauses through the API, oldest first; the last is open while the session is paused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pauses: Vec<Pause>,

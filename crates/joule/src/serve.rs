@@ -41,6 +41,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("{ws}://{address}"));
     let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
     let ocpp = OcppServer::new(store.clone(), settings.ocpp());
+    ocpp_server::session_watch::spawn(ocpp.clone());
     let router = api::router(ocpp, config);
     tracing::info!(%address, backend = ?store.backend(), "listening on {http}://{address}");
     match tls {

@@ -61,6 +61,8 @@ pub struct Settings {
     pub call_timeout: u64,
     /// Seconds between WebSocket pings; a charger silent for twice this is dropped.
     pub ping_interval: u64,
+    /// Seconds a charger has to start a session Joule asked it to start.
+    pub start_timeout: u64,
 }
 
 impl Settings {
@@ -70,6 +72,7 @@ impl Settings {
             call_timeout: std::time::Duration::from_secs(self.call_timeout),
             ping_interval: std::time::Duration::from_secs(self.ping_interval.max(1)),
             ping_timeout: std::time::Duration::from_secs(self.ping_interval.max(1)),
+            start_timeout: std::time::Duration::from_secs(self.start_timeout),
             ..ocpp_server::OcppConfig::default()
         }
     }
@@ -106,6 +109,7 @@ impl Default for Settings {
             heartbeat_interval: 300,
             call_timeout: 30,
             ping_interval: 30,
+            start_timeout: 120,
         }
     }
 }
@@ -178,6 +182,8 @@ log_level = "info"
 heartbeat_interval = 300
 call_timeout = 30
 ping_interval = 30
+# Seconds a charger has to start a session before it is cancelled and its hold released.
+start_timeout = 120
 
 # Serve HTTPS and WSS (OCPP security profile 2) with this PEM certificate chain and key.
 # tls_cert = "/etc/joule/cert.pem"

@@ -4,7 +4,8 @@
 //! checks the subprotocol and credentials; `connection` runs one task per charger that reads
 //! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
 //! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
-//! and is how the rest of Joule calls a charger. Messages are parsed and validated against the
+//! and is how the rest of Joule calls a charger; `session_watch` is the session runner
+//! (start timeouts, session intelligence). Messages are parsed and validated against the
 //! official schemas by the pure `ocpp16` crate; what they change is written by `store`.
 
 mod connection;
@@ -12,6 +13,7 @@ mod handlers;
 mod handshake;
 pub mod passwords;
 mod registry;
+pub mod session_watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,13 @@ pub struct OcppConfig {
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
     pub limits: Limits,
+    /// A session the charger has not started after this is cancelled and its hold released.
+    pub start_timeout: Duration,
+    /// How often the session runner looks at running sessions.
+    pub watch_interval: Duration,
+    /// How far ahead session intelligence projects the cost: the next meter report plus the
+    /// charger's stop latency.
+    pub stop_horizon: Duration,
 }
 
 impl Default for OcppConfig {
@@ -46,6 +55,9 @@ impl Default for OcppConfig {
             ping_interval: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            start_timeout: Duration::from_secs(120),
+            watch_interval: Duration::from_secs(5),
+            stop_horizon: Duration::from_secs(90),
         }
     }
 }

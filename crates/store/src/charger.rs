@@ -60,6 +60,16 @@ pub struct SessionEnd<'a> {
     pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
 }
 
+/// A running wallet session, and what deciding on it needs.
+pub struct Watched {
+    pub organization: Id,
+    pub session: Session,
+    pub transaction: Transaction,
+    pub rate: Option<Rate>,
+    pub timezone: Option<String>,
+    pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
+}
+
 /// The priced end of a session: its cost object and, for a wallet session, the settlement.
 pub struct Bill {
     pub cost: Value,
@@ -319,7 +329,8 @@ impl Store {
                 id_tag: start.id_tag.clone(),
                 transaction_id: Some(transaction.transaction_id),
                 payment: None,
-                pauses: Vec::new(),
+                stop_requested: None,
+            pauses: Vec::new(),
             cost: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
@@ -387,7 +398,8 @@ impl Store {
         Ok(Some(transaction))
     }
 
-    async fn end_session(&self, conn: &mut AnyConnection, org: Id, mut session: Session, transaction: &Transaction, at: Timestamp, bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
+    /// What pricing a session needs: its rate, its location's time zone, its readings.
+    async fn session_facts(&self, conn: &mut AnyConnection, org: Id, session: &Session, transaction_id: i64) -> Result<(Option<Rate>, Option<String>, Vec<(Timestamp, rust_decimal::Decimal)>), StoreError> {
         let cs = session.chargestation;
         let rate = match session.rate {
             Some(r) => documents::fetch::<Rate>(&mut *conn, org, r).await.ok(),
@@ -401,7 +413,7 @@ impl Store {
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
         let rows = sqlx::query("SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL ORDER BY sampled_at")
             .bind(cs.to_string())
-            .bind(transaction.transaction_id)
+            .bind(transaction_id)
             .bind(ENERGY_REGISTER)
             .fetch_all(&mut *conn)
             .await?;
@@ -412,6 +424,12 @@ impl Store {
                 readings.push((Timestamp::from_millis(row.try_get("sampled_at")?), v));
             }
         }
+        Ok((rate, timezone, readings))
+    }
+
+    async fn end_session(&self, conn: &mut AnyConnection, org: Id, mut session: Session, transaction: &Transaction, at: Timestamp, bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
+        let cs = session.chargestation;
+        let (rate, timezone, readings) = self.session_facts(conn, org, &session, transaction.transaction_id).await?;
         let priced = bill(&SessionEnd { session: &session, transaction, rate, timezone, readings });
         let now = self.now();
         session.status = SessionStatus::Ended;
@@ -518,6 +536,58 @@ impl Store {
             stored += 1;
         }
         Ok(stored)
+    }
+
+    /// Running sessions with an authorized payment, in every organization, with what the
+    /// session intelligence needs to decide on them.
+    pub async fn sessions_to_watch(&self) -> Result<Vec<Watched>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND held_cents > 0").fetch_all(&mut *conn).await?;
+        let mut watched = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let org: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
+            let session: Session = documents::from_row(row)?;
+            let Some(transaction_id) = session.transaction_id else { continue };
+            let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
+                .bind(session.chargestation.to_string())
+                .bind(transaction_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { continue };
+            let (rate, timezone, readings) = self.session_facts(&mut conn, org, &session, transaction_id).await?;
+            watched.push(Watched { organization: org, session, transaction, rate, timezone, readings });
+        }
+        Ok(watched)
+    }
+
+    /// Sessions still waiting for the charger to start them, created before `before`.
+    pub async fn unstarted_sessions(&self, before: Timestamp) -> Result<Vec<(Id, Id)>, StoreError> {
+        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status = 'created' AND created_at < $1").bind(before.millis()).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let org: String = r.try_get("organization_id")?;
+                let id: String = r.try_get("id")?;
+                Ok((org.parse().map_err(StoreError::corrupt)?, id.parse().map_err(StoreError::corrupt)?))
+            })
+            .collect()
+    }
+
+    /// Notes that Joule asked the charger to stop a session, with `session.stop_requested`;
+    /// `false` if it already had, so the request goes out once.
+    pub async fn request_stop(&self, org: Id, id: Id, reason: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        if session.stop_requested.is_some() || !session.status.is_running() {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let now = self.now();
+        session.stop_requested = Some(domain::session::StopRequest { at: now, reason: reason.to_string() });
+        session.updated_at = now;
+        documents::replace(&mut tx, org, &session).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("session", "stop_requested", &session).for_chargestation(session.chargestation)]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn session(&self, org: Id, id: Id) -> Result<Session, StoreError> {

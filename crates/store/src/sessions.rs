@@ -95,6 +95,7 @@ impl Store {
             id_tag: id_tag(id),
             transaction_id: None,
             payment,
+            stop_requested: None,
             pauses: Vec::new(),
             cost: None,
             started_at: None,

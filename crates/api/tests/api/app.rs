@@ -13,6 +13,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Store,
+    pub ocpp: ocpp_server::OcppServer,
     db: Option<TestDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -69,7 +70,8 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}") };
-        let router = api::router(ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default()), config);
+        let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
+        let router = api::router(ocpp.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -83,6 +85,7 @@ impl TestApp {
             base: format!("http://{address}"),
             client: reqwest::Client::new(),
             store,
+            ocpp,
             db: Some(db),
             shutdown: Some(tx),
             server: Some(server),

@@ -278,3 +278,52 @@ async fn pause_and_resume_as_the_charger_sees_them() {
     })
     .await;
 }
+
+fn ago(seconds: i64) -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    domain::Timestamp::from_millis(ms - seconds * 1000).to_string()
+}
+
+#[tokio::test]
+async fn intelligence_stops_a_session_before_its_authorization_and_unstarted_sessions_time_out() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-6", 2).await;
+        let key = site.key.clone();
+        let (user, wallet) = wallet_user(&app, &key, 2000).await;
+        let first = site.connectors[0].clone();
+        let (id, transaction) = running(&app, &mut site, &first, &user, &ago(60)).await;
+        let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string() }] }] });
+        // 50 kWh so far ($17.50 of $20.00), at 1.8 MW: the next 90 seconds would pass the cap.
+        call(&mut site.socket, "MeterValues", reading(ago(20), 46_000)).await;
+        call(&mut site.socket, "MeterValues", reading(ago(10), 51_000)).await;
+        let round = ocpp_server::session_watch::tick(&app.ocpp);
+        let (done, stop) = tokio::join!(round, answer(&mut site.socket, json!({ "status": "Accepted" })));
+        done.unwrap();
+        assert_eq!((stop[2].as_str(), stop[3]["transactionId"].clone()), (Some("RemoteStopTransaction"), transaction.clone()));
+        let session = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!(session["stop_requested"]["reason"], "authorized_amount");
+        ocpp_server::session_watch::tick(&app.ocpp).await.unwrap();
+        let types = app.event_types(&key).await;
+        assert_eq!(types.iter().filter(|t| *t == "session.stop_requested").count(), 1, "asked once");
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 52_000, "timestamp": ago(0) })).await;
+        let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!(ended["payment"]["uncollected_amount"], json!(0), "stopped in time: no loss");
+        let (balance, available) = app.assert_ledger(&key, &wallet).await;
+        assert_eq!(balance, available);
+
+        // A session the charger accepts but never starts is cancelled after the start timeout.
+        let (late, late_wallet) = wallet_user(&app, &key, 3000).await;
+        let second = site.connectors[1].clone();
+        let waiting = app.post("/v1.1/sessions", &key, start(&second, &late)).await.ok();
+        answer(&mut site.socket, json!({ "status": "Accepted" })).await;
+        ocpp_server::session_watch::tick(&app.ocpp).await.unwrap();
+        assert_eq!(app.get(&format!("/v1.1/sessions/{}", waiting["_id"].as_str().unwrap()), &key).await.ok()["status"], "created", "within the timeout");
+        let impatient = ocpp_server::OcppServer::new(app.store.clone(), ocpp_server::OcppConfig { start_timeout: std::time::Duration::ZERO, ..Default::default() });
+        ocpp_server::session_watch::tick(&impatient).await.unwrap();
+        let cancelled = app.get(&format!("/v1.1/sessions/{}", waiting["_id"].as_str().unwrap()), &key).await.ok();
+        assert_eq!((cancelled["status"].as_str(), cancelled["payment"]["status"].as_str()), (Some("cancelled"), Some("canceled")));
+        assert_eq!(app.assert_ledger(&key, &late_wallet).await, (3000, 3000));
+        app
+    })
+    .await;
+}
