@@ -52,6 +52,11 @@ fn bill(end: &SessionEnd) -> Bill {
         None => (domain::Cents::ZERO, Currency::USD),
     };
     let settled = session::settlement::settle(amount, held, currency);
+    if settled.uncollected_amount > Decimal::ZERO {
+        // The operator's loss: what the session cost beyond its authorization.
+        let cents = settled.uncollected_amount * Decimal::from(10i64.pow(currency.exponent()));
+        metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(u64::try_from(cents.trunc()).unwrap_or(0));
+    }
     Bill {
         cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
         captured: settled.captured,
