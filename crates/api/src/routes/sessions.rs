@@ -55,7 +55,7 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
 
 /// Asks the charger to stop a running session (RemoteStopTransaction). The session ends when
 /// the charger reports it.
-#[utoipa::path(post, path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session", tag = "sessions",
+#[utoipa::path(method(get, post), path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session", tag = "sessions",
     params(IdPath),
     responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
         (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
@@ -75,15 +75,6 @@ pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) 
         Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
         Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept the stop: {e}"))),
     }
-}
-
-/// The same as `POST /v1.1/sessions/{id}/stop`, as eDRV also accepts it.
-#[utoipa::path(get, path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session_get", tag = "sessions",
-    params(IdPath),
-    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
-        (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
-pub async fn stop_get(state: State<AppState>, org: Org, id: IdPath) -> ApiResult {
-    stop(state, org, id).await
 }
 
 /// Pauses or resumes a session at the charger, then records it. The charger's refusal is a 409
@@ -118,29 +109,15 @@ async fn pause_or_resume(s: &AppState, org: domain::Id, id: domain::Id, pause: b
 
 /// Pauses a started session: a TxProfile with limit 0 for its transaction. Paused time is
 /// billed as PARKING_TIME when the rate has it.
-#[utoipa::path(post, path = "/v1.1/sessions/{id}/pause", operation_id = "pause_session", tag = "sessions",
+#[utoipa::path(method(get, post), path = "/v1.1/sessions/{id}/pause", operation_id = "pause_session", tag = "sessions",
     params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
 pub async fn pause(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
     pause_or_resume(&s, org, id, true).await
 }
 
-/// The same as `POST /v1.1/sessions/{id}/pause`.
-#[utoipa::path(get, path = "/v1.1/sessions/{id}/pause", operation_id = "pause_session_get", tag = "sessions",
-    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
-pub async fn pause_get(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
-    pause_or_resume(&s, org, id, true).await
-}
-
 /// Resumes a paused session: the pause profile is cleared.
-#[utoipa::path(post, path = "/v1.1/sessions/{id}/resume", operation_id = "resume_session", tag = "sessions",
+#[utoipa::path(method(get, post), path = "/v1.1/sessions/{id}/resume", operation_id = "resume_session", tag = "sessions",
     params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
 pub async fn resume(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
-    pause_or_resume(&s, org, id, false).await
-}
-
-/// The same as `POST /v1.1/sessions/{id}/resume`.
-#[utoipa::path(get, path = "/v1.1/sessions/{id}/resume", operation_id = "resume_session_get", tag = "sessions",
-    params(IdPath), responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable))]
-pub async fn resume_get(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
     pause_or_resume(&s, org, id, false).await
 }
