@@ -75,6 +75,9 @@ pub struct Session {
     /// The OCPP transactionId, once the charger started the transaction.
     #[serde(rename = "transactionId")]
     pub transaction_id: Option<i64>,
+    /// What the session stops at, besides its authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     /// When and why Joule asked the charger to stop the session itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_requested: Option<StopRequest>,
@@ -109,14 +112,34 @@ pub struct SessionInput {
     pub connector: Id,
     #[schema(value_type = Option<String>)]
     pub user: Option<Id>,
+    pub target: Option<Target>,
 }
 
+/// eDRV's session targets: the session stops when one is reached.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// kWh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<rust_decimal::Decimal>,
+    /// Minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u32>,
+    /// In the rate's currency, major units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<rust_decimal::Decimal>,
+}
+
+/// Without a time target a session stops after 12 hours (eDRV's default).
+pub const DEFAULT_TIME_TARGET_MINUTES: u32 = 12 * 60;
+
 /// A validated start request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NewSession {
     pub wallet: bool,
     pub connector: Id,
     pub user: Option<Id>,
+    pub target: Target,
 }
 
 impl SessionInput {
@@ -129,7 +152,18 @@ impl SessionInput {
         if wallet && self.user.is_none() {
             return Err(Invalid::new("user", "is required for a wallet session"));
         }
-        Ok(NewSession { wallet, connector: self.connector, user: self.user })
+        let mut target = self.target.unwrap_or(Target { energy: None, time: None, cost: None });
+        if target.energy.is_some_and(|e| e <= rust_decimal::Decimal::ZERO) {
+            return Err(Invalid::new("target.energy", "must be a number of kWh above 0"));
+        }
+        if target.cost.is_some_and(|c| c <= rust_decimal::Decimal::ZERO) {
+            return Err(Invalid::new("target.cost", "must be above 0"));
+        }
+        if target.time == Some(0) {
+            return Err(Invalid::new("target.time", "must be a number of minutes above 0"));
+        }
+        target.time.get_or_insert(DEFAULT_TIME_TARGET_MINUTES);
+        Ok(NewSession { wallet, connector: self.connector, user: self.user, target })
     }
 }
 

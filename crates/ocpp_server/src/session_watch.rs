@@ -61,8 +61,16 @@ pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn targets(target: Option<&domain::session::Target>) -> Targets {
+    Targets {
+        energy_wh: target.and_then(|t| t.energy).map(|kwh| kwh * Decimal::ONE_THOUSAND),
+        duration_s: target.and_then(|t| t.time).map(|minutes| minutes.saturating_mul(60)),
+        cost: target.and_then(|t| t.cost),
+    }
+}
+
 fn decision(w: &Watched, now: Timestamp, horizon: Duration) -> Decision {
-    let (Some(rate), Some(payment)) = (&w.rate, &w.session.payment) else { return Decision::Continue { recheck_in_s: 60 } };
+    let Some(rate) = &w.rate else { return Decision::Continue { recheck_in_s: 60 } };
     let t = &w.transaction;
     let meter_start = Decimal::from(t.meter_start);
     let (last_at, last_wh) = w.readings.last().copied().unwrap_or((t.started_at, meter_start));
@@ -87,9 +95,9 @@ fn decision(w: &Watched, now: Timestamp, horizon: Duration) -> Decision {
         started_at: t.started_at,
         now,
         outlook,
-        authorized: Some(payment.authorized_amount),
+        authorized: w.session.payment.as_ref().map(|p| p.authorized_amount),
         horizon_s: u32::try_from(horizon.as_secs()).unwrap_or(u32::MAX),
-        targets: Targets::default(),
+        targets: targets(w.session.target.as_ref()),
         recheck_s: 5,
     })
 }

@@ -60,7 +60,7 @@ pub struct SessionEnd<'a> {
     pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
 }
 
-/// A running wallet session, and what deciding on it needs.
+/// A running session started through the API, and what deciding on it needs.
 pub struct Watched {
     pub organization: Id,
     pub session: Session,
@@ -329,6 +329,7 @@ impl Store {
                 id_tag: start.id_tag.clone(),
                 transaction_id: Some(transaction.transaction_id),
                 payment: None,
+                target: None,
                 stop_requested: None,
             pauses: Vec::new(),
             cost: None,
@@ -538,11 +539,11 @@ impl Store {
         Ok(stored)
     }
 
-    /// Running sessions with an authorized payment, in every organization, with what the
-    /// session intelligence needs to decide on them.
+    /// Running sessions started through the API (wallet-paid or not), in every organization,
+    /// with what session intelligence needs to decide on them.
     pub async fn sessions_to_watch(&self) -> Result<Vec<Watched>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND held_cents > 0").fetch_all(&mut *conn).await?;
+        let rows = sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND token_id IS NULL").fetch_all(&mut *conn).await?;
         let mut watched = Vec::with_capacity(rows.len());
         for row in &rows {
             let org: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;

@@ -95,6 +95,7 @@ impl Store {
             id_tag: id_tag(id),
             transaction_id: None,
             payment,
+            target: Some(new.target),
             stop_requested: None,
             pauses: Vec::new(),
             cost: None,

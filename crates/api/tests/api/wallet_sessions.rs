@@ -327,3 +327,31 @@ async fn intelligence_stops_a_session_before_its_authorization_and_unstarted_ses
     })
     .await;
 }
+
+#[tokio::test]
+async fn targets_stop_sessions_and_are_validated() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-7", 1).await;
+        let key = site.key.clone();
+        let connector = site.connectors[0].clone();
+        app.post("/v1.1/sessions", &key, json!({ "connector": connector, "target": { "energy": 0 } })).await.err(400);
+        app.post("/v1.1/sessions", &key, json!({ "connector": connector, "target": { "time": 0 } })).await.err(400);
+        app.post("/v1.1/sessions", &key, json!({ "connector": connector, "target": { "distance": 5 } })).await.err(400);
+        // A session without payment, with an energy target of 5 kWh.
+        let session = app.post("/v1.1/sessions", &key, json!({ "connector": connector, "target": { "energy": 5 } })).await.ok();
+        assert!(session.get("payment").is_none());
+        assert_eq!(session["target"], json!({ "energy": 5, "time": 720 }), "12 hours unless told otherwise");
+        let remote = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
+        let started = call(&mut site.socket, "StartTransaction", json!({ "connectorId": 1, "idTag": remote[3]["idTag"], "meterStart": 0, "timestamp": ago(30) })).await;
+        let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": started["transactionId"], "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string() }] }] });
+        call(&mut site.socket, "MeterValues", reading(ago(20), 4000)).await;
+        call(&mut site.socket, "MeterValues", reading(ago(10), 4900)).await;
+        let (done, stop) = tokio::join!(ocpp_server::session_watch::tick(&app.ocpp), answer(&mut site.socket, json!({ "status": "Accepted" })));
+        done.unwrap();
+        assert_eq!(stop[2], "RemoteStopTransaction");
+        let id = session["_id"].as_str().unwrap();
+        assert_eq!(app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok()["stop_requested"]["reason"], "target.energy");
+        app
+    })
+    .await;
+}
