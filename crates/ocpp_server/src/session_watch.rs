@@ -10,7 +10,7 @@ use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use rust_decimal::Decimal;
 use serde_json::json;
-use session::activity::{from_readings, with_pauses};
+use session::activity::of_session;
 use session::intelligence::{Decision, Targets, Watch, decide};
 use store::{StoreError, Watched};
 use tariff::Outlook;
@@ -72,11 +72,8 @@ fn targets(target: Option<&domain::session::Target>) -> Targets {
 fn decision(w: &Watched, now: Timestamp, horizon: Duration) -> Decision {
     let Some(rate) = &w.rate else { return Decision::Continue { recheck_in_s: 60 } };
     let t = &w.transaction;
-    let meter_start = Decimal::from(t.meter_start);
-    let (last_at, last_wh) = w.readings.last().copied().unwrap_or((t.started_at, meter_start));
-    let activity = from_readings(t.started_at, meter_start, &w.readings, last_at, last_wh);
     let pauses: Vec<_> = w.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    let activity = with_pauses(&activity, &pauses);
+    let activity = of_session(t.started_at, Decimal::from(t.meter_start), &w.readings, None, &pauses);
     let power_w = match w.readings.as_slice() {
         [.., (t0, e0), (t1, e1)] if t1 > t0 => (*e1 - *e0) * Decimal::from(3_600_000) / Decimal::from(t1.millis() - t0.millis()),
         _ => Decimal::from(UNKNOWN_POWER_W),

@@ -54,6 +54,19 @@ pub fn with_pauses(activity: &Activity, pauses: &[(Timestamp, Option<Timestamp>)
     Activity::new(periods).unwrap_or_default()
 }
 
+/// A session's activity as far as it is known: from the transaction's start to its stop, or
+/// to the last reading while it runs; Joule's pauses marked.
+pub fn of_session(
+    started_at: Timestamp,
+    meter_start_wh: Decimal,
+    readings: &[(Timestamp, Decimal)],
+    stop: Option<(Timestamp, Decimal)>,
+    pauses: &[(Timestamp, Option<Timestamp>)],
+) -> Activity {
+    let (end, end_wh) = stop.or_else(|| readings.last().copied()).unwrap_or((started_at, meter_start_wh));
+    with_pauses(&from_readings(started_at, meter_start_wh, readings, end, end_wh), pauses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

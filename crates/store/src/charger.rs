@@ -561,6 +561,22 @@ impl Store {
         Ok(watched)
     }
 
+    /// A session with what pricing it so far needs, once the charger started its transaction.
+    pub async fn session_with_facts(&self, org: Id, id: Id) -> Result<(Session, Option<Watched>), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let session: Session = documents::fetch(&mut conn, org, id).await?;
+        let Some(transaction_id) = session.transaction_id else { return Ok((session, None)) };
+        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
+            .bind(session.chargestation.to_string())
+            .bind(transaction_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { return Ok((session, None)) };
+        let (rate, timezone, readings) = self.session_facts(&mut conn, org, &session, transaction_id).await?;
+        let facts = Watched { organization: org, session: session.clone(), transaction, rate, timezone, readings };
+        Ok((session, Some(facts)))
+    }
+
     /// Sessions still waiting for the charger to start them, created before `before`.
     pub async fn unstarted_sessions(&self, before: Timestamp) -> Result<Vec<(Id, Id)>, StoreError> {
         let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status = 'created' AND created_at < $1").bind(before.millis()).fetch_all(&self.pool).await?;

@@ -186,6 +186,12 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         let reading = |at: &str, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh" }] }] });
         call(&mut site.socket, "MeterValues", reading("2026-11-25T10:30:00Z", 6000)).await;
         call(&mut site.socket, "MeterValues", reading("2026-11-25T10:45:00Z", 5500)).await;
+        // While it runs: the cost so far (5 kWh; the dip to 5500 is left out), metrics, readings.
+        let so_far = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!(so_far["cost"]["amount"], json!(1.75));
+        assert_eq!((so_far["metrics"]["energyConsumed"].clone(), so_far["metrics"]["energyPeriod"].clone()), (json!(5000), json!(1800)));
+        assert_eq!(so_far["energy_report"].as_array().unwrap().len(), 1);
+        assert_eq!(so_far["charging_activity"][0]["status"], "Charging");
         let stop = json!({ "transactionId": transaction, "meterStop": 11000, "timestamp": "2026-11-25T11:00:00Z", "reason": "EVDisconnected" });
         call(&mut site.socket, "StopTransaction", stop.clone()).await;
 

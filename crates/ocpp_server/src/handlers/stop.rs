@@ -34,16 +34,9 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
 /// quotes), and settles its wallet payment: captured = min(cost, authorized).
 fn bill(end: &SessionEnd) -> Bill {
     let t = end.transaction;
-    let stopped_at = t.stopped_at.unwrap_or(t.started_at);
-    let activity = session::activity::from_readings(
-        t.started_at,
-        Decimal::from(t.meter_start),
-        &end.readings,
-        stopped_at,
-        Decimal::from(t.meter_stop.unwrap_or(t.meter_start)),
-    );
+    let stop = (t.stopped_at.unwrap_or(t.started_at), Decimal::from(t.meter_stop.unwrap_or(t.meter_start)));
     let pauses: Vec<_> = end.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    let activity = session::activity::with_pauses(&activity, &pauses);
+    let activity = session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &end.readings, Some(stop), &pauses);
     let tz: Tz = end.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
     let cost = end.rate.as_ref().map(|rate| tariff::price(rate, tz, &activity));
     let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
