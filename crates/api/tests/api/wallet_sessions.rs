@@ -147,7 +147,7 @@ async fn a_refused_remote_start_cancels_and_releases_the_hold() {
 #[tokio::test]
 async fn concurrent_starts_never_hold_more_than_the_wallet_has() {
     on_every_backend(|app: TestApp| async move {
-        let site = site(&app, "W-3", 20).await;
+        let site = site(&app, "W-3", 50).await;
         let key = site.key.clone();
         let (user, wallet) = wallet_user(&app, &key, 7500).await;
         let starts = site.connectors.iter().map(|c| {
