@@ -77,6 +77,18 @@ fn plain_rate() -> impl Strategy<Value = Rate> {
         })
 }
 
+/// eDRV rates on which cost must grow with time and energy. OCPI's step-size rule stops
+/// rounding the charging time once parking is billed, so with TIME rounded in steps and
+/// PARKING_TIME cheaper than that rounding, a session can cost less once it parks; such rates
+/// are left out here (the rule itself is tested with OCPI's examples).
+fn monotone_rate() -> impl Strategy<Value = Rate> {
+    use domain::rate::ComponentType;
+    plain_rate().prop_filter("no step-rounded TIME beside PARKING_TIME", |r| {
+        let time_step = r.price_components.iter().find(|c| c.kind == ComponentType::Time).map(|c| c.step_size);
+        !(r.has_component(ComponentType::ParkingTime) && time_step.is_some_and(|s| s > 1))
+    })
+}
+
 fn restrictions() -> impl Strategy<Value = Value> {
     let time = proptest::option::of((0u32..24, 0u32..24)).prop_map(|t| t.map(|(a, b)| (format!("{a:02}:00"), format!("{b:02}:30"))));
     let days = proptest::option::of(proptest::sample::subsequence(vec!["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], 1..7));
@@ -130,7 +142,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn cost_never_falls_as_a_session_goes_on(rate in plain_rate(), tz in zone(), start in start(), steps in steps(), more in steps()) {
+    fn cost_never_falls_as_a_session_goes_on(rate in monotone_rate(), tz in zone(), start in start(), steps in steps(), more in steps()) {
         let mut longer = steps.clone();
         let mut previous = price(&rate, tz, &activity(start, &steps)).amount;
         for s in more {
@@ -142,7 +154,7 @@ proptest! {
     }
 
     #[test]
-    fn cost_never_falls_with_more_energy_or_a_longer_period(rate in plain_rate(), tz in zone(), start in start(), steps in steps(), which in any::<prop::sample::Index>(), extra_s in 1i64..3600, extra_power in 1i64..5000) {
+    fn cost_never_falls_with_more_energy_or_a_longer_period(rate in monotone_rate(), tz in zone(), start in start(), steps in steps(), which in any::<prop::sample::Index>(), extra_s in 1i64..3600, extra_power in 1i64..5000) {
         let before = price(&rate, tz, &activity(start, &steps)).amount;
         let i = which.index(steps.len());
         let mut more = steps.clone();
