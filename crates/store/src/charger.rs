@@ -484,12 +484,23 @@ impl Store {
         Ok(events)
     }
 
-    /// Stores sampled values. An energy register reading below the last one stored for the
-    /// same transaction and connector is a dip (a meter reset or a glitch) and is left out.
-    /// Answers how many samples were stored.
+    /// Stores sampled values, with `session.updated` when they belong to a session. An energy
+    /// register reading below the last one stored for the same transaction and connector is a
+    /// dip (a meter reset or a glitch) and is left out. Answers how many samples were stored.
     pub async fn record_meter_values(&self, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
         let mut tx = self.write().await?;
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
+        // New readings are news about the transaction's session.
+        if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
+            let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2")
+                .bind(cs.to_string())
+                .bind(transaction_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()? {
+                self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &session).for_chargestation(cs)]).await?;
+            }
+        }
         tx.commit().await?;
         Ok(stored)
     }

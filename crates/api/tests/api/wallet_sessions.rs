@@ -212,6 +212,7 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         for t in ["session.ended", "payment.captured", "session.payment.captured"] {
             assert_eq!(types.iter().filter(|x| *x == t).count(), 1, "{t} once in {types:?}");
         }
+        assert_eq!(types.iter().filter(|x| *x == "session.updated").count(), 1, "one for the reading stored, none for the dip");
 
         // Beyond the authorization: capped at what was held, the rest recorded as uncollected.
         let (poor, poor_wallet) = wallet_user(&app, &key, 2500).await;
