@@ -1,5 +1,6 @@
 """Fixtures: Joule on each database backend, and an organization of its own for each test."""
 
+import contextlib
 import os
 import subprocess
 import urllib.parse
@@ -17,22 +18,47 @@ def psql(sql: str):
     subprocess.run(["psql", POSTGRES_URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def joule(request, tmp_path_factory):
-    """Joule on a fresh database of each backend, shared by the tests (each has its own organization)."""
-    if request.param == "sqlite":
-        joule = Joule(f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'joule.db'}")
-        yield joule
-        stop(joule)
+@contextlib.contextmanager
+def fresh_database(backend: str, tmp_path_factory):
+    """The URL of a new, empty database of `backend`, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'joule.db'}"
         return
     name = f"joule_interop_{uuid.uuid4().hex[:12]}"
     psql(f'CREATE DATABASE "{name}"')
     try:
-        joule = Joule(urllib.parse.urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl())
-        yield joule
-        stop(joule)
+        yield urllib.parse.urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl()
     finally:
         psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def joule(request, tmp_path_factory):
+    """Joule on a fresh database of each backend, shared by the tests (each has its own organization)."""
+    with fresh_database(request.param, tmp_path_factory) as url:
+        joule = Joule(url)
+        yield joule
+        stop(joule)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_joule(request, tmp_path_factory):
+    """Starts a Joule of this test's own, on a fresh database of each backend, with extra
+    settings (`own_joule(JOULE_START_TIMEOUT="3")`): for tests that change settings or kill
+    the server, which the shared one must outlive."""
+    started: list[Joule] = []
+    with contextlib.ExitStack() as stack:
+
+        def start(**env: str) -> Joule:
+            url = stack.enter_context(fresh_database(request.param, tmp_path_factory))
+            started.append(Joule(url, env))
+            return started[-1]
+
+        try:
+            yield start
+        finally:
+            for joule in started:
+                joule.stop()
 
 
 def stop(joule: Joule):

@@ -36,33 +36,53 @@ def listening_address(line: str) -> str | None:
 
 
 class Joule:
-    """A running `joule serve` on a free port, with a random platform-admin token."""
+    """A running `joule serve` on a free port, with a random platform-admin token.
 
-    def __init__(self, database_url: str):
+    `env` adds settings (`JOULE_START_TIMEOUT`, ...) to this server's environment only."""
+
+    def __init__(self, database_url: str, env: dict[str, str] | None = None):
         self.admin_token = secrets.token_urlsafe(24)
-        # Only what the test sets: a developer's JOULE_* or DATABASE_URL must not leak in.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JOULE_") and k != "DATABASE_URL"}
-        env.update(JOULE_ADMIN_TOKEN=self.admin_token, NO_COLOR="1")
-        command = [JOULE_BIN, "serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--log-format", "json"]
+        self.database_url = database_url
+        self.env = dict(env or {})
         self.log: list[str] = []
         self.address: str | None = None
-        self._ready = threading.Event()
-        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        # The reader keeps draining the pipe after start-up, so a full pipe never blocks the server's logging.
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(STARTUP_SECONDS) or self.address is None:
-            self.stop()
-            raise RuntimeError("joule serve did not start:\n" + "".join(self.log[-40:]))
+        self._start("127.0.0.1:0")
         self.url = f"http://{self.address}"
         self.ws_url = f"ws://{self.address}"
 
-    def _read(self):
-        for line in self.process.stdout:
+    def _start(self, listen: str):
+        # Only what the test sets: a developer's JOULE_* or DATABASE_URL must not leak in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOULE_") and k != "DATABASE_URL"}
+        env.update(JOULE_ADMIN_TOKEN=self.admin_token, NO_COLOR="1", **self.env)
+        command = [JOULE_BIN, "serve", "--listen", listen, "--database-url", self.database_url, "--log-format", "json"]
+        self.address = None
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+        # The reader keeps draining the pipe after start-up, so a full pipe never blocks the server's logging.
+        threading.Thread(target=self._read, args=(self.process, ready), daemon=True).start()
+        if not ready.wait(STARTUP_SECONDS) or self.address is None:
+            self.stop()
+            raise RuntimeError("joule serve did not start:\n" + "".join(self.log[-40:]))
+
+    def _read(self, process: subprocess.Popen, ready: threading.Event):
+        for line in process.stdout:
             self.log.append(line)
-            if self.address is None and (address := listening_address(line)):
+            if not ready.is_set() and (address := listening_address(line)):
                 self.address = address
-                self._ready.set()
-        self._ready.set()  # exited: nobody should wait any longer
+                ready.set()
+        ready.set()  # exited: nobody should wait any longer
+
+    def kill(self):
+        """SIGKILL: the process dies at once, as in a crash, with no chance to clean up."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self):
+        """`joule serve` again on the same database, the same address and admin token."""
+        assert self.process.poll() is not None, "restart() follows kill() or stop()"
+        address = self.address
+        self._start(address)
+        assert self.address == address, (self.address, address)
 
     def stop(self):
         if self.process.poll() is None:
