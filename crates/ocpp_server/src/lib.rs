@@ -5,13 +5,15 @@
 //! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
 //! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
 //! and is how the rest of Joule calls a charger; `session_watch` is the session runner
-//! (start timeouts, session intelligence). Messages are parsed and validated against the
-//! official schemas by the pure `ocpp16` crate; what they change is written by `store`.
+//! (start timeouts, session intelligence); `pricing` prices a session from its facts.
+//! Messages are parsed and validated against the official schemas by the pure `ocpp16`
+//! crate; what they change is written by `store`.
 
 mod connection;
 mod handlers;
 mod handshake;
 pub mod passwords;
+pub mod pricing;
 mod registry;
 pub mod session_watch;
 
@@ -40,11 +42,9 @@ pub struct OcppConfig {
     pub limits: Limits,
     /// A session the charger has not started after this is cancelled and its hold released.
     pub start_timeout: Duration,
-    /// How often the session runner looks at running sessions.
+    /// How often the session runner looks at running sessions (it also decides on every
+    /// meter report).
     pub watch_interval: Duration,
-    /// How far ahead session intelligence projects the cost: the next meter report plus the
-    /// charger's stop latency.
-    pub stop_horizon: Duration,
 }
 
 impl Default for OcppConfig {
@@ -57,7 +57,6 @@ impl Default for OcppConfig {
             limits: Limits::default(),
             start_timeout: Duration::from_secs(120),
             watch_interval: Duration::from_secs(5),
-            stop_horizon: Duration::from_secs(90),
         }
     }
 }

@@ -3,19 +3,15 @@
 //! state of its own (everything is read from the store), so after a restart running sessions
 //! are watched again at once.
 
-use std::time::Duration;
-
-use chrono_tz::Tz;
 use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use rust_decimal::Decimal;
 use serde_json::json;
-use session::activity::of_session;
-use session::intelligence::{Decision, Targets, Watch, decide};
-use store::{StoreError, Watched};
+use session::intelligence::{Decision, Targets, Watch, decide, horizon_s};
+use store::{SessionFacts, StoreError};
 use tariff::Outlook;
 
-use crate::OcppServer;
+use crate::{OcppServer, pricing};
 
 /// The power assumed until two meter readings tell the real one: high, so that a session is
 /// never let run past its authorization for lack of data.
@@ -43,20 +39,27 @@ pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
     for (org, id) in store.unstarted_sessions(Timestamp::from_millis(now.millis() - timeout_ms)).await? {
         store.cancel_session(org, id, false).await?;
     }
-    for watched in store.sessions_to_watch().await? {
-        if let Decision::Stop(reason) = decision(&watched, now, server.config.stop_horizon) {
-            let (org, session) = (watched.organization, &watched.session);
-            if store.request_stop(org, session.id, reason.as_str()).await? {
-                tracing::info!(session = %session.id, reason = reason.as_str(), "stopping a session");
-                let (server, cs) = (server.clone(), session.chargestation);
-                let request = json!({ "transactionId": watched.transaction.transaction_id });
-                tokio::spawn(async move {
-                    if let Err(e) = server.call(cs, "RemoteStopTransaction", request).await {
-                        tracing::warn!(error = %e, %cs, "the charger did not take the stop");
-                    }
-                });
+    for facts in store.sessions_to_watch().await? {
+        check(server, &facts).await?;
+    }
+    Ok(())
+}
+
+/// Decides on one running session as of now, and asks its charger to stop it (once) when
+/// session intelligence says so.
+pub async fn check(server: &OcppServer, facts: &SessionFacts) -> Result<(), StoreError> {
+    let store = &server.store;
+    let Decision::Stop(reason) = decision(facts, store.now()) else { return Ok(()) };
+    let (org, session) = (facts.organization, &facts.session);
+    if store.request_stop(org, session.id, reason.as_str()).await? {
+        tracing::info!(session = %session.id, reason = reason.as_str(), "stopping a session");
+        let (server, cs) = (server.clone(), session.chargestation);
+        let request = json!({ "transactionId": facts.transaction.transaction_id });
+        tokio::spawn(async move {
+            if let Err(e) = server.call(cs, "RemoteStopTransaction", request).await {
+                tracing::warn!(error = %e, %cs, "the charger did not take the stop");
             }
-        }
+        });
     }
     Ok(())
 }
@@ -69,32 +72,33 @@ fn targets(target: Option<&domain::session::Target>) -> Targets {
     }
 }
 
-fn decision(w: &Watched, now: Timestamp, horizon: Duration) -> Decision {
-    let Some(rate) = &w.rate else { return Decision::Continue { recheck_in_s: 60 } };
-    let t = &w.transaction;
-    let pauses: Vec<_> = w.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    let activity = of_session(t.started_at, Decimal::from(t.meter_start), &w.readings, None, &pauses);
-    let power_w = match w.readings.as_slice() {
+fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
+    let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
+    if f.session.stop_requested.is_some() || !f.session.status.is_running() {
+        return Decision::Continue { recheck_in_s: 60 };
+    }
+    let activity = pricing::activity(f);
+    let power_w = match f.readings.as_slice() {
         [.., (t0, e0), (t1, e1)] if t1 > t0 => (*e1 - *e0) * Decimal::from(3_600_000) / Decimal::from(t1.millis() - t0.millis()),
         _ => Decimal::from(UNKNOWN_POWER_W),
     };
-    let paused = w.session.status == domain::session::SessionStatus::Paused;
+    let paused = f.session.status == domain::session::SessionStatus::Paused;
     let outlook = Outlook {
         status: if paused { ConnectorStatus::SuspendedEVSE } else { ConnectorStatus::Charging },
         paused,
         power_w: if paused { Decimal::ZERO } else { power_w },
     };
-    let tz: Tz = w.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+    let report_times: Vec<Timestamp> = f.readings.iter().map(|(at, _)| *at).collect();
     decide(&Watch {
         rate,
-        tz,
+        tz: pricing::timezone(f),
         activity: &activity,
-        started_at: t.started_at,
+        started_at: f.transaction.started_at,
         now,
         outlook,
-        authorized: w.session.payment.as_ref().map(|p| p.authorized_amount),
-        horizon_s: u32::try_from(horizon.as_secs()).unwrap_or(u32::MAX),
-        targets: targets(w.session.target.as_ref()),
+        authorized: f.session.payment.as_ref().map(|p| p.authorized_amount),
+        horizon_s: horizon_s(&report_times, f.stop_latency_s),
+        targets: targets(f.session.target.as_ref()),
         recheck_s: 5,
     })
 }

@@ -111,3 +111,78 @@ pub fn projected_cost(w: &Watch, seconds: u32) -> Decimal {
     let from = w.activity.end().unwrap_or(w.started_at);
     project(w.rate, w.tz, w.activity, from, seconds, w.outlook).amount
 }
+
+/// Until a charger has reported twice, Joule expects its next meter report this long after the
+/// last one (OCPP's usual MeterValueSampleInterval).
+pub const DEFAULT_METER_INTERVAL_S: u32 = 60;
+/// Until a charger has been stopped once, Joule assumes a stop takes this long to take effect.
+pub const DEFAULT_STOP_LATENCY_S: u32 = 30;
+/// Bounds on what is learned: a clock jump or a charger that ignored a stop for an hour must
+/// not make the horizon absurd.
+const MAX_LEARNED_S: u32 = 600;
+
+/// When the next meter report is expected after the last one: the longest of the last three
+/// gaps between reports, so that one quick report does not shorten the horizon.
+pub fn meter_interval_s(report_times: &[Timestamp]) -> u32 {
+    let gaps = report_times.windows(2).rev().take(3).map(|w| w[1].millis() - w[0].millis());
+    match gaps.max() {
+        Some(ms) if ms > 0 => u32::try_from((ms + 999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S),
+        _ => DEFAULT_METER_INTERVAL_S,
+    }
+}
+
+/// The stop latency learned from one more stop: how long the charger took between Joule's stop
+/// request and the stop it reported. It rises at once to a slower observation and falls only
+/// halfway to a quicker one, so one fast stop does not make Joule late for the next.
+pub fn learn_stop_latency_s(previous_s: Option<u32>, observed_ms: i64) -> u32 {
+    let observed = u32::try_from((observed_ms.max(0) + 999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S);
+    match previous_s {
+        Some(previous) if observed < previous => previous - (previous - observed) / 2,
+        _ => observed,
+    }
+}
+
+/// How far ahead to project: the next expected meter report plus the charger's stop latency.
+pub fn horizon_s(report_times: &[Timestamp], stop_latency_s: Option<u32>) -> u32 {
+    meter_interval_s(report_times) + stop_latency_s.unwrap_or(DEFAULT_STOP_LATENCY_S)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(s: &[i64]) -> Vec<Timestamp> {
+        s.iter().map(|s| Timestamp::from_millis(s * 1000)).collect()
+    }
+
+    #[test]
+    fn the_meter_interval_is_learned_from_the_last_reports() {
+        assert_eq!(meter_interval_s(&at(&[])), DEFAULT_METER_INTERVAL_S);
+        assert_eq!(meter_interval_s(&at(&[100])), DEFAULT_METER_INTERVAL_S);
+        assert_eq!(meter_interval_s(&at(&[0, 10, 20, 30])), 10);
+        assert_eq!(meter_interval_s(&at(&[0, 60, 70, 80])), 60, "one quick report does not shorten it");
+        assert_eq!(meter_interval_s(&at(&[0, 60, 70, 80, 90])), 10, "only the last three gaps count");
+        assert_eq!(meter_interval_s(&at(&[0, 86_400])), MAX_LEARNED_S);
+    }
+
+    #[test]
+    fn stop_latency_rises_at_once_and_falls_halfway() {
+        assert_eq!(learn_stop_latency_s(None, 12_500), 13);
+        assert_eq!(learn_stop_latency_s(Some(10), 40_000), 40);
+        assert_eq!(learn_stop_latency_s(Some(40), 10_000), 25);
+        assert_eq!(learn_stop_latency_s(Some(40), -5_000), 21, "a stop reported before the request (clock skew) counts as 1 s");
+        assert_eq!(learn_stop_latency_s(None, 3_600_000), MAX_LEARNED_S);
+        assert_eq!(horizon_s(&at(&[0, 10, 20]), None), 10 + DEFAULT_STOP_LATENCY_S);
+    }
+
+    proptest! {
+        #[test]
+        fn learned_latency_stays_between_the_previous_and_the_observation(previous in 1u32..=MAX_LEARNED_S, observed_ms in -10_000i64..1_000_000) {
+            let learned = learn_stop_latency_s(Some(previous), observed_ms);
+            let observed = learn_stop_latency_s(None, observed_ms);
+            prop_assert!(learned >= previous.min(observed) && learned <= previous.max(observed));
+            prop_assert!(learned >= observed, "never quicker than the stop just seen");
+        }
+    }
+}

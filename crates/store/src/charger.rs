@@ -49,25 +49,26 @@ pub struct TransactionStop {
     pub reason: Option<String>,
 }
 
-/// What pricing the end of a session needs, read in the transaction that ends it.
-pub struct SessionEnd<'a> {
-    pub session: &'a Session,
-    pub transaction: &'a Transaction,
+/// A session whose charger started its transaction, with everything pricing it and deciding
+/// on it needs, read in one database transaction.
+#[derive(Clone, Debug)]
+pub struct SessionFacts {
+    pub organization: Id,
+    pub session: Session,
+    pub transaction: Transaction,
     pub rate: Option<Rate>,
     /// The IANA time zone of the chargestation's location, if it has one.
     pub timezone: Option<String>,
     /// Energy register readings of the transaction, in time order, Wh.
     pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
+    /// How long the chargestation took to stop a session after Joule asked, as learned so far.
+    pub stop_latency_s: Option<u32>,
 }
 
-/// A running session started through the API, and what deciding on it needs.
-pub struct Watched {
-    pub organization: Id,
-    pub session: Session,
-    pub transaction: Transaction,
-    pub rate: Option<Rate>,
-    pub timezone: Option<String>,
-    pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
+/// Samples stored, and the running session they belong to.
+pub struct Recorded {
+    pub stored: usize,
+    pub session: Option<SessionFacts>,
 }
 
 /// The priced end of a session: its cost object and, for a wallet session, the settlement.
@@ -77,6 +78,8 @@ pub struct Bill {
     pub captured: domain::Cents,
     pub captured_amount: rust_decimal::Decimal,
     pub uncollected_amount: rust_decimal::Decimal,
+    /// The chargestation's stop latency learned from this end, when Joule had asked for it.
+    pub stop_latency_s: Option<u32>,
 }
 
 /// One sampled value, its unit already normalized (Wh, W...).
@@ -366,7 +369,7 @@ impl Store {
     /// unchanged. The transaction's session ends, priced by `bill`; a wallet session's hold is
     /// settled in the same database transaction: the captured cents leave the wallet (a
     /// `session_capture` ledger entry), the rest is released.
-    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop, samples: &[Sample], bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Option<Transaction>, StoreError> {
+    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop, samples: &[Sample], bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Option<Transaction>, StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
             .bind(cs.to_string())
@@ -391,7 +394,7 @@ impl Store {
         if let Some(id) = transaction.session {
             let session = documents::fetch::<Session>(&mut tx, org, id).await?;
             if session.status.is_running() {
-                events.extend(self.end_session(&mut tx, org, session, &transaction, stop.stopped_at, bill).await?);
+                events.extend(self.end_session(&mut tx, org, session, stop.stopped_at, bill).await?);
             }
         }
         self.record(&mut tx, org, events).await?;
@@ -399,18 +402,29 @@ impl Store {
         Ok(Some(transaction))
     }
 
-    /// What pricing a session needs: its rate, its location's time zone, its readings.
-    async fn session_facts(&self, conn: &mut AnyConnection, org: Id, session: &Session, transaction_id: i64) -> Result<(Option<Rate>, Option<String>, Vec<(Timestamp, rust_decimal::Decimal)>), StoreError> {
+    /// What pricing a session and deciding on it need, once its charger started its
+    /// transaction: `None` before.
+    async fn session_facts(&self, conn: &mut AnyConnection, org: Id, session: Session) -> Result<Option<SessionFacts>, StoreError> {
         let cs = session.chargestation;
+        let Some(transaction_id) = session.transaction_id else { return Ok(None) };
+        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
+            .bind(cs.to_string())
+            .bind(transaction_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { return Ok(None) };
         let rate = match session.rate {
             Some(r) => documents::fetch::<Rate>(&mut *conn, org, r).await.ok(),
             None => None,
         };
-        let timezone: Option<String> = sqlx::query_scalar("SELECT l.data FROM chargestations c JOIN locations l ON l.id = c.location_id WHERE c.id = $1")
+        let row = sqlx::query("SELECT c.stop_latency_s, l.data FROM chargestations c LEFT JOIN locations l ON l.id = c.location_id WHERE c.id = $1")
             .bind(cs.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .and_then(|data: String| serde_json::from_str::<Value>(&data).ok())
+            .fetch_one(&mut *conn)
+            .await?;
+        let stop_latency_s = row.try_get::<Option<i64>, _>(0)?.and_then(|s| u32::try_from(s).ok());
+        let timezone = row
+            .try_get::<Option<String>, _>(1)?
+            .and_then(|data| serde_json::from_str::<Value>(&data).ok())
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
         let rows = sqlx::query("SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL ORDER BY sampled_at")
             .bind(cs.to_string())
@@ -425,14 +439,18 @@ impl Store {
                 readings.push((Timestamp::from_millis(row.try_get("sampled_at")?), v));
             }
         }
-        Ok((rate, timezone, readings))
+        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, stop_latency_s }))
     }
 
-    async fn end_session(&self, conn: &mut AnyConnection, org: Id, mut session: Session, transaction: &Transaction, at: Timestamp, bill: &(dyn Fn(&SessionEnd) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
+    async fn end_session(&self, conn: &mut AnyConnection, org: Id, session: Session, at: Timestamp, bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
         let cs = session.chargestation;
-        let (rate, timezone, readings) = self.session_facts(conn, org, &session, transaction.transaction_id).await?;
-        let priced = bill(&SessionEnd { session: &session, transaction, rate, timezone, readings });
+        let facts = self.session_facts(conn, org, session).await?.ok_or_else(|| StoreError::corrupt("a stopped transaction's session has no transactionId"))?;
+        let priced = bill(&facts);
+        let mut session = facts.session;
         let now = self.now();
+        if let Some(learned) = priced.stop_latency_s {
+            sqlx::query("UPDATE chargestations SET stop_latency_s = $1 WHERE id = $2").bind(i64::from(learned)).bind(cs.to_string()).execute(&mut *conn).await?;
+        }
         session.status = SessionStatus::Ended;
         session.ended_at = Some(at);
         session.updated_at = now;
@@ -484,25 +502,40 @@ impl Store {
         Ok(events)
     }
 
-    /// Stores sampled values, with `session.updated` when they belong to a session. An energy
+    /// Stores sampled values. When they belong to a running session, its running cost is
+    /// priced by `price` on all its readings and stored, with `session.updated`. An energy
     /// register reading below the last one stored for the same transaction and connector is a
-    /// dip (a meter reset or a glitch) and is left out. Answers how many samples were stored.
-    pub async fn record_meter_values(&self, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
+    /// dip (a meter reset or a glitch) and is left out.
+    pub async fn record_meter_values(
+        &self,
+        org: Id,
+        cs: Id,
+        connector_id: u32,
+        transaction_id: Option<i64>,
+        samples: &[Sample],
+        price: &(dyn Fn(&SessionFacts) -> Option<Value> + Sync),
+    ) -> Result<Recorded, StoreError> {
         let mut tx = self.write().await?;
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
-        // New readings are news about the transaction's session.
+        let mut running = None;
         if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
-            let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2")
+            let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused')")
                 .bind(cs.to_string())
                 .bind(transaction_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()? {
-                self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &session).for_chargestation(cs)]).await?;
+                if let Some(mut facts) = self.session_facts(&mut tx, org, session).await? {
+                    facts.session.cost = price(&facts);
+                    facts.session.updated_at = self.now();
+                    documents::replace(&mut *tx, org, &facts.session).await?;
+                    self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
+                    running = Some(facts);
+                }
             }
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(Recorded { stored, session: running })
     }
 
     async fn insert_samples(&self, conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
@@ -552,40 +585,23 @@ impl Store {
 
     /// Running sessions started through the API (wallet-paid or not), in every organization,
     /// with what session intelligence needs to decide on them.
-    pub async fn sessions_to_watch(&self) -> Result<Vec<Watched>, StoreError> {
+    pub async fn sessions_to_watch(&self) -> Result<Vec<SessionFacts>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND token_id IS NULL").fetch_all(&mut *conn).await?;
         let mut watched = Vec::with_capacity(rows.len());
         for row in &rows {
             let org: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
-            let session: Session = documents::from_row(row)?;
-            let Some(transaction_id) = session.transaction_id else { continue };
-            let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
-                .bind(session.chargestation.to_string())
-                .bind(transaction_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { continue };
-            let (rate, timezone, readings) = self.session_facts(&mut conn, org, &session, transaction_id).await?;
-            watched.push(Watched { organization: org, session, transaction, rate, timezone, readings });
+            watched.extend(self.session_facts(&mut conn, org, documents::from_row(row)?).await?);
         }
         Ok(watched)
     }
 
-    /// A session with what pricing it so far needs, once the charger started its transaction.
-    pub async fn session_with_facts(&self, org: Id, id: Id) -> Result<(Session, Option<Watched>), StoreError> {
+    /// A session, with what pricing it so far needs once the charger started its transaction.
+    pub async fn session_with_facts(&self, org: Id, id: Id) -> Result<(Session, Option<SessionFacts>), StoreError> {
         let mut conn = self.pool.acquire().await?;
         let session: Session = documents::fetch(&mut conn, org, id).await?;
-        let Some(transaction_id) = session.transaction_id else { return Ok((session, None)) };
-        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
-            .bind(session.chargestation.to_string())
-            .bind(transaction_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { return Ok((session, None)) };
-        let (rate, timezone, readings) = self.session_facts(&mut conn, org, &session, transaction_id).await?;
-        let facts = Watched { organization: org, session: session.clone(), transaction, rate, timezone, readings };
-        Ok((session, Some(facts)))
+        let facts = self.session_facts(&mut conn, org, session.clone()).await?;
+        Ok((session, facts))
     }
 
     /// Sessions still waiting for the charger to start them, created before `before`.

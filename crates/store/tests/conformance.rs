@@ -273,12 +273,17 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(second.transaction_id, first.transaction_id + 1);
 
         let sample = |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
-        let stored = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")]).await.unwrap();
-        assert_eq!(stored, 2, "{backend:?}: the dip to 1400 is left out");
-        let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")]).await.unwrap();
-        assert_eq!(later, 0, "{backend:?}: a dip against what is stored is left out too");
+        // The running cost is whatever the pricing function makes of all the readings so far.
+        let price = |f: &store::SessionFacts| Some(serde_json::json!({ "readings": f.readings.len() }));
+        let recorded = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price).await.unwrap();
+        assert_eq!(recorded.stored, 2, "{backend:?}: the dip to 1400 is left out");
+        let running = recorded.session.expect("the readings belong to the token's session").session;
+        assert_eq!(running.cost, Some(serde_json::json!({ "readings": 2 })));
+        assert_eq!(store.session(org.id, running.id).await.unwrap().cost, running.cost, "{backend:?}: the running cost is stored");
+        let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")], &price).await.unwrap();
+        assert_eq!((later.stored, later.session.is_none()), (0, true), "{backend:?}: a dip against what is stored is left out too");
 
-        let free = |_: &store::SessionEnd| store::Bill { cost: serde_json::Value::Null, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default() };
+        let free = |_: &store::SessionFacts| store::Bill { cost: serde_json::Value::Null, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default(), stop_latency_s: Some(42) };
         let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
         let stopped = store.stop_transaction(org.id, cs.id, &stop, &[], &free).await.unwrap().unwrap();
         assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));
@@ -288,6 +293,8 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let session = store.session(org.id, first.session.expect("a token's transaction is a session")).await.unwrap();
         assert_eq!((session.status, session.token, session.transaction_id), (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id)));
         assert_eq!(session.ended_at, Some(t(60)), "{backend:?}: ended at the charger's time");
+        let (_, facts) = store.session_with_facts(org.id, session.id).await.unwrap();
+        assert_eq!(facts.expect("a started session has facts").stop_latency_s, Some(42), "{backend:?}: the learned stop latency is kept for the chargestation");
         assert_eq!(second.session, None, "no token, no session");
         assert_eq!(store.sessions(org.id, ALL, &[]).await.unwrap().len(), 1);
         let listed = store.transactions(org.id, cs.id, ALL).await.unwrap();

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use domain::rate::ComponentType;
 use domain::session::{PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
-use ocpp_server::CallFailure;
-use chrono_tz::Tz;
+use ocpp_server::{CallFailure, pricing};
+use store::SessionFacts;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -59,21 +59,16 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
 /// A session as `GET /v1.1/sessions/{id}` shows it: with its `metrics`, `energy_report` (the
 /// meter readings), `charging_activity` (what it is priced on) and, while it runs, its `cost`
 /// so far, priced by the same engine as its final cost.
-fn view(mut session: Session, facts: Option<&store::Watched>) -> Value {
+fn view(session: Session, facts: Option<&SessionFacts>) -> Value {
     let Some(facts) = facts else { return serde_json::to_value(session).unwrap_or_default() };
     let t = &facts.transaction;
-    let stop = t.stopped_at.zip(t.meter_stop).map(|(at, wh)| (at, Decimal::from(wh)));
-    let pauses: Vec<_> = session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    let activity = session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &facts.readings, stop, &pauses);
-    if session.cost.is_none() {
-        if let Some(rate) = &facts.rate {
-            let tz: Tz = facts.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
-            session.cost = serde_json::to_value(tariff::price(rate, tz, &activity)).ok();
-        }
+    let activity = pricing::activity(facts);
+    let mut shown = serde_json::to_value(&session).unwrap_or_default();
+    if session.status.is_running() {
+        shown["cost"] = pricing::cost(facts, &activity).and_then(|c| serde_json::to_value(c).ok()).unwrap_or_default();
     }
     let energy: Decimal = activity.periods().iter().map(|p| p.energy_wh).sum();
     let charging_ms: i64 = activity.periods().iter().filter(|p| p.usage() == tariff::Use::Charging).map(|p| p.duration_ms()).sum();
-    let mut shown = serde_json::to_value(&session).unwrap_or_default();
     shown["metrics"] = json!({ "energyConsumed": energy, "energyPeriod": charging_ms / 1000, "chargingStart": t.started_at });
     shown["energy_report"] = facts.readings.iter().map(|(at, wh)| json!({ "timestamp": at, "energy": wh })).collect();
     shown["charging_activity"] = activity

@@ -182,17 +182,18 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         let key = site.key.clone();
         let (user, wallet) = wallet_user(&app, &key, 5000).await;
         let first = site.connectors[0].clone();
-        let (id, transaction) = running(&app, &mut site, &first, &user, "2026-11-25T10:00:00Z").await;
-        let reading = |at: &str, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh" }] }] });
-        call(&mut site.socket, "MeterValues", reading("2026-11-25T10:30:00Z", 6000)).await;
-        call(&mut site.socket, "MeterValues", reading("2026-11-25T10:45:00Z", 5500)).await;
+        // Times are recent: a report hours old would make session intelligence stop the session.
+        let (id, transaction) = running(&app, &mut site, &first, &user, &ago(3600)).await;
+        let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh" }] }] });
+        call(&mut site.socket, "MeterValues", reading(ago(1800), 6000)).await;
+        call(&mut site.socket, "MeterValues", reading(ago(900), 5500)).await;
         // While it runs: the cost so far (5 kWh; the dip to 5500 is left out), metrics, readings.
         let so_far = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!(so_far["cost"]["amount"], json!(1.75));
         assert_eq!((so_far["metrics"]["energyConsumed"].clone(), so_far["metrics"]["energyPeriod"].clone()), (json!(5000), json!(1800)));
         assert_eq!(so_far["energy_report"].as_array().unwrap().len(), 1);
         assert_eq!(so_far["charging_activity"][0]["status"], "Charging");
-        let stop = json!({ "transactionId": transaction, "meterStop": 11000, "timestamp": "2026-11-25T11:00:00Z", "reason": "EVDisconnected" });
+        let stop = json!({ "transactionId": transaction, "meterStop": 11000, "timestamp": ago(0), "reason": "EVDisconnected" });
         call(&mut site.socket, "StopTransaction", stop.clone()).await;
 
         // 10 kWh at $0.35: $3.50 captured from the $50.00 held, the rest released.
@@ -213,6 +214,9 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
             assert_eq!(types.iter().filter(|x| *x == t).count(), 1, "{t} once in {types:?}");
         }
         assert_eq!(types.iter().filter(|x| *x == "session.updated").count(), 1, "one for the reading stored, none for the dip");
+        let events = app.get("/v1.1/events?limit=100", &key).await.ok();
+        let updated = events.as_array().unwrap().iter().find(|e| e["type"] == "session.updated").unwrap();
+        assert_eq!(updated["data"]["cost"]["amount"], json!(1.75), "the event carries the running cost");
 
         // Beyond the authorization: capped at what was held, the rest recorded as uncollected.
         let (poor, poor_wallet) = wallet_user(&app, &key, 2500).await;
@@ -303,18 +307,22 @@ async fn intelligence_stops_a_session_before_its_authorization_and_unstarted_ses
         // 50 kWh so far ($17.50 of $20.00), at 1.8 MW: the next 90 seconds would pass the cap.
         call(&mut site.socket, "MeterValues", reading(ago(20), 46_000)).await;
         call(&mut site.socket, "MeterValues", reading(ago(10), 51_000)).await;
-        let round = ocpp_server::session_watch::tick(&app.ocpp);
-        let (done, stop) = tokio::join!(round, answer(&mut site.socket, json!({ "status": "Accepted" })));
-        done.unwrap();
+        // Decided on the report itself, without waiting for the runner's timer.
+        let stop = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
         assert_eq!((stop[2].as_str(), stop[3]["transactionId"].clone()), (Some("RemoteStopTransaction"), transaction.clone()));
         let session = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!(session["stop_requested"]["reason"], "authorized_amount");
         ocpp_server::session_watch::tick(&app.ocpp).await.unwrap();
         let types = app.event_types(&key).await;
         assert_eq!(types.iter().filter(|t| *t == "session.stop_requested").count(), 1, "asked once");
-        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 52_000, "timestamp": ago(0) })).await;
+        // The charger reports its stop 20 s after Joule asked: its stop latency is learned.
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 52_000, "timestamp": ago(-20) })).await;
         let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!(ended["payment"]["uncollected_amount"], json!(0), "stopped in time: no loss");
+        let org = app.get("/v1.1/organization", &key).await.ok()["_id"].as_str().unwrap().parse().unwrap();
+        let (_, facts) = app.store.session_with_facts(org, id.parse().unwrap()).await.unwrap();
+        let learned = facts.unwrap().stop_latency_s.expect("learned from the stop Joule asked for");
+        assert!((20..=22).contains(&learned), "learned {learned} s");
         let (balance, available) = app.assert_ledger(&key, &wallet).await;
         assert_eq!(balance, available);
 

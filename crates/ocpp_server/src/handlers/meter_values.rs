@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use store::{ENERGY_REGISTER, Sample};
 
 use super::{Failure, Link, timestamp, wire_name};
+use crate::{pricing, session_watch};
 
 /// A value in a unit Joule stores, and the factor from the unit it came in.
 fn normalized_unit(unit: &str) -> (&str, Decimal) {
@@ -49,7 +50,11 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
     let connector_id = u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value);
     let transaction = request.transaction_id.map(i64::from);
-    link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples).await?;
+    let recorded = link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::cost_json).await?;
+    // Session intelligence decides on every report, not only on its timer.
+    if let Some(facts) = recorded.session.filter(|f| f.session.token.is_none()) {
+        session_watch::check(&link.server, &facts).await?;
+    }
     Ok(MeterValuesResponse {})
 }
 

@@ -1,10 +1,12 @@
 //! StopTransaction: always answered, applied once, with the meter values it carries.
 
-use chrono_tz::Tz;
 use domain::Currency;
 use ocpp16::messages::{StopTransactionRequest, StopTransactionResponse};
 use rust_decimal::Decimal;
-use store::{Bill, SessionEnd, TransactionStop};
+use session::intelligence::learn_stop_latency_s;
+use store::{Bill, SessionFacts, TransactionStop};
+
+use crate::pricing;
 
 use super::authorize::id_tag_info;
 use super::meter_values::samples;
@@ -31,14 +33,10 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
 }
 
 /// Prices an ended session from its meter readings with the tariff engine (the same code as
-/// quotes), and settles its wallet payment: captured = min(cost, authorized).
-fn bill(end: &SessionEnd) -> Bill {
-    let t = end.transaction;
-    let stop = (t.stopped_at.unwrap_or(t.started_at), Decimal::from(t.meter_stop.unwrap_or(t.meter_start)));
-    let pauses: Vec<_> = end.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    let activity = session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &end.readings, Some(stop), &pauses);
-    let tz: Tz = end.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
-    let cost = end.rate.as_ref().map(|rate| tariff::price(rate, tz, &activity));
+/// quotes), settles its wallet payment (captured = min(cost, authorized)), and learns the
+/// charger's stop latency when Joule had asked it to stop.
+fn bill(end: &SessionFacts) -> Bill {
+    let cost = pricing::cost(end, &pricing::activity(end));
     let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
     let (held, currency) = match &end.session.payment {
         Some(p) => (p.held(), Currency::parse(&p.currency).unwrap_or(Currency::USD)),
@@ -50,10 +48,17 @@ fn bill(end: &SessionEnd) -> Bill {
         let cents = settled.uncollected_amount * Decimal::from(10i64.pow(currency.exponent()));
         metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(u64::try_from(cents.trunc()).unwrap_or(0));
     }
+    let stopped_at = end.transaction.stopped_at.unwrap_or(end.transaction.started_at);
+    let stop_latency_s = end
+        .session
+        .stop_requested
+        .as_ref()
+        .map(|asked| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
     Bill {
         cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
         captured: settled.captured,
         captured_amount: settled.captured_amount,
         uncollected_amount: settled.uncollected_amount,
+        stop_latency_s,
     }
 }
