@@ -31,11 +31,20 @@ pub struct ApiConfig {
     pub admin_token: Option<String>,
     /// Where chargers reach this server (`ws://host:port`), for chargestations' `connection_url`.
     pub public_ws_url: String,
+    /// The addresses this server listens on: webhook URLs may not point at them.
+    pub listen_addresses: Vec<std::net::SocketAddr>,
+}
+
+impl ApiConfig {
+    /// Where this server can be reached, which webhook URLs must avoid.
+    pub fn own_addresses(&self) -> domain::webhook::OwnAddresses {
+        domain::webhook::OwnAddresses { listen: self.listen_addresses.clone(), public: vec![self.public_ws_url.clone()] }
+    }
 }
 
 impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).finish()
+        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).field("listen_addresses", &self.listen_addresses).finish()
     }
 }
 

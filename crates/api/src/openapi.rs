@@ -97,7 +97,7 @@ mod tests {
     async fn every_route_is_documented_and_routed() {
         let db = TestDatabase::fresh(Backend::Sqlite).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
-        let app = router(ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()), ApiConfig { admin_token: Some("admin-token".into()), public_ws_url: "ws://127.0.0.1".into() });
+        let app = router(ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()), ApiConfig { admin_token: Some("admin-token".into()), public_ws_url: "ws://127.0.0.1".into(), listen_addresses: vec![] });
         let doc: Value = serde_json::from_str(super::document()).unwrap();
         let mut operations = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {

@@ -11,6 +11,8 @@
 //!   sessions the API shows for it.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
+//! - [`webhook`], [`webhook_delivery`]: endpoints (event patterns, URL rules, secrets) and the
+//!   delivery rules (retry schedule, what an answer means, signatures).
 //! - [`page`]: list pagination.
 
 pub mod chargestation;
@@ -33,6 +35,8 @@ pub mod token;
 pub mod transaction;
 pub mod user;
 pub mod wallet;
+pub mod webhook;
+pub mod webhook_delivery;
 
 pub use id::Id;
 pub use invalid::Invalid;

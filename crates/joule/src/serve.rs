@@ -39,7 +39,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("{ws}://{address}"));
-    let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url };
+    let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url, listen_addresses: vec![address] };
     let ocpp = OcppServer::new(store.clone(), settings.ocpp());
     ocpp_server::session_watch::spawn(ocpp.clone());
     let router = api::router(ocpp, config);

@@ -61,6 +61,26 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Appended to a `SELECT` of work rows that several nodes may claim at once: PostgreSQL
+    /// skips rows another transaction holds (SPEC section 11); SQLite has one writer anyway.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Appended to a `SELECT` of rows that must be processed by one node at a time, in order:
+    /// PostgreSQL waits for the rows another transaction holds.
+    pub(crate) fn lock_in_turn(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

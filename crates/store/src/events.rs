@@ -45,7 +45,7 @@ impl Store {
     }
 }
 
-fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     let id: String = row.try_get("id")?;
     let data: String = row.try_get("data")?;
     Ok(Event {

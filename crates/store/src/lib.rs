@@ -9,6 +9,7 @@
 //! - `documents`: resources stored as their API JSON plus indexed columns (users, locations,
 //!   rates, connectors, organizations).
 //! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
+//! - `webhooks`: endpoints, the fan-out of events into deliveries, the dispatcher's claims.
 
 mod charger;
 mod chargestations;
@@ -23,6 +24,7 @@ mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod wallets;
+mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -39,6 +41,7 @@ pub use idempotency::IdempotencyStart;
 pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
+pub use webhooks::ClaimedDelivery;
 
 /// Where "now" comes from, so that tests can move time.
 pub trait Clock: Send + Sync + 'static {

@@ -5,11 +5,13 @@
 //! dropped by [`TestDatabase::remove`].
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection};
 
-use crate::Backend;
+use domain::Timestamp;
+
+use crate::{Backend, Clock};
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -57,5 +59,24 @@ impl TestDatabase {
                 }
             }
         }
+    }
+}
+
+/// A clock that stands still until a test moves it.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(at: Timestamp) -> ManualClock {
+        ManualClock(AtomicI64::new(at.millis()))
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
     }
 }

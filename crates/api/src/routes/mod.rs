@@ -11,6 +11,7 @@ mod resources;
 mod sessions;
 mod tokens;
 mod wallets;
+mod webhooks;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -53,4 +54,9 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(quote::quote))
         .routes(routes!(events::list))
         .routes(routes!(events::get_one))
+        .routes(routes!(events::redeliver))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get_one, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
 }

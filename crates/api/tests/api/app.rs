@@ -69,7 +69,7 @@ impl TestApp {
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}") };
+        let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}"), listen_addresses: vec![address] };
         let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
         let router = api::router(ocpp.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

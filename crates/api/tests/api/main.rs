@@ -12,3 +12,4 @@ mod sessions;
 mod tenancy;
 mod wallet_sessions;
 mod wallets;
+mod webhooks;
