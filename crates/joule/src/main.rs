@@ -1,6 +1,7 @@
 //! The `joule` binary: parses the command line and wires the crates together. No logic lives
 //! here beyond choosing what to run.
 
+mod demo;
 mod serve;
 mod settings;
 mod tls;
@@ -20,6 +21,8 @@ enum Command {
     Serve(settings::ServeArgs),
     /// Connect virtual OCPP 1.6J chargers to a Joule (or any OCPP 1.6J) server.
     Sim(sim::SimArgs),
+    /// Run a wallet-paid charging session end to end on a throwaway server and charger.
+    Demo,
     /// Print a commented example configuration file.
     DefaultConfig,
 }
@@ -29,14 +32,23 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(settings::Settings::load(&args)?).await,
         Command::Sim(args) => {
-            // The summary lines go to stdout; logs (RUST_LOG) only for problems by default.
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-            tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+            quiet_logs();
             Ok(sim::run(args).await?)
+        }
+        Command::Demo => {
+            quiet_logs();
+            demo::run().await
         }
         Command::DefaultConfig => {
             print!("{}", settings::EXAMPLE);
             Ok(())
         }
     }
+}
+
+/// For commands whose own lines go to stdout: logs (RUST_LOG) go to stderr, and by default
+/// only for problems.
+fn quiet_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }

@@ -1,11 +1,13 @@
 //! `joule serve`: open the store, bind, serve until SIGINT or SIGTERM.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ocpp_server::OcppServer;
+use ocpp_server::{OcppConfig, OcppServer};
 use store::{Store, SystemClock};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::settings::{LogFormat, Settings};
 
@@ -24,38 +26,62 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url, Arc::new(SystemClock))
         .await
         .with_context(|| format!("opening the database {}", store::dialect::redact(&settings.database_url)))?;
-    if settings.admin_token.is_none() {
-        if let Some((org, key)) = api::create_first_organization(&store).await? {
-            println!("Created the default organization {} ({}).", org.name, org.id);
-            println!("Its API key, shown only this once: {key}");
-        }
+    if settings.admin_token.is_none()
+        && let Some((org, key)) = api::create_first_organization(&store).await?
+    {
+        println!("Created the default organization {} ({}).", org.name, org.id);
+        println!("Its API key, shown only this once: {key}");
     }
     let listener = TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
-    let address = listener.local_addr()?;
     let tls = match (&settings.tls_cert, &settings.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
-    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
-    let public_ws_url = settings.public_url.clone().unwrap_or_else(|| format!("{ws}://{address}"));
-    let config = api::ApiConfig { admin_token: settings.admin_token.clone(), public_ws_url, listen_addresses: vec![address] };
-    let ocpp = OcppServer::new(store.clone(), settings.ocpp());
-    ocpp_server::session_watch::spawn(ocpp.clone());
-    let router = api::router(ocpp, config);
-    tracing::info!(%address, backend = ?store.backend(), "listening on {http}://{address}");
-    match tls {
-        Some(acceptor) => axum::serve(crate::tls::TlsListener::new(listener, acceptor)?, router).with_graceful_shutdown(shutdown).await?,
-        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await?,
-    }
+    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone() };
+    server.run(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
+/// One Joule server: the REST API and the OCPP endpoint on one listener, and the session
+/// runner. `joule serve` runs one until a signal, `joule demo` one in its own process.
+pub struct Server {
+    pub store: Store,
+    pub listener: TcpListener,
+    pub tls: Option<TlsAcceptor>,
+    pub ocpp: OcppConfig,
+    pub admin_token: Option<String>,
+    /// Where chargers reach the server; `ws://` or `wss://` and the listening address if unset.
+    pub public_url: Option<String>,
+}
+
+impl Server {
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let address = self.listener.local_addr()?;
+        let (http, ws) = if self.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+        let public_ws_url = self.public_url.unwrap_or_else(|| format!("{ws}://{address}"));
+        let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address] };
+        let backend = self.store.backend();
+        let ocpp = OcppServer::new(self.store, self.ocpp);
+        let runner = ocpp_server::session_watch::spawn(ocpp.clone());
+        let router = api::router(ocpp, config);
+        tracing::info!(%address, ?backend, "listening on {http}://{address}");
+        let served = match self.tls {
+            Some(acceptor) => axum::serve(crate::tls::TlsListener::new(self.listener, acceptor)?, router).with_graceful_shutdown(shutdown).await,
+            None => axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await,
+        };
+        // The runner would otherwise go on using a store its owner is about to close.
+        runner.abort();
+        Ok(served?)
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
 /// future is first polled, so a signal that arrives right after startup is not lost.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     #[cfg(unix)]
