@@ -45,6 +45,20 @@ pub struct StopRequest {
     pub reason: String,
 }
 
+/// eDRV's session metrics.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+pub struct Metrics {
+    /// Energy delivered, Wh.
+    #[serde(rename = "energyConsumed")]
+    #[schema(value_type = f64)]
+    pub energy_consumed_wh: rust_decimal::Decimal,
+    /// Seconds spent charging (energy flowing, not paused).
+    #[serde(rename = "energyPeriod")]
+    pub energy_period_s: i64,
+    #[serde(rename = "chargingStart")]
+    pub charging_start: Timestamp,
+}
+
 /// A stretch during which Joule held the charging at 0 (billed as parking).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
 pub struct Pause {
@@ -84,10 +98,14 @@ pub struct Session {
     /// Pauses through the API, oldest first; the last is open while the session is paused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pauses: Vec<Pause>,
-    /// The final cost object once the session ended (SPEC section 6).
+    /// The cost object (SPEC section 6): so far, as of the last meter report, while the
+    /// session runs; final once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub cost: Option<serde_json::Value>,
+    /// What the session delivered, as of the last meter report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
     /// The wallet payment of a `wallet` session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,

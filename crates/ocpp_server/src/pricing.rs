@@ -3,8 +3,9 @@
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use store::SessionFacts;
-use tariff::{Activity, Cost};
+use domain::session::Metrics;
+use store::{Progress, SessionFacts};
+use tariff::{Activity, Cost, Use};
 
 /// What the session did as far as it is known: from its start to its stop, or to the last
 /// reading while it runs; Joule's pauses marked as parking.
@@ -26,6 +27,22 @@ pub fn cost(f: &SessionFacts, activity: &Activity) -> Option<Cost> {
 }
 
 /// The cost as the session's JSON shows it.
-pub fn cost_json(f: &SessionFacts) -> Option<serde_json::Value> {
-    cost(f, &activity(f)).and_then(|c| serde_json::to_value(c).ok())
+pub fn cost_json(f: &SessionFacts, activity: &Activity) -> Option<serde_json::Value> {
+    cost(f, activity).and_then(|c| serde_json::to_value(c).ok())
+}
+
+/// eDRV's metrics of the activity: energy delivered, time spent charging.
+pub fn metrics(f: &SessionFacts, activity: &Activity) -> Metrics {
+    let periods = activity.periods();
+    Metrics {
+        energy_consumed_wh: periods.iter().map(|p| p.energy_wh).sum(),
+        energy_period_s: periods.iter().filter(|p| p.usage() == Use::Charging).map(|p| p.duration_ms()).sum::<i64>() / 1000,
+        charging_start: f.transaction.started_at,
+    }
+}
+
+/// A running session's cost and metrics so far, stored with each meter report.
+pub fn progress(f: &SessionFacts) -> Progress {
+    let activity = activity(f);
+    Progress { cost: cost_json(f, &activity), metrics: metrics(f, &activity) }
 }

@@ -5,7 +5,7 @@ use domain::chargestation::{Registration, SecurityType};
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
 use domain::page::Page;
-use domain::session::{Session, SessionStatus};
+use domain::session::{Metrics, Session, SessionStatus};
 use domain::token::{Authorization, Token};
 use domain::rate::Rate;
 use domain::payment::PaymentStatus;
@@ -65,6 +65,12 @@ pub struct SessionFacts {
     pub stop_latency_s: Option<u32>,
 }
 
+/// A running session priced so far, as of its last meter report.
+pub struct Progress {
+    pub cost: Option<Value>,
+    pub metrics: Metrics,
+}
+
 /// Samples stored, and the running session they belong to.
 pub struct Recorded {
     pub stored: usize,
@@ -74,6 +80,7 @@ pub struct Recorded {
 /// The priced end of a session: its cost object and, for a wallet session, the settlement.
 pub struct Bill {
     pub cost: Value,
+    pub metrics: Metrics,
     /// Minor units captured from the hold; the rest of the hold is released.
     pub captured: domain::Cents,
     pub captured_amount: rust_decimal::Decimal,
@@ -336,6 +343,7 @@ impl Store {
                 stop_requested: None,
             pauses: Vec::new(),
             cost: None,
+            metrics: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
                 created_at: now,
@@ -455,6 +463,7 @@ impl Store {
         session.ended_at = Some(at);
         session.updated_at = now;
         session.cost = Some(priced.cost);
+        session.metrics = Some(priced.metrics);
         let mut events = Vec::new();
         let mut settled = None;
         if let Some(payment) = session.payment.as_mut().filter(|p| p.status == PaymentStatus::Authorized) {
@@ -502,8 +511,8 @@ impl Store {
         Ok(events)
     }
 
-    /// Stores sampled values. When they belong to a running session, its running cost is
-    /// priced by `price` on all its readings and stored, with `session.updated`. An energy
+    /// Stores sampled values. When they belong to a running session, its cost and metrics so
+    /// far are priced by `price` on all its readings and stored, with `session.updated`. An energy
     /// register reading below the last one stored for the same transaction and connector is a
     /// dip (a meter reset or a glitch) and is left out.
     pub async fn record_meter_values(
@@ -513,7 +522,7 @@ impl Store {
         connector_id: u32,
         transaction_id: Option<i64>,
         samples: &[Sample],
-        price: &(dyn Fn(&SessionFacts) -> Option<Value> + Sync),
+        price: &(dyn Fn(&SessionFacts) -> Progress + Sync),
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.write().await?;
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
@@ -526,7 +535,9 @@ impl Store {
                 .await?;
             if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()? {
                 if let Some(mut facts) = self.session_facts(&mut tx, org, session).await? {
-                    facts.session.cost = price(&facts);
+                    let progress = price(&facts);
+                    facts.session.cost = progress.cost;
+                    facts.session.metrics = Some(progress.metrics);
                     facts.session.updated_at = self.now();
                     documents::replace(&mut *tx, org, &facts.session).await?;
                     self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;

@@ -38,7 +38,7 @@ pub use dialect::Backend;
 pub use documents::Filter;
 pub use error::StoreError;
 pub use idempotency::IdempotencyStart;
-pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
+pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
 pub use webhooks::ClaimedDelivery;

@@ -99,6 +99,7 @@ impl Store {
             stop_requested: None,
             pauses: Vec::new(),
             cost: None,
+            metrics: None,
             started_at: None,
             ended_at: None,
             created_at: now,

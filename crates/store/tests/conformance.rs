@@ -274,16 +274,18 @@ async fn charger_reports_apply_once_and_in_time_order() {
 
         let sample = |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
         // The running cost is whatever the pricing function makes of all the readings so far.
-        let price = |f: &store::SessionFacts| Some(serde_json::json!({ "readings": f.readings.len() }));
+        let metrics = domain::session::Metrics { energy_consumed_wh: 600.into(), energy_period_s: 30, charging_start: t(20) };
+        let price = |f: &store::SessionFacts| store::Progress { cost: Some(serde_json::json!({ "readings": f.readings.len() })), metrics };
         let recorded = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price).await.unwrap();
         assert_eq!(recorded.stored, 2, "{backend:?}: the dip to 1400 is left out");
         let running = recorded.session.expect("the readings belong to the token's session").session;
-        assert_eq!(running.cost, Some(serde_json::json!({ "readings": 2 })));
-        assert_eq!(store.session(org.id, running.id).await.unwrap().cost, running.cost, "{backend:?}: the running cost is stored");
+        assert_eq!((running.cost.clone(), running.metrics), (Some(serde_json::json!({ "readings": 2 })), Some(metrics)));
+        let stored = store.session(org.id, running.id).await.unwrap();
+        assert_eq!((stored.cost, stored.metrics), (running.cost, running.metrics), "{backend:?}: the running cost is stored");
         let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")], &price).await.unwrap();
         assert_eq!((later.stored, later.session.is_none()), (0, true), "{backend:?}: a dip against what is stored is left out too");
 
-        let free = |_: &store::SessionFacts| store::Bill { cost: serde_json::Value::Null, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default(), stop_latency_s: Some(42) };
+        let free = |_: &store::SessionFacts| store::Bill { cost: serde_json::Value::Null, metrics, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default(), stop_latency_s: Some(42) };
         let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
         let stopped = store.stop_transaction(org.id, cs.id, &stop, &[], &free).await.unwrap().unwrap();
         assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));

@@ -5,7 +5,6 @@ use domain::rate::ComponentType;
 use domain::session::{PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
 use ocpp_server::{CallFailure, pricing};
 use store::SessionFacts;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -61,15 +60,12 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
 /// so far, priced by the same engine as its final cost.
 fn view(session: Session, facts: Option<&SessionFacts>) -> Value {
     let Some(facts) = facts else { return serde_json::to_value(session).unwrap_or_default() };
-    let t = &facts.transaction;
     let activity = pricing::activity(facts);
     let mut shown = serde_json::to_value(&session).unwrap_or_default();
     if session.status.is_running() {
-        shown["cost"] = pricing::cost(facts, &activity).and_then(|c| serde_json::to_value(c).ok()).unwrap_or_default();
+        shown["cost"] = pricing::cost_json(facts, &activity).unwrap_or_default();
     }
-    let energy: Decimal = activity.periods().iter().map(|p| p.energy_wh).sum();
-    let charging_ms: i64 = activity.periods().iter().filter(|p| p.usage() == tariff::Use::Charging).map(|p| p.duration_ms()).sum();
-    shown["metrics"] = json!({ "energyConsumed": energy, "energyPeriod": charging_ms / 1000, "chargingStart": t.started_at });
+    shown["metrics"] = serde_json::to_value(pricing::metrics(facts, &activity)).unwrap_or_default();
     shown["energy_report"] = facts.readings.iter().map(|(at, wh)| json!({ "timestamp": at, "energy": wh })).collect();
     shown["charging_activity"] = activity
         .periods()

@@ -199,7 +199,7 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         // 10 kWh at $0.35: $3.50 captured from the $50.00 held, the rest released.
         let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!(ended["status"], "ended");
-        assert_eq!(ended["cost"]["amount"], json!(3.5));
+        assert_eq!((ended["cost"]["amount"].clone(), ended["metrics"]["energyConsumed"].clone()), (json!(3.5), json!(10000)));
         assert_eq!(ended["payment"]["status"], "succeeded");
         assert_eq!((ended["payment"]["captured_amount"].clone(), ended["payment"]["uncollected_amount"].clone()), (json!(3.5), json!(0)));
         assert_eq!(app.assert_ledger(&key, &wallet).await, (4650, 4650));
@@ -216,7 +216,7 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         assert_eq!(types.iter().filter(|x| *x == "session.updated").count(), 1, "one for the reading stored, none for the dip");
         let events = app.get("/v1.1/events?limit=100", &key).await.ok();
         let updated = events.as_array().unwrap().iter().find(|e| e["type"] == "session.updated").unwrap();
-        assert_eq!(updated["data"]["cost"]["amount"], json!(1.75), "the event carries the running cost");
+        assert_eq!((updated["data"]["cost"]["amount"].clone(), updated["data"]["metrics"]["energyConsumed"].clone()), (json!(1.75), json!(5000)), "the event carries the running cost and metrics");
 
         // Beyond the authorization: capped at what was held, the rest recorded as uncollected.
         let (poor, poor_wallet) = wallet_user(&app, &key, 2500).await;

@@ -50,7 +50,7 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
     let connector_id = u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value);
     let transaction = request.transaction_id.map(i64::from);
-    let recorded = link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::cost_json).await?;
+    let recorded = link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::progress).await?;
     // Session intelligence decides on every report, not only on its timer.
     if let Some(facts) = recorded.session.filter(|f| f.session.token.is_none()) {
         session_watch::check(&link.server, &facts).await?;

@@ -36,7 +36,8 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
 /// quotes), settles its wallet payment (captured = min(cost, authorized)), and learns the
 /// charger's stop latency when Joule had asked it to stop.
 fn bill(end: &SessionFacts) -> Bill {
-    let cost = pricing::cost(end, &pricing::activity(end));
+    let activity = pricing::activity(end);
+    let cost = pricing::cost(end, &activity);
     let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
     let (held, currency) = match &end.session.payment {
         Some(p) => (p.held(), Currency::parse(&p.currency).unwrap_or(Currency::USD)),
@@ -56,6 +57,7 @@ fn bill(end: &SessionFacts) -> Bill {
         .map(|asked| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
     Bill {
         cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
+        metrics: pricing::metrics(end, &activity),
         captured: settled.captured,
         captured_amount: settled.captured_amount,
         uncollected_amount: settled.uncollected_amount,
