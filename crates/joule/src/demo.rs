@@ -60,11 +60,12 @@ pub async fn run() -> anyhow::Result<()> {
     screen.say(&format!("Joule runs in this process at http://{address}, on a throwaway SQLite database."));
     let base = format!("http://{address}");
     let outcome = tokio::select! {
-        outcome = script(&base, &admin_token, &mut screen) => outcome,
-        // No orderly teardown for whoever wants out: only the files go (`dir` is dropped).
-        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        outcome = script(&base, &admin_token, &mut screen) => Some(outcome),
+        _ = tokio::signal::ctrl_c() => None,
     };
     screen.end_progress();
+    // No orderly teardown for whoever wants out: only the files go, as `dir` is dropped.
+    let outcome = outcome.ok_or_else(|| anyhow!("interrupted"))?;
     let _ = stop_server.send(());
     let served = serving.await.context("the server stopped abnormally")?;
     store.close().await;
