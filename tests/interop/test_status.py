@@ -29,5 +29,5 @@ async def test_status_notifications_update_connectors_and_create_unknown_ones(jo
     assert stored["status"] == "Unavailable"
     events = await api.events()
     assert "chargestation.online" in [e["type"] for e in events]
-    reported = {(e["data"].get("connector_id"), e["data"].get("status")) for e in events if e["type"] == "chargestation.connector_status.updated"}
+    reported = {(e["data"].get("connector_id"), e["data"].get("status")) for e in events if e["type"] == "connector.updated"}
     assert reported == {(1, "Charging"), (2, "Faulted")}

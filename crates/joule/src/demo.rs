@@ -440,8 +440,7 @@ fn summary(object: &str, data: &Value) -> String {
         "session" if data["cost"]["amount"].is_null() => text(&data["status"]).to_string(),
         "session" => format!("{}, cost {}", text(&data["status"]), money(decimal(&data["cost"]["amount"]))),
         "payment" => format!("{}: {} of {} captured", text(&data["status"]), dollars("captured_amount"), dollars("authorized_amount")),
-        // A connector's status change is an event about its chargestation.
-        "connector" | "chargestation" if !data["connector_id"].is_null() => format!("connector {} {}", data["connector_id"], text(&data["status"])),
+        "connector" => format!("connector {} {}", data["connector_id"], text(&data["status"])),
         "chargestation" => format!("{} {}", text(&data["endpoint"]), if data["online"] == true { "online" } else { "offline" }),
         "transaction" if data["meterStop"].is_null() => format!("transactionId {}, meter {} Wh", data["transactionId"], data["meterStart"]),
         "transaction" => format!("transactionId {}, meter {} to {} Wh, {}", data["transactionId"], data["meterStart"], data["meterStop"], text(&data["stopReason"])),
@@ -543,7 +542,7 @@ mod tests {
             event("session.updated", "session", json!({ "status": "started", "cost": { "amount": 0.2 } })),
             event("wallet.updated", "wallet", json!({ "balance": 2468, "available_balance": 2468 })),
             event("webhook_endpoint.created", "webhook_endpoint", json!({})),
-            event("chargestation.connector_status.updated", "chargestation", json!({ "connector_id": 1, "status": "Charging" })),
+            event("connector.updated", "connector", json!({ "connector_id": 1, "status": "Charging" })),
         ];
         let lines = event_lines(&events);
         assert_eq!(lines.len(), 5);

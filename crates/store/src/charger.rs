@@ -250,7 +250,7 @@ impl Store {
             }
         };
         sqlx::query("UPDATE connectors SET status_at = $2 WHERE id = $1").bind(connector.id.to_string()).bind(at.millis()).execute(&mut *tx).await?;
-        events.push(NewEvent::of("chargestation", "connector_status.updated", &connector).for_chargestation(cs));
+        events.push(NewEvent::of("connector", "updated", &connector).for_chargestation(cs));
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
         Ok(())

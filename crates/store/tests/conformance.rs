@@ -304,7 +304,7 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let types = event_types(&store, org.id).await;
         assert_eq!(types.iter().filter(|t| *t == "transaction.stopped").count(), 1, "{types:?}");
         assert_eq!(types.iter().filter(|t| t.starts_with("session.")).collect::<Vec<_>>(), ["session.created", "session.started", "session.updated", "session.ended"], "one update for the stored readings, none for a dip");
-        assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"chargestation.connector_status.updated".to_string()));
+        assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"connector.updated".to_string()));
         store.close().await;
         db.remove().await;
     }
