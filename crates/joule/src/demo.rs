@@ -546,7 +546,7 @@ mod tests {
         ];
         let lines = event_lines(&events);
         assert_eq!(lines.len(), 5);
-        assert_eq!(lines[0], format!("{:<38}  created", "session.created"), "the names make a column");
+        assert_eq!(lines[0], format!("{:<24}  created", "session.created"), "the names make a column as wide as the longest");
         assert!(lines[1].starts_with("session.updated ×2") && lines[1].ends_with("started, cost $0.20"), "{}", lines[1]);
         assert!(lines[2].ends_with("balance $24.68, available $24.68"), "{}", lines[2]);
         assert_eq!(lines[3], "webhook_endpoint.created");
