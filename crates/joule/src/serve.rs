@@ -38,15 +38,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
-    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone() };
+    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone(), webhooks: settings.webhooks() };
     server.run(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// One Joule server: the REST API and the OCPP endpoint on one listener, and the session
-/// runner. `joule serve` runs one until a signal, `joule demo` one in its own process.
+/// One Joule server: the REST API and the OCPP endpoint on one listener, the session runner
+/// and the webhook dispatcher. `joule serve` runs one until a signal, `joule demo` one in its
+/// own process.
 pub struct Server {
     pub store: Store,
     pub listener: TcpListener,
@@ -55,6 +56,7 @@ pub struct Server {
     pub admin_token: Option<String>,
     /// Where chargers reach the server; `ws://` or `wss://` and the listening address if unset.
     pub public_url: Option<String>,
+    pub webhooks: webhooks::DispatcherConfig,
 }
 
 impl Server {
@@ -65,6 +67,7 @@ impl Server {
         let public_ws_url = self.public_url.unwrap_or_else(|| format!("{ws}://{address}"));
         let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address] };
         let backend = self.store.backend();
+        let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
         let ocpp = OcppServer::new(self.store, self.ocpp);
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
         let router = api::router(ocpp, config);
@@ -75,6 +78,7 @@ impl Server {
         };
         // The runner would otherwise go on using a store its owner is about to close.
         runner.abort();
+        dispatcher.abort();
         Ok(served?)
     }
 }

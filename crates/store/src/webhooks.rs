@@ -7,6 +7,7 @@
 //! next state and, when the rules say so, disables the endpoint with its event.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use domain::event::{Event, NewEvent};
 use domain::page::Page;
@@ -238,8 +239,8 @@ impl Store {
             let event = event_from_row(row)?;
             let org = id_in(row, "organization_id")?;
             let chargestation: Option<String> = row.try_get("chargestation_id")?;
-            if !endpoints.contains_key(&org) {
-                endpoints.insert(org, enabled_endpoints(&mut tx, org).await?);
+            if let Entry::Vacant(slot) = endpoints.entry(org) {
+                slot.insert(enabled_endpoints(&mut tx, org).await?);
             }
             for w in endpoints[&org].iter().filter(|w| w.wants(&event.kind, event.created_at)) {
                 self.insert_delivery(&mut tx, org, w.id, &event, chargestation.as_deref()).await?;

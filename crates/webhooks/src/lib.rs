@@ -1,0 +1,242 @@
+//! The webhook dispatcher: the shell around `domain::webhook_delivery`.
+//!
+//! It loops over three steps, each a store use case in its own transaction:
+//! 1. **fan out**: events of the outbox not yet seen become one delivery per enabled endpoint
+//!    whose patterns match (`Store::fan_out_events`);
+//! 2. **claim**: due deliveries are leased to this node (`Store::claim_webhook_deliveries`), at
+//!    most [`DispatcherConfig::concurrency`] in flight and
+//!    [`DispatcherConfig::per_endpoint`] per endpoint, so one slow endpoint never takes the
+//!    slots of the others; of one chargestation's events only the earliest pending one is
+//!    ever due for an endpoint, which keeps them in order;
+//! 3. **deliver**: each claimed delivery is POSTed in its own task, signed, with a timeout and
+//!    no redirects; the answer goes through `webhook_delivery::decide` and
+//!    `Store::finish_webhook_attempt` records the attempt and its consequences.
+//!
+//! Nothing is kept in memory that another node or a restart would need: a node killed
+//! mid-flight leaves leases that end after [`DispatcherConfig::lease`], and its deliveries are
+//! sent again (at least once). Time comes from the store's clock, so tests can move it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::Id;
+use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Verdict};
+use store::{ClaimedDelivery, Store};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+#[derive(Clone, Debug)]
+pub struct DispatcherConfig {
+    /// Deliveries in flight at once on this node.
+    pub concurrency: usize,
+    /// Deliveries in flight at once to one endpoint.
+    pub per_endpoint: usize,
+    /// How long an endpoint has to answer.
+    pub timeout: Duration,
+    /// How long a claimed delivery is this node's; longer than `timeout`, so that a live node's
+    /// attempt is never sent twice.
+    pub lease: Duration,
+    /// How often to look for work when nothing woke the dispatcher.
+    pub poll_interval: Duration,
+    /// Multiplies the retry schedule: 1 in production; tests that cannot wait days use less.
+    pub retry_scale: f64,
+    /// Events fanned out per transaction.
+    pub fan_out_batch: u32,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            concurrency: 64,
+            per_endpoint: 8,
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(200),
+            retry_scale: 1.0,
+            fan_out_batch: 500,
+        }
+    }
+}
+
+/// Starts the dispatcher on `store`; it runs until the task is aborted.
+pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
+    tokio::spawn(Dispatcher::new(store, config).run())
+}
+
+struct Dispatcher {
+    store: Store,
+    config: DispatcherConfig,
+    client: reqwest::Client,
+    /// Bounds the deliveries in flight on this node.
+    slots: Arc<Semaphore>,
+    /// Deliveries in flight per endpoint, so that claims leave room for the other endpoints.
+    busy: Arc<Mutex<HashMap<Id, usize>>>,
+    /// Poked when a delivery ends: the next one of its chargestation may now be due.
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    fn new(store: Store, config: DispatcherConfig) -> Dispatcher {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Joule-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds");
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Dispatcher { store, config, client, slots, busy: Arc::default(), wake: Arc::default() }
+    }
+
+    async fn run(self) {
+        loop {
+            self.fan_out().await;
+            if let Err(e) = self.dispatch().await {
+                tracing::warn!(error = %e, "webhook dispatch failed; trying again");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    async fn fan_out(&self) {
+        loop {
+            match self.store.fan_out_events(self.config.fan_out_batch).await {
+                Ok(n) if n == self.config.fan_out_batch as usize => continue,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook fan-out failed; trying again");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn dispatch(&self) -> Result<(), store::StoreError> {
+        let free = self.slots.available_permits();
+        if free == 0 {
+            return Ok(());
+        }
+        let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let busy = self.busy.lock().expect("busy map").clone();
+        let per_endpoint = self.config.per_endpoint.max(1);
+        let claimed = self.store.claim_webhook_deliveries(lease_ms, free, |e| per_endpoint.saturating_sub(busy.get(e).copied().unwrap_or(0))).await?;
+        for delivery in claimed {
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else { break };
+            *self.busy.lock().expect("busy map").entry(delivery.endpoint).or_default() += 1;
+            let (store, client, busy, wake, scale) = (self.store.clone(), self.client.clone(), self.busy.clone(), self.wake.clone(), self.config.retry_scale);
+            tokio::spawn(async move {
+                let endpoint = delivery.endpoint;
+                attempt(&store, &client, delivery, scale).await;
+                let mut busy = busy.lock().expect("busy map");
+                if let Some(n) = busy.get_mut(&endpoint) {
+                    *n -= 1;
+                    if *n == 0 {
+                        busy.remove(&endpoint);
+                    }
+                }
+                drop(slot);
+                wake.notify_one();
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One attempt: sign, POST, decide, record.
+async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, scale: f64) {
+    let body = serde_json::to_vec(&d.event).expect("events serialize");
+    let started_at = store.now();
+    let secrets = rules::signing_secrets(&d.secret, d.previous_secret.as_ref().map(|(s, until)| (s, *until)), started_at);
+    let signed = rules::sign(&secrets, &d.event.id.to_string(), started_at, &body);
+    let clock = Instant::now();
+    let sent = client
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &signed.webhook_id)
+        .header("webhook-timestamp", &signed.webhook_timestamp)
+        .header("webhook-signature", &signed.webhook_signature)
+        .header("edrv-signature", &signed.edrv_signature)
+        .body(body)
+        .send()
+        .await;
+    let (response, excerpt) = match sent {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (Response::Status(status), Some(read_excerpt(r).await))
+        }
+        Err(e) => (Response::Failed(describe(&e)), None),
+    };
+    let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let facts = AttemptFacts {
+        attempt: d.attempt,
+        now: store.now(),
+        first_attempt_at: d.first_attempt_at.unwrap_or(started_at),
+        endpoint_last_success: d.endpoint_last_success,
+        jitter: rand::random(),
+        scale,
+    };
+    let verdict = rules::decide(&response, facts);
+    let (response_status, error) = match &response {
+        Response::Status(s) => (Some(*s), None),
+        Response::Failed(e) => (None, Some(e.clone())),
+    };
+    let record = DeliveryAttempt {
+        id: store.new_id(),
+        webhook: d.endpoint,
+        delivery: d.delivery,
+        event: d.event.id,
+        kind: d.event.kind.clone(),
+        attempt: d.attempt,
+        status: if verdict == Verdict::Delivered { "succeeded" } else { "failed" }.into(),
+        response_status,
+        error,
+        response_excerpt: excerpt,
+        duration_ms,
+        next_retry_at: match verdict {
+            Verdict::RetryAt(at) => Some(at),
+            _ => None,
+        },
+        created_at: started_at,
+    };
+    tracing::debug!(webhook = %d.endpoint, event = %d.event.id, attempt = d.attempt, status = ?response_status, "webhook attempt");
+    if let Verdict::GiveUp { disable: Some(reason) } = &verdict {
+        tracing::warn!(webhook = %d.endpoint, reason, "disabling a webhook endpoint");
+    }
+    if let Err(e) = store.finish_webhook_attempt(&d, &record, &verdict).await {
+        // The lease runs out and the delivery is tried again: at least once, never lost.
+        tracing::warn!(error = %e, webhook = %d.endpoint, event = %d.event.id, "could not record a webhook attempt");
+    }
+}
+
+/// Reads no more of the body than the excerpt keeps.
+async fn read_excerpt(mut r: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < rules::EXCERPT_BYTES {
+        match r.chunk().await {
+            Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    rules::excerpt(&kept)
+}
+
+/// Why there was no answer, without the URL (it may carry a token).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+        message.replace(e.url().map(|u| u.as_str()).unwrap_or("\u{0}"), "<url>")
+    }
+}
