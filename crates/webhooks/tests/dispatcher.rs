@@ -287,26 +287,7 @@ async fn a_chargestations_events_stay_in_order_while_one_is_retried_and_others_g
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         let (endpoint, secret) = w.endpoint(&receiver.url, &["chargestation.*"]).await;
-        let mut stations = Vec::new();
-        for name in ["A", "B"] {
-            let cs = store::ChargestationRecord {
-                id: w.store.new_id(),
-                endpoint: format!("CS-{name}-{}", rand::random::<u32>()),
-                protocol: "ocpp1.6".into(),
-                location: None,
-                connection_url: "ws://127.0.0.1/ocpp".into(),
-                security: store::StoredSecurity { kind: domain::chargestation::SecurityType::None, password_hash: None },
-                registration: domain::chargestation::Registration::Accepted,
-                created_at: w.store.now(),
-            };
-            w.store.create_chargestation(w.org, &cs).await.unwrap();
-            stations.push(cs.id);
-        }
-        for i in 0..4 {
-            for &cs in &stations {
-                w.store.charger_connection(w.org, cs, i % 2 == 0, w.store.now()).await.unwrap();
-            }
-        }
+        let stations = stations_with_events(&w, 2, 4).await;
         let events = w.store.events(w.org, domain::page::Page::parse(Some("100"), None).unwrap(), &[]).await.unwrap();
         let of = |cs: Id| -> Vec<String> {
             let mut ids: Vec<String> = events.iter().filter(|e| e.data["_id"] == cs.to_string()).map(|e| e.id.to_string()).collect();
@@ -430,6 +411,67 @@ async fn every_matching_endpoint_gets_each_event_once_and_others_none() {
         sorted.sort();
         assert_eq!(got_users, sorted);
         assert!(wallets.got().is_empty());
+        w.stop().await;
+    }
+}
+
+/// Chargestations registered in `w`'s organization, each with `n` events after its creation
+/// (`chargestation.online`/`.offline`); answers their ids.
+async fn stations_with_events(w: &World, stations: usize, n: usize) -> Vec<Id> {
+    let mut ids = Vec::new();
+    for i in 0..stations {
+        let cs = store::ChargestationRecord {
+            id: w.store.new_id(),
+            endpoint: format!("CS-{i}-{}", rand::random::<u32>()),
+            protocol: "ocpp1.6".into(),
+            location: None,
+            connection_url: "ws://127.0.0.1/ocpp".into(),
+            security: store::StoredSecurity { kind: domain::chargestation::SecurityType::None, password_hash: None },
+            registration: domain::chargestation::Registration::Accepted,
+            created_at: w.store.now(),
+        };
+        w.store.create_chargestation(w.org, &cs).await.unwrap();
+        ids.push(cs.id);
+    }
+    for k in 0..n {
+        for &cs in &ids {
+            w.store.charger_connection(w.org, cs, k % 2 == 0, w.store.now()).await.unwrap();
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn two_nodes_share_the_work_without_sending_anything_twice_and_keep_the_order() {
+    for backend in BACKENDS {
+        let mut w = World::new(backend).await;
+        let receiver = Receiver::start(Receiver::answering(200)).await;
+        w.endpoint(&receiver.url, &["chargestation.*", "user.created"]).await;
+        let stations = stations_with_events(&w, 4, 6).await;
+        for _ in 0..10 {
+            w.user_event().await;
+        }
+        // A second node: its own connections to the same database, the same clock.
+        let other = Store::connect(&w.db.as_ref().unwrap().url, w.clock.clone()).await.unwrap();
+        let second = webhooks::spawn(other.clone(), config());
+        w.start(config());
+        let expected = 4 * 7 + 10;
+        until("every event", || receiver.got().len() >= expected).await;
+        settle().await;
+        let got = receiver.got();
+        let mut ids: Vec<&String> = got.iter().map(|r| &r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!((got.len(), ids.len()), (expected, expected), "{backend:?}: each event once");
+        for cs in stations {
+            let order: Vec<String> = got.iter().filter(|r| r.json["data"]["_id"] == cs.to_string()).map(|r| r.id.clone()).collect();
+            let mut sorted = order.clone();
+            sorted.sort_by_key(|id| id.parse::<Id>().unwrap());
+            assert_eq!(order.len(), 7);
+            assert_eq!(order, sorted, "{backend:?}: one chargestation's events in order");
+        }
+        second.abort();
+        other.close().await;
         w.stop().await;
     }
 }
