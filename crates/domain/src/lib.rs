@@ -11,6 +11,8 @@
 //!   sessions the API shows for it.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
+//! - [`top_up`], [`stripe`]: wallet top-ups through Stripe (the state machine that credits
+//!   once, the amounts) and Stripe's rules (keys, `Stripe-Signature`, events, currencies).
 //! - [`webhook`], [`webhook_delivery`]: endpoints (event patterns, URL rules, secrets) and the
 //!   delivery rules (retry schedule, what an answer means, signatures).
 //! - [`page`]: list pagination.
@@ -30,8 +32,10 @@ pub mod payment;
 pub mod rate;
 pub mod restrictions;
 pub mod session;
+pub mod stripe;
 pub mod time;
 pub mod token;
+pub mod top_up;
 pub mod transaction;
 pub mod user;
 pub mod wallet;

@@ -1,10 +1,11 @@
 //! Organizations: the tenants. Every other resource belongs to exactly one.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::country::Country;
 use crate::invalid::text;
+use crate::stripe::{StripeChange, StripeInput};
 use crate::{Cents, Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
@@ -38,8 +39,10 @@ impl Default for Configurations {
     }
 }
 
+/// Whether the organization's Stripe keys are set; the keys themselves are never shown.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default, ToSchema)]
 pub struct StripeStatus {
+    /// Both the secret key and the webhook signing secret are set: top-ups can be made.
     pub configured: bool,
 }
 
@@ -80,6 +83,23 @@ pub struct OrganizationPatch {
     #[schema(value_type = Option<Country>)]
     pub country: Option<String>,
     pub configurations: Option<ConfigurationsInput>,
+    /// Write-only Stripe keys: `{secret_key, webhook_secret}`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<StripeInput>)]
+    pub stripe: Option<StripeInput>,
+}
+
+/// A present field, even `null`, is `Some`: `stripe: null` removes the keys.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StripeInput>, D::Error> {
+    StripeInput::deserialize(d).map(Some)
+}
+
+/// What `PATCH /v1.1/organization` changes: the organization, and its Stripe keys if given.
+/// The store sets `stripe.configured` from the keys it holds once the change is applied.
+#[derive(Debug)]
+pub struct OrganizationUpdate {
+    pub organization: Organization,
+    pub stripe: Option<StripeChange>,
 }
 
 fn country(value: &str) -> Result<Country, Invalid> {
@@ -111,7 +131,7 @@ impl OrganizationInput {
 }
 
 impl OrganizationPatch {
-    pub fn apply(self, current: &Organization, now: Timestamp) -> Result<Organization, Invalid> {
+    pub fn apply(self, current: &Organization, now: Timestamp) -> Result<OrganizationUpdate, Invalid> {
         let mut next = current.clone();
         if let Some(name) = &self.name {
             next.name = text("name", name, 200)?;
@@ -122,8 +142,9 @@ impl OrganizationPatch {
         if let Some(c) = self.configurations {
             next.configurations = apply_configurations(next.configurations, c)?;
         }
+        let stripe = self.stripe.map(StripeInput::parse).transpose()?;
         next.updated_at = now;
-        Ok(next)
+        Ok(OrganizationUpdate { organization: next, stripe })
     }
 }
 
@@ -152,5 +173,17 @@ mod tests {
         assert_eq!(input(r#"{"name":""}"#).parse(id, now).unwrap_err().field, "name");
         let negative = input(r#"{"name":"A","configurations":{"session":{"minimum_balance":-1}}}"#);
         assert_eq!(negative.parse(id, now).unwrap_err().field, "configurations.session.minimum_balance");
+    }
+
+    #[test]
+    fn stripe_keys_are_patched_only_when_named_and_null_removes_them() {
+        let org = input(r#"{"name":"A"}"#).parse(Id::from_parts(1, [0; 5], 1), Timestamp::from_millis(0)).unwrap();
+        let patch = |json: &str| serde_json::from_str::<OrganizationPatch>(json).unwrap().apply(&org, Timestamp::from_millis(1));
+        assert!(patch(r#"{"name":"B"}"#).unwrap().stripe.is_none());
+        let set = patch(r#"{"stripe":{"secret_key":"sk_test_123456789"}}"#).unwrap().stripe.unwrap();
+        assert!(matches!(set.secret_key, crate::stripe::Change::Set(_)) && set.webhook_secret == crate::stripe::Change::Keep);
+        let cleared = patch(r#"{"stripe":null}"#).unwrap().stripe.unwrap();
+        assert_eq!(cleared.webhook_secret, crate::stripe::Change::Clear);
+        assert_eq!(patch(r#"{"stripe":{"webhook_secret":"nope"}}"#).unwrap_err().field, "stripe.webhook_secret");
     }
 }

@@ -9,6 +9,7 @@
 //! - `documents`: resources stored as their API JSON plus indexed columns (users, locations,
 //!   rates, connectors, organizations).
 //! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
+//! - `top_ups`: Stripe top-ups, whose completion credits the wallet in the same transaction.
 //! - `webhooks`: endpoints, the fan-out of events into deliveries, the dispatcher's claims.
 
 mod charger;
@@ -23,6 +24,7 @@ mod resources;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod top_ups;
 mod wallets;
 mod webhooks;
 
@@ -41,6 +43,7 @@ pub use idempotency::IdempotencyStart;
 pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
+pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::ClaimedDelivery;
 
 /// Where "now" comes from, so that tests can move time.

@@ -1,8 +1,9 @@
 //! Organizations and their API keys.
 
 use domain::event::NewEvent;
-use domain::organization::Organization;
+use domain::organization::{Organization, OrganizationUpdate};
 use domain::page::Page;
+use domain::stripe::{SecretKey, StripeKeys, WebhookSecret};
 use domain::Id;
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -65,19 +66,48 @@ impl Store {
     }
 
     pub async fn update_organization(&self, org: &Organization) -> Result<(), StoreError> {
+        self.update_organization_settings(&OrganizationUpdate { organization: org.clone(), stripe: None }).await.map(|_| ())
+    }
+
+    /// Applies a `PATCH /v1.1/organization`: the organization and, if given, its Stripe keys,
+    /// with `stripe.configured` from the keys held afterwards. Answers the organization.
+    pub async fn update_organization_settings(&self, update: &OrganizationUpdate) -> Result<Organization, StoreError> {
+        let mut org = update.organization.clone();
         let mut tx = self.write().await?;
-        let updated = sqlx::query("UPDATE organizations SET data = $2, updated_at = $3 WHERE id = $1")
+        let keys = self.stripe_keys_in(&mut tx, org.id).await?;
+        let keys = match &update.stripe {
+            Some(change) => change.applied_to(keys),
+            None => keys,
+        };
+        org.stripe.configured = keys.configured();
+        sqlx::query("UPDATE organizations SET data = $2, updated_at = $3, stripe_secret_key = $4, stripe_webhook_secret = $5 WHERE id = $1")
             .bind(org.id.to_string())
-            .bind(serde_json::to_string(org).map_err(StoreError::corrupt)?)
+            .bind(serde_json::to_string(&org).map_err(StoreError::corrupt)?)
             .bind(org.updated_at.millis())
+            .bind(keys.secret_key.as_ref().map(|k| k.expose().to_string()))
+            .bind(keys.webhook_secret.as_ref().map(|k| k.expose().to_string()))
             .execute(&mut *tx)
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound("organization"));
-        }
-        self.record(&mut tx, org.id, vec![NewEvent::of("organization", "updated", org)]).await?;
+        self.record(&mut tx, org.id, vec![NewEvent::of("organization", "updated", &org)]).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(org)
+    }
+
+    /// The organization's Stripe keys. `NotFound` for an unknown organization.
+    pub async fn stripe_keys(&self, org: Id) -> Result<StripeKeys, StoreError> {
+        self.stripe_keys_in(&mut *self.pool.acquire().await?, org).await
+    }
+
+    pub(crate) async fn stripe_keys_in(&self, conn: &mut AnyConnection, org: Id) -> Result<StripeKeys, StoreError> {
+        let row = sqlx::query("SELECT stripe_secret_key, stripe_webhook_secret FROM organizations WHERE id = $1").bind(org.to_string()).fetch_optional(conn).await?;
+        let row = row.ok_or(StoreError::NotFound("organization"))?;
+        let secret: Option<String> = row.try_get("stripe_secret_key")?;
+        let webhook: Option<String> = row.try_get("stripe_webhook_secret")?;
+        // Keys were checked when they were set; one that no longer parses is reported without its value.
+        Ok(StripeKeys {
+            secret_key: secret.map(|k| SecretKey::parse(&k).ok_or_else(|| StoreError::corrupt("a stored Stripe secret key"))).transpose()?,
+            webhook_secret: webhook.map(|k| WebhookSecret::parse(&k).ok_or_else(|| StoreError::corrupt("a stored Stripe webhook secret"))).transpose()?,
+        })
     }
 
     pub async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {

@@ -9,9 +9,12 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection};
 
-use domain::Timestamp;
+use domain::organization::{Organization, OrganizationInput};
+use domain::user::UserInput;
+use domain::wallet::Wallet;
+use domain::{Currency, Id, Timestamp};
 
-use crate::{Backend, Clock};
+use crate::{ApiKeyRecord, Backend, Clock, Store};
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -79,4 +82,21 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp::from_millis(self.0.load(Ordering::SeqCst))
     }
+}
+
+/// A new organization called `name`, with an API key nobody can present.
+pub async fn organization(store: &Store, name: &str) -> Organization {
+    let org = serde_json::from_value::<OrganizationInput>(serde_json::json!({ "name": name })).unwrap().parse(store.new_id(), store.now()).unwrap();
+    let key = ApiKeyRecord { id: format!("key{}", store.new_id()), organization: org.id, secret_sha256: "00".repeat(32) };
+    store.create_organization(&org, &key).await.unwrap();
+    org
+}
+
+/// A new user of `org` with an empty USD wallet.
+pub async fn wallet(store: &Store, org: Id) -> Wallet {
+    let user = serde_json::from_str::<UserInput>("{}").unwrap().create(store.new_id(), store.now()).unwrap();
+    store.create_user(org, &user).await.unwrap();
+    let wallet = Wallet::new(store.new_id(), user.id, Currency::USD, store.now());
+    store.create_wallet(org, &wallet).await.unwrap();
+    wallet
 }

@@ -110,8 +110,16 @@ impl Store {
     /// Credits or debits a wallet by hand. A debit takes only the available balance (never
     /// money held for a session): anything more is `InsufficientFunds` and changes nothing.
     pub async fn adjust_wallet(&self, org: Id, wallet: Id, adjustment: &Adjustment) -> Result<(Wallet, LedgerEntry), StoreError> {
-        let now = self.now();
         let mut tx = self.write().await?;
+        let moved = self.move_money(&mut tx, org, wallet, adjustment.amount, EntryKind::Adjustment, Some(adjustment.reason.clone())).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Inside the caller's transaction: credits (positive) or debits (negative) money that is
+    /// not held, with its ledger entry and the `wallet.updated` event.
+    pub(crate) async fn move_money(&self, tx: &mut AnyConnection, org: Id, wallet: Id, amount: Cents, kind: EntryKind, reference: Option<String>) -> Result<(Wallet, LedgerEntry), StoreError> {
+        let now = self.now();
         // The guard decides; if it refuses while the ledger rule, on the balance read a moment
         // later, would allow it, a concurrent change came in between (PostgreSQL reads each
         // statement afresh): try the guarded update again.
@@ -123,7 +131,7 @@ impl Store {
                 "RETURNING ",
                 wallet_columns!()
             ))
-            .bind(adjustment.amount.0)
+            .bind(amount.0)
             .bind(now.millis())
             .bind(wallet.to_string())
             .bind(org.to_string())
@@ -133,8 +141,8 @@ impl Store {
             if let Some(row) = row {
                 break row;
             }
-            let current = self.wallet_in(&mut tx, org, wallet).await?;
-            current.balances().adjust(adjustment.amount)?;
+            let current = self.wallet_in(tx, org, wallet).await?;
+            current.balances().adjust(amount)?;
             attempts += 1;
             if attempts == 10 {
                 return Err(StoreError::Conflict("The wallet is changing too fast; try again".into()));
@@ -143,18 +151,9 @@ impl Store {
         let updated = wallet_from_row(&row)?;
         // Taken while the wallet's row is locked, so entries sort in the order they applied.
         let now = self.now();
-        let entry = LedgerEntry {
-            id: self.new_id(),
-            wallet,
-            kind: EntryKind::Adjustment,
-            amount: adjustment.amount,
-            balance_after: updated.balance,
-            reference: Some(adjustment.reason.clone()),
-            created_at: now,
-        };
-        self.insert_entry(&mut tx, org, &entry).await?;
-        self.record(&mut tx, org, vec![NewEvent::of("wallet", "updated", &updated)]).await?;
-        tx.commit().await?;
+        let entry = LedgerEntry { id: self.new_id(), wallet, kind, amount, balance_after: updated.balance, reference, created_at: now };
+        self.insert_entry(tx, org, &entry).await?;
+        self.record(tx, org, vec![NewEvent::of("wallet", "updated", &updated)]).await?;
         Ok((updated, entry))
     }
 

@@ -7,35 +7,18 @@ use std::sync::Arc;
 use domain::chargestation::{Registration, SecurityType};
 use domain::connector::ConnectorInput;
 use domain::ledger::{Balances, LedgerError};
-use domain::organization::{Organization, OrganizationInput};
 use domain::page::Page;
 use domain::rate::RateInput;
-use domain::user::UserInput;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
 use proptest::prelude::*;
-use store::testing::{BACKENDS, TestDatabase};
-use store::{ApiKeyRecord, ChargestationRecord, Filter, IdempotencyStart, Store, StoredSecurity, StoreError, SystemClock};
+use store::testing::{BACKENDS, TestDatabase, organization, wallet};
+use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoredSecurity, StoreError, SystemClock};
 
 const ALL: Page = Page { limit: 100, page: 1 };
 
 async fn open(db: &TestDatabase) -> Store {
     Store::connect(&db.url, Arc::new(SystemClock)).await.expect("connect")
-}
-
-async fn organization(store: &Store, name: &str) -> Organization {
-    let org = serde_json::from_value::<OrganizationInput>(serde_json::json!({ "name": name })).unwrap().parse(store.new_id(), store.now()).unwrap();
-    let key = ApiKeyRecord { id: format!("key{}", store.new_id()), organization: org.id, secret_sha256: "00".repeat(32) };
-    store.create_organization(&org, &key).await.unwrap();
-    org
-}
-
-async fn wallet(store: &Store, org: Id) -> Wallet {
-    let user = serde_json::from_str::<UserInput>("{}").unwrap().create(store.new_id(), store.now()).unwrap();
-    store.create_user(org, &user).await.unwrap();
-    let wallet = Wallet::new(store.new_id(), user.id, Currency::USD, store.now());
-    store.create_wallet(org, &wallet).await.unwrap();
-    wallet
 }
 
 fn adjustment(amount: i64) -> Adjustment {

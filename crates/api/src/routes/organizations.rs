@@ -83,13 +83,15 @@ pub async fn mine(State(s): State<AppState>, Org(org): Org) -> ApiResult {
     ok(s.store.organization(org).await?)
 }
 
-/// Changes the caller's organization.
+/// Changes the caller's organization: its name, country, configurations and Stripe keys.
+///
+/// The Stripe keys are write-only: answers show only `stripe.configured`, true once both the
+/// secret key and the webhook signing secret are set.
 #[utoipa::path(patch, path = "/v1.1/organization", tag = "organization",
     request_body = OrganizationPatch,
     responses((status = 200, description = "OK", body = Envelope<Organization>), BadRequest, Unauthorized, TooLarge, Unavailable))]
 pub async fn update_mine(State(s): State<AppState>, Org(org): Org, JsonBody(patch): JsonBody<OrganizationPatch>) -> ApiResult {
     let current = s.store.organization(org).await?;
-    let next = patch.apply(&current, s.store.now())?;
-    s.store.update_organization(&next).await?;
-    ok(next)
+    let update = patch.apply(&current, s.store.now())?;
+    ok(s.store.update_organization_settings(&update).await?)
 }

@@ -10,6 +10,7 @@ mod quote;
 mod resources;
 mod sessions;
 mod tenancy;
+mod top_ups;
 mod wallet_sessions;
 mod wallets;
 mod webhooks;
