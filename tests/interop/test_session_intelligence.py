@@ -3,9 +3,11 @@ what the wallet authorized, on energy, time and parking rates, for chargers that
 meter every 10 s or every 60 s; and a charger that ignores the stop costs the operator, not the
 driver.
 
-Each scenario's price and power put the authorization about 90 s of charging (or parking)
-away, so that Joule's default horizon (the next meter report and the stop latency, 60 s + 30 s)
-makes it stop well before that, and the scenarios of a backend run side by side."""
+Each scenario's price and power put the authorization 120 s of charging (or parking) away.
+Joule projects the cost over the next meter report and the charger's stop latency, 60 s + 30 s
+until it has learned them: a charger reporting every 60 s is stopped after about 30 s, one
+reporting every 10 s, once Joule has learned that, only when the cap is about 40 s away
+(after about 80 s). The scenarios of a backend run side by side."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -34,10 +36,9 @@ from wallet import (
 
 BALANCE = 100  # cents: the whole authorization
 MINIMUM = 100
-CAP_SECONDS = 90
+CAP_SECONDS = 120
 STOP_LATENCY = 2  # seconds the charger goes on charging after it takes a stop
 METER_START = 10_000
-HOUR_MS = Decimal(3_600_000)
 
 
 @dataclass
@@ -65,7 +66,7 @@ class Plan:
 
     def cost(self) -> Decimal:
         """What the points sent cost, priced here: periods between two meter points; energy
-        flowing is charging, none is parking."""
+        flowing is charging, none is parking; each component's default step_size (1 Wh, 1 s)."""
         energy, charging_ms, parking_ms = 0, 0, 0
         for (a, wa), (b, wb) in zip(self.points, self.points[1:]):
             energy += wb - wa
@@ -73,19 +74,22 @@ class Plan:
                 charging_ms += ms_between(a, b)
             else:
                 parking_ms += ms_between(a, b)
-        quantity = {"ENERGY": Decimal(energy) / 1000, "TIME": charging_ms / HOUR_MS, "PARKING_TIME": parking_ms / HOUR_MS}[self.component]
+        # A time component's step_size defaults to 1 s: its total is billed in whole seconds, rounded up.
+        hours = {"TIME": Decimal(-(-charging_ms // 1000)) / 3600, "PARKING_TIME": Decimal(-(-parking_ms // 1000)) / 3600}
+        quantity = Decimal(energy) / 1000 if self.component == "ENERGY" else hours[self.component]
         return round_money(quantity * self.price)
 
 
 def plans() -> list[Plan]:
-    # $1.00 of authorization is 90 s of: 11 kW at $3.64/kWh; charging at $40/h; parking at $40/h.
+    # $1.00 of authorization is 120 s of: 22 kW at $1.36/kWh; charging at $30/h; parking at $30/h.
+    # (22 kW is also the power Joule assumes until a charger's readings tell it.)
     per_hour = Decimal(BALANCE) / 100 * 3600 / CAP_SECONDS
     return [
         plan
         for interval in (10, 60)
         for plan in (
-            Plan("ENERGY", round_money(per_hour / 11), 11_000, interval),
-            Plan("TIME", per_hour, 11_000, interval),
+            Plan("ENERGY", round_money(per_hour / 22), 22_000, interval),
+            Plan("TIME", per_hour, 22_000, interval),
             Plan("PARKING_TIME", per_hour, 0, interval),
         )
     ]
@@ -174,10 +178,10 @@ def check_stopped_in_time(o: Outcome):
 
 async def test_a_charger_that_ignores_the_stop_costs_the_operator_not_the_driver(joule):
     # 50 kW at $8.00/kWh: $1.00 in 9 s. The charger takes the stop Joule sends at once and
-    # charges on for 20 s all the same.
+    # charges on for 15 s all the same.
     plan = Plan("ENERGY", Decimal("8.00"), 50_000, 5)
     loss_before = await metric(joule, "joule_operator_loss_minor_units_total")
-    o = await run(joule, plan, ignore_stop_for_s=20)
+    o = await run(joule, plan, ignore_stop_for_s=15)
     payment = o.session["payment"]
     authorized, captured, uncollected = (money(payment[k]) for k in ("authorized_amount", "captured_amount", "uncollected_amount"))
     cost = plan.cost()
