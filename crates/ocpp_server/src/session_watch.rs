@@ -83,11 +83,13 @@ fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
         _ => Decimal::from(UNKNOWN_POWER_W),
     };
     let paused = f.session.status == domain::session::SessionStatus::Paused;
-    let outlook = Outlook {
-        status: if paused { ConnectorStatus::SuspendedEVSE } else { ConnectorStatus::Charging },
-        paused,
-        power_w: if paused { Decimal::ZERO } else { power_w },
+    // As in the activity, a car plugged in that takes no energy is parked: PARKING_TIME runs.
+    let status = match (paused, power_w > Decimal::ZERO) {
+        (true, _) => ConnectorStatus::SuspendedEVSE,
+        (false, true) => ConnectorStatus::Charging,
+        (false, false) => ConnectorStatus::SuspendedEV,
     };
+    let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
     let report_times: Vec<Timestamp> = f.readings.iter().map(|(at, _)| *at).collect();
     decide(&Watch {
         rate,

@@ -8,7 +8,8 @@
 
 use chrono_tz::Tz;
 use domain::Timestamp;
-use domain::rate::Rate;
+use domain::connector::ConnectorStatus;
+use domain::rate::{ComponentType, Rate};
 use rust_decimal::Decimal;
 use tariff::{Activity, Outlook, project, seconds_until};
 
@@ -76,12 +77,19 @@ pub fn decide(w: &Watch) -> Decision {
     let unreported_s = u32::try_from((w.now.millis() - from.millis() + 999) / 1000).unwrap_or(u32::MAX);
     let ahead_s = unreported_s.saturating_add(w.horizon_s);
     let mut recheck = w.recheck_s.max(1);
+    // A charging car may stop taking energy at any moment and park: where parking is billed,
+    // whichever of the two costs more decides.
+    let parked = Outlook { status: ConnectorStatus::SuspendedEV, paused: false, power_w: Decimal::ZERO };
+    let may_park = w.outlook.status == ConnectorStatus::Charging && !w.outlook.paused && w.rate.has_component(ComponentType::ParkingTime);
+    let outlooks: &[Outlook] = if may_park { &[w.outlook, parked] } else { &[w.outlook] };
     for (cap, reason) in [(w.authorized, StopReason::Authorization), (w.targets.cost, StopReason::CostTarget)] {
         let Some(cap) = cap else { continue };
-        match seconds_until(w.rate, w.tz, w.activity, from, w.outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
-            Some(s) if s <= ahead_s => return Decision::Stop(reason),
-            Some(s) => recheck = recheck.min(s - ahead_s),
-            None => {}
+        for outlook in outlooks {
+            match seconds_until(w.rate, w.tz, w.activity, from, *outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
+                Some(s) if s <= ahead_s => return Decision::Stop(reason),
+                Some(s) => recheck = recheck.min(s - ahead_s),
+                None => {}
+            }
         }
     }
     if let Some(target) = w.targets.energy_wh {

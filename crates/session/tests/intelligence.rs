@@ -108,3 +108,31 @@ fn a_session_that_cannot_reach_its_cap_runs_on() {
     };
     assert_eq!(decide(&watch), Decision::Continue { recheck_in_s: 5 });
 }
+
+#[test]
+fn a_charging_car_that_may_park_is_stopped_before_parking_passes_the_cap() {
+    let body = json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.10 }, { "type": "PARKING_TIME", "price": 60 }] });
+    let rate = serde_json::from_value::<RateInput>(body).unwrap().create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap();
+    // Ten minutes at 30 kW: 5 kWh, $0.50 of $1.50. Charging on costs cents a minute; parking
+    // costs a dollar a minute, and the car may stop taking energy at any moment.
+    let charged = Period { start: Timestamp::from_millis(START_MS), end: Timestamp::from_millis(START_MS + 600_000), status: ConnectorStatus::Charging, paused: false, energy_wh: Decimal::from(5000) };
+    let known = Activity::new(vec![charged]).unwrap();
+    let watch = |outlook: Outlook| Watch {
+        rate: &rate,
+        tz: chrono_tz::UTC,
+        activity: &known,
+        started_at: Timestamp::from_millis(START_MS),
+        now: Timestamp::from_millis(START_MS + 600_000),
+        outlook,
+        authorized: Some(Decimal::new(150, 2)),
+        horizon_s: 90,
+        targets: Targets::default(),
+        recheck_s: 5,
+    };
+    let charging = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(30_000) };
+    assert_eq!(decide(&watch(charging)), Decision::Stop(StopReason::Authorization));
+    let parked = Outlook { status: ConnectorStatus::SuspendedEV, paused: false, power_w: Decimal::ZERO };
+    assert_eq!(decide(&watch(parked)), Decision::Stop(StopReason::Authorization));
+    let energy_only = serde_json::from_value::<RateInput>(json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.10 }] })).unwrap().create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap();
+    assert!(matches!(decide(&Watch { rate: &energy_only, ..watch(charging) }), Decision::Continue { .. }), "no parking price, nothing to fear");
+}
