@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use domain::Invalid;
 use domain::ledger::LedgerError;
 use store::StoreError;
+use stripe::TopUpError;
 
 use crate::envelope::{Null, envelope};
 
@@ -67,6 +68,21 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "storage failed");
                 ApiError::unavailable()
             }
+        }
+    }
+}
+
+impl From<TopUpError> for ApiError {
+    fn from(e: TopUpError) -> ApiError {
+        let message = e.to_string();
+        match e {
+            TopUpError::Invalid(invalid) => invalid.into(),
+            TopUpError::Store(store) => store.into(),
+            TopUpError::Refused(_) | TopUpError::Currency(..) | TopUpError::KeyRefused => ApiError::refused(message),
+            TopUpError::Declined(_) => ApiError::new(StatusCode::PAYMENT_REQUIRED, message),
+            TopUpError::StripeRefused(_) | TopUpError::Signature(_) => ApiError::bad_request(message),
+            TopUpError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message),
+            TopUpError::Unreachable => ApiError::new(StatusCode::BAD_GATEWAY, message),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct ApiConfig {
     pub public_ws_url: String,
     /// The addresses this server listens on: webhook URLs may not point at them.
     pub listen_addresses: Vec<std::net::SocketAddr>,
+    /// Where Stripe is and how long top-ups wait for their payment.
+    pub stripe: stripe::StripeConfig,
 }
 
 impl ApiConfig {
@@ -44,7 +46,7 @@ impl ApiConfig {
 
 impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).field("listen_addresses", &self.listen_addresses).finish()
+        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).field("listen_addresses", &self.listen_addresses).field("stripe", &self.stripe).finish()
     }
 }
 
@@ -54,11 +56,14 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// The OCPP central system, for commands to chargers.
     pub ocpp: OcppServer,
+    /// Stripe top-ups.
+    pub top_ups: stripe::TopUps,
 }
 
 /// The whole HTTP surface, the OCPP endpoint included.
 pub fn router(ocpp: OcppServer, config: ApiConfig) -> Router {
-    let state = AppState { store: ocpp.store.clone(), config: Arc::new(config), ocpp: ocpp.clone() };
+    let top_ups = stripe::TopUps::new(ocpp.store.clone(), config.stripe.client(), config.stripe.top_up_lifetime);
+    let state = AppState { store: ocpp.store.clone(), config: Arc::new(config), ocpp: ocpp.clone(), top_ups };
     let metrics = observe::prometheus();
     Router::from(routes::v1())
         .with_state(state.clone())

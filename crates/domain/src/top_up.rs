@@ -297,6 +297,27 @@ impl TopUp {
     }
 }
 
+/// What an expiring top-up becomes once Stripe says where its PaymentIntent stands after
+/// Joule asked to cancel it: cancelled, it expires; paid meanwhile, it completes (the money
+/// was taken); anything else (`processing`) waits for the next round.
+pub fn on_expiry(payment_intent_status: &str) -> Option<Transition> {
+    match payment_intent_status {
+        "canceled" => Some(Transition::Expire),
+        "succeeded" => Some(Transition::Complete),
+        _ => None,
+    }
+}
+
+/// What a PaymentIntent Joule just created and confirmed says about its top-up: paid, or the
+/// card refused; `None` while it waits for the driver (or is still processing).
+pub fn on_confirmation(pi: &crate::stripe::PaymentIntent) -> Option<Transition> {
+    match (pi.status.as_str(), &pi.last_payment_error) {
+        ("succeeded", _) => Some(Transition::Complete),
+        ("requires_payment_method", Some(_)) => Some(Transition::Fail),
+        _ => None,
+    }
+}
+
 /// The failure a refused payment leaves on the top-up.
 pub fn failure(error: &PaymentError) -> (Option<String>, Option<String>) {
     let code = match (&error.code, &error.decline_code) {
@@ -388,6 +409,18 @@ mod tests {
         assert!(!t.paid_by(&crate::stripe::PaymentIntent { id: "pi_2".into(), ..pi.clone() }));
         assert!(!t.paid_by(&crate::stripe::PaymentIntent { amount: 2499, ..pi.clone() }));
         assert!(!t.paid_by(&crate::stripe::PaymentIntent { currency: "eur".into(), ..pi.clone() }));
+    }
+
+    #[test]
+    fn stripes_word_on_a_payment_intent_moves_its_top_up() {
+        assert_eq!(on_expiry("canceled"), Some(Transition::Expire));
+        assert_eq!(on_expiry("succeeded"), Some(Transition::Complete));
+        assert_eq!(on_expiry("processing"), None);
+        let pi = crate::stripe::PaymentIntent { id: "pi_1".into(), status: "requires_payment_method".into(), amount: 1, currency: "usd".into(), client_secret: None, top_up: None, last_payment_error: None };
+        assert_eq!(on_confirmation(&pi), None, "a new intent waits for the driver");
+        assert_eq!(on_confirmation(&crate::stripe::PaymentIntent { last_payment_error: Some(PaymentError::default()), ..pi.clone() }), Some(Transition::Fail));
+        assert_eq!(on_confirmation(&crate::stripe::PaymentIntent { status: "succeeded".into(), ..pi.clone() }), Some(Transition::Complete));
+        assert_eq!(on_confirmation(&crate::stripe::PaymentIntent { status: "processing".into(), ..pi }), None);
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub async fn run() -> anyhow::Result<()> {
     let admin_token = format!("{:032x}", rand::random::<u128>());
     // Short intervals: the session runner looks every second, not every five.
     let ocpp = ocpp_server::OcppConfig { watch_interval: Duration::from_secs(1), ..ocpp_server::OcppConfig::default() };
-    let server = Server { store: store.clone(), listener, tls: None, ocpp, admin_token: Some(admin_token.clone()), public_url: None, webhooks: Default::default() };
+    let server = Server { store: store.clone(), listener, tls: None, ocpp, admin_token: Some(admin_token.clone()), public_url: None, webhooks: Default::default(), stripe: Default::default() };
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
         let _ = stopped.await;

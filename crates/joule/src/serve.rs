@@ -38,16 +38,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
-    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone(), webhooks: settings.webhooks() };
+    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone(), webhooks: settings.webhooks(), stripe: settings.stripe() };
     server.run(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// One Joule server: the REST API and the OCPP endpoint on one listener, the session runner
-/// and the webhook dispatcher. `joule serve` runs one until a signal, `joule demo` one in its
-/// own process.
+/// One Joule server: the REST API and the OCPP endpoint on one listener, the session runner,
+/// the webhook dispatcher and the top-up expiry runner. `joule serve` runs one until a signal,
+/// `joule demo` one in its own process.
 pub struct Server {
     pub store: Store,
     pub listener: TcpListener,
@@ -57,6 +57,8 @@ pub struct Server {
     /// Where chargers reach the server; `ws://` or `wss://` and the listening address if unset.
     pub public_url: Option<String>,
     pub webhooks: webhooks::DispatcherConfig,
+    /// Where Stripe is, and how long top-ups wait for their payment.
+    pub stripe: stripe::StripeConfig,
 }
 
 impl Server {
@@ -65,7 +67,8 @@ impl Server {
         let address = self.listener.local_addr()?;
         let (http, ws) = if self.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
         let public_ws_url = self.public_url.unwrap_or_else(|| format!("{ws}://{address}"));
-        let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address] };
+        let expiry = stripe::TopUps::new(self.store.clone(), self.stripe.client(), self.stripe.top_up_lifetime).spawn_expiry(self.stripe.expiry_interval());
+        let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address], stripe: self.stripe };
         let backend = self.store.backend();
         let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
         let ocpp = OcppServer::new(self.store, self.ocpp);
@@ -79,6 +82,7 @@ impl Server {
         // The runner would otherwise go on using a store its owner is about to close.
         runner.abort();
         dispatcher.abort();
+        expiry.abort();
         Ok(served?)
     }
 }

@@ -68,6 +68,11 @@ pub struct Settings {
     /// Multiplies the webhook retry schedule (5 s ... 24 h). 1 in production; tests and
     /// staging set it lower to see retries and disabling in seconds.
     pub webhook_retry_scale: f64,
+    /// Stripe's API base URL (`https://api.stripe.com`; Joule appends `/v1/...`), or a local
+    /// fake such as localstripe in tests.
+    pub stripe_api_base: String,
+    /// Seconds a top-up may wait for its payment before it expires.
+    pub top_up_lifetime: u64,
 }
 
 impl Settings {
@@ -89,6 +94,14 @@ impl Settings {
             ..webhooks::DispatcherConfig::default()
         }
     }
+
+    pub fn stripe(&self) -> stripe::StripeConfig {
+        stripe::StripeConfig {
+            api_base: self.stripe_api_base.clone(),
+            top_up_lifetime: std::time::Duration::from_secs(self.top_up_lifetime.max(1)),
+            ..stripe::StripeConfig::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -106,6 +119,8 @@ impl std::fmt::Debug for Settings {
             .field("ping_interval", &self.ping_interval)
             .field("webhook_concurrency", &self.webhook_concurrency)
             .field("webhook_retry_scale", &self.webhook_retry_scale)
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("top_up_lifetime", &self.top_up_lifetime)
             .finish()
     }
 }
@@ -127,6 +142,8 @@ impl Default for Settings {
             start_timeout: 120,
             webhook_concurrency: 64,
             webhook_retry_scale: 1.0,
+            stripe_api_base: "https://api.stripe.com".into(),
+            top_up_lifetime: 24 * 3600,
         }
     }
 }
@@ -207,6 +224,12 @@ start_timeout = 120
 # tests set it lower (0.001 makes the schedule last about 4.5 minutes).
 webhook_concurrency = 64
 webhook_retry_scale = 1.0
+
+# Stripe top-ups: Stripe's API (Joule appends /v1/...; tests point it at localstripe), and the
+# seconds a top-up may wait for its payment before it expires and its PaymentIntent is
+# cancelled. Each organization sets its own Stripe keys with PATCH /v1.1/organization.
+stripe_api_base = "https://api.stripe.com"
+top_up_lifetime = 86400
 
 # Serve HTTPS and WSS (OCPP security profile 2) with this PEM certificate chain and key.
 # tls_cert = "/etc/joule/cert.pem"

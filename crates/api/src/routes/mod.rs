@@ -10,6 +10,7 @@ mod quote;
 mod resources;
 mod sessions;
 mod tokens;
+mod top_ups;
 mod wallets;
 mod webhooks;
 
@@ -34,6 +35,9 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(wallets::get_one))
         .routes(routes!(wallets::adjust))
         .routes(routes!(wallets::transactions))
+        .routes(routes!(top_ups::create, top_ups::list))
+        .routes(routes!(top_ups::get_one))
+        .routes(routes!(top_ups::stripe_webhook))
         .routes(routes!(resources::create_location, resources::list_locations))
         .routes(routes!(resources::get_location, resources::update_location))
         .routes(routes!(chargestations::create, chargestations::list))

@@ -8,6 +8,8 @@ use store::testing::{BACKENDS, TestDatabase};
 use store::{Backend, Store, SystemClock};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+/// A closed local port (the discard service's): Stripe "cannot be reached" there.
+pub const UNREACHABLE_STRIPE: &str = "http://127.0.0.1:9";
 
 pub struct TestApp {
     pub base: String,
@@ -69,7 +71,9 @@ impl TestApp {
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}"), listen_addresses: vec![address] };
+        // Stripe is never called from these tests: where one would be, nothing listens.
+        let stripe = stripe::StripeConfig { api_base: UNREACHABLE_STRIPE.into(), max_retries: 0, ..Default::default() };
+        let config = api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}"), listen_addresses: vec![address], stripe };
         let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
         let router = api::router(ocpp.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
