@@ -26,10 +26,10 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = bearer(headers)?;
-    if let Some(admin) = &state.config.admin_token {
-        if token_matches(token, admin) {
-            return Ok(Caller::Admin);
-        }
+    if let Some(admin) = &state.config.admin_token
+        && token_matches(token, admin)
+    {
+        return Ok(Caller::Admin);
     }
     let (id, secret) = split_api_key(token).ok_or_else(|| ApiError::unauthorized("Invalid API key"))?;
     match state.store.api_key(id).await? {

@@ -158,10 +158,10 @@ impl RateInput {
         if price_components.is_empty() && elements.is_none() {
             return Err(Invalid::new("price_components", "must hold at least one component (or `elements` must), or the rate prices nothing"));
         }
-        if let Some(m) = self.minimum_amount {
-            if m < Decimal::ZERO || m > MAX_PRICE {
-                return Err(Invalid::new("minimum_amount", format!("must be from 0 to {MAX_PRICE}")));
-            }
+        if let Some(m) = self.minimum_amount
+            && (m < Decimal::ZERO || m > MAX_PRICE)
+        {
+            return Err(Invalid::new("minimum_amount", format!("must be from 0 to {MAX_PRICE}")));
         }
         Ok(Rate {
             id,

@@ -164,10 +164,10 @@ impl Restrictions {
         ordered(self.min_power, self.max_power, "max_power", "power")?;
         ordered(self.min_duration, self.max_duration, "max_duration", "duration")?;
         ordered(self.start_date, self.end_date, "end_date", "date")?;
-        if let (Some(start), Some(end)) = (self.start_time, self.end_time) {
-            if start == end {
-                return Err(Invalid::new("end_time", "must differ from start_time, or the element never applies"));
-            }
+        if let (Some(start), Some(end)) = (self.start_time, self.end_time)
+            && start == end
+        {
+            return Err(Invalid::new("end_time", "must differ from start_time, or the element never applies"));
         }
         if matches!(&self.day_of_week, Some(days) if days.is_empty()) {
             return Err(Invalid::new("day_of_week", "must name at least one day, or the element never applies"));

@@ -51,11 +51,10 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
-                    if let Some(answer) = on_text(&mut link, &mut in_flight, text.as_str()).await {
-                        if socket.send(Message::Text(answer.to_text().into())).await.is_err() {
+                    if let Some(answer) = on_text(&mut link, &mut in_flight, text.as_str()).await
+                        && socket.send(Message::Text(answer.to_text().into())).await.is_err() {
                             break;
                         }
-                    }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_heard = Instant::now();
@@ -99,11 +98,10 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
     while let Ok(call) = registration.calls.try_recv() {
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
-    if server.registry.unregister(cs, registration.generation) {
-        if let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await {
+    if server.registry.unregister(cs, registration.generation)
+        && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await {
             tracing::error!(error = %e, %cs, "could not record the disconnection");
         }
-    }
 }
 
 /// Sends a queued call unless its caller stopped waiting.

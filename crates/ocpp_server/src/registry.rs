@@ -63,11 +63,10 @@ impl Registry {
         let (replaced_tx, replaced) = oneshot::channel();
         let entry = Entry { generation, calls: calls_tx, replaced: Some(replaced_tx) };
         let old = self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(cs, entry);
-        if let Some(mut old) = old {
-            if let Some(tell) = old.replaced.take() {
+        if let Some(mut old) = old
+            && let Some(tell) = old.replaced.take() {
                 let _ = tell.send(());
             }
-        }
         self.publish();
         Registration { generation, calls, replaced }
     }

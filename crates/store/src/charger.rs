@@ -533,16 +533,16 @@ impl Store {
                 .bind(transaction_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()? {
-                if let Some(mut facts) = self.session_facts(&mut tx, org, session).await? {
-                    let progress = price(&facts);
-                    facts.session.cost = progress.cost;
-                    facts.session.metrics = Some(progress.metrics);
-                    facts.session.updated_at = self.now();
-                    documents::replace(&mut *tx, org, &facts.session).await?;
-                    self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
-                    running = Some(facts);
-                }
+            if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()?
+                && let Some(mut facts) = self.session_facts(&mut tx, org, session).await?
+            {
+                let progress = price(&facts);
+                facts.session.cost = progress.cost;
+                facts.session.metrics = Some(progress.metrics);
+                facts.session.updated_at = self.now();
+                documents::replace(&mut tx, org, &facts.session).await?;
+                self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
+                running = Some(facts);
             }
         }
         tx.commit().await?;

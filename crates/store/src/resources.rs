@@ -130,10 +130,10 @@ impl Store {
     /// Checks the token's user and its idTag's uniqueness in the same transaction as the write.
     async fn save_token(&self, org: Id, token: &Token, created: bool) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        if let Some(user) = token.user {
-            if !documents::exists(&mut tx, "users", org, user).await? {
-                return Err(StoreError::NotFound("user"));
-            }
+        if let Some(user) = token.user
+            && !documents::exists(&mut tx, "users", org, user).await?
+        {
+            return Err(StoreError::NotFound("user"));
         }
         let duplicate = || StoreError::Conflict(format!("A token with physicalId `{}` already exists", token.physical_id));
         if created {

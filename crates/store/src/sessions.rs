@@ -39,10 +39,10 @@ impl Store {
     pub async fn start_session(&self, org: Id, new: &NewSession) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
         let connector: Connector = documents::fetch(&mut tx, org, new.connector).await?;
-        if let Some(user) = new.user {
-            if !documents::exists(&mut tx, "users", org, user).await? {
-                return Err(StoreError::NotFound("user"));
-            }
+        if let Some(user) = new.user
+            && !documents::exists(&mut tx, "users", org, user).await?
+        {
+            return Err(StoreError::NotFound("user"));
         }
         let now = self.now();
         let id = self.new_id();

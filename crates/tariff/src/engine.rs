@@ -228,11 +228,10 @@ pub fn price(rate: &Rate, tz: Tz, activity: &Activity) -> Cost {
     // Parking within the grace period of the first parking's component is free.
     let mut grace_left_ms: Option<i64> = None;
     for s in &slices {
-        if flat.is_none() {
-            if let Some((element, component)) = component(&elements, s, ComponentType::Flat) {
+        if flat.is_none()
+            && let Some((element, component)) = component(&elements, s, ComponentType::Flat) {
                 flat = Some(Tally { element, component, start: s.start, end: s.start, quantity: Decimal::ONE });
             }
-        }
         if let Some(c) = component(&elements, s, ComponentType::Energy) {
             add(&mut energy, c, s.start, s.end, s.energy_wh);
         }

@@ -51,11 +51,10 @@ fn rate(json: Value) -> Option<Rate> {
 fn component(kind: &'static str) -> impl Strategy<Value = Value> {
     (0u32..5000, 0u32..30, 1u32..1200, proptest::option::of(0u32..8)).prop_map(move |(cents, tax, step, grace_quarters)| {
         let mut c = json!({ "type": kind, "price": Decimal::new(i64::from(cents), 2), "tax": tax, "step_size": step });
-        if kind == "PARKING_TIME" {
-            if let Some(q) = grace_quarters {
+        if kind == "PARKING_TIME"
+            && let Some(q) = grace_quarters {
                 c["grace_period"] = json!(Decimal::new(i64::from(q) * 25, 2));
             }
-        }
         c
     })
 }

@@ -28,10 +28,10 @@ pub async fn start(State(s): State<AppState>, Org(org): Org, JsonBody(input): Js
     tokio::spawn(async move {
         let request = json!({ "connectorId": started.connector_id, "idTag": started.id_tag });
         let accepted = matches!(ocpp.call(started.chargestation, "RemoteStartTransaction", request).await, Ok(answer) if answer["status"] == "Accepted");
-        if !accepted {
-            if let Err(e) = store.cancel_session(org, started.id, true).await {
-                tracing::error!(error = %e, session = %started.id, "could not cancel a session the charger did not start");
-            }
+        if !accepted
+            && let Err(e) = store.cancel_session(org, started.id, true).await
+        {
+            tracing::error!(error = %e, session = %started.id, "could not cancel a session the charger did not start");
         }
     });
     ok(session)
@@ -83,10 +83,10 @@ fn view(session: Session, facts: Option<&SessionFacts>) -> Value {
         (status = 405, description = "The session's rate has a PARKING_TIME component"), Conflict, Unavailable))]
 pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
     let session = s.store.session(org, id).await?;
-    if let Some(rate) = session.rate {
-        if s.store.rate(org, rate).await?.has_component(ComponentType::ParkingTime) {
-            return Err(ApiError::refused("Session cannot be stopped via API when the rate has a PARKING_TIME component"));
-        }
+    if let Some(rate) = session.rate
+        && s.store.rate(org, rate).await?.has_component(ComponentType::ParkingTime)
+    {
+        return Err(ApiError::refused("Session cannot be stopped via API when the rate has a PARKING_TIME component"));
     }
     let (true, Some(transaction_id)) = (session.status.is_running(), session.transaction_id) else {
         return Err(ApiError::conflict(format!("Session is {}, not running", session.status.as_str())));

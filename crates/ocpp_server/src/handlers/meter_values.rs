@@ -49,7 +49,7 @@ pub fn samples(meter_values: &[MeterValue]) -> Vec<Sample> {
 pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<MeterValuesResponse, Failure> {
     let connector_id = u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value);
-    let transaction = request.transaction_id.map(i64::from);
+    let transaction = request.transaction_id;
     let recorded = link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::progress).await?;
     // Session intelligence decides on every report, not only on its timer.
     if let Some(facts) = recorded.session.filter(|f| f.session.token.is_none()) {

@@ -14,12 +14,12 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
     let start = TransactionStart {
         connector_id: u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
         id_tag: request.id_tag.clone(),
-        meter_start_wh: i64::from(request.meter_start),
+        meter_start_wh: request.meter_start,
         started_at: timestamp(&request.timestamp),
-        reservation_id: request.reservation_id.map(i64::from),
+        reservation_id: request.reservation_id,
     };
     // Only an accepted token makes the transaction a session; the charger stops the others.
     let session_token = token.filter(|_| authorization == Authorization::Accepted);
     let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, session_token.as_ref()).await?;
-    Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id.try_into().unwrap_or_default() })
+    Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id })
 }

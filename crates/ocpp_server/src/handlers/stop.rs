@@ -16,8 +16,8 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
     let store = &link.server.store;
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let stop = TransactionStop {
-        transaction_id: i64::from(request.transaction_id),
-        meter_stop_wh: i64::from(request.meter_stop),
+        transaction_id: request.transaction_id,
+        meter_stop_wh: request.meter_stop,
         stopped_at: timestamp(&request.timestamp),
         reason: request.reason.as_ref().map(wire_name),
     };
