@@ -263,6 +263,23 @@ async def test_an_off_session_top_up_with_a_saved_card_completes_at_once(shop):
     assert (await shop.wallet(wallet))["balance"] == 2000
 
 
+async def test_stripes_refusals_reach_the_caller_with_stripes_words(shop):
+    _, wallet = await create_user(shop.api, balance=0)
+    # A payment method Stripe does not know: Stripe's invalid request, a 400.
+    unknown = await shop.api.request("POST", "/v1.1/top_up", {"type": "manual_with_payment_method", "wallet": wallet["_id"], "amount": 2000, "payment_method": "pm_nosuchmethod"})
+    assert (unknown.status, unknown.result) == (400, None), unknown
+    assert unknown.message.startswith("Stripe refused the request: "), unknown
+    # A key Stripe does not take (localstripe takes only sk_ keys): the organization must fix it.
+    restricted = "rk_test_" + secrets.token_hex(12)
+    assert (await shop.api.ok("PATCH", "/v1.1/organization", {"stripe": {"secret_key": restricted}}))["stripe"] == {"configured": True}
+    refused = await shop.api.request("POST", "/v1.1/top_up", {"type": "manual", "wallet": wallet["_id"], "amount": 2000})
+    assert (refused.status, refused.message) == (405, "Stripe refused the organization's secret key; set a valid one with PATCH /v1.1/organization"), refused
+    assert restricted not in refused.message and restricted not in "".join(shop.joule.log)
+    listed = await shop.api.ok("GET", f"/v1.1/top_up?wallet={wallet['_id']}")
+    assert [t["status"] for t in listed] == ["failed", "failed"], listed
+    assert (await shop.wallet(wallet))["balance"] == 0
+
+
 async def test_forged_stale_and_replayed_deliveries_credit_nothing_more(shop, receiver):
     """The delivery localstripe signed is kept; forgeries of it and an old copy are refused
     and change nothing; the genuine one credits, and replaying it credits no more."""
