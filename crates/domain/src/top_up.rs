@@ -15,7 +15,7 @@ use crate::ledger::MAX_BALANCE;
 use crate::organization::Organization;
 use crate::stripe::{PaymentError, StripeKeys, accepts_currency};
 use crate::wallet::Wallet;
-use crate::{Cents, Currency, Id, Invalid, Timestamp};
+use crate::{Cents, Id, Invalid, Timestamp};
 
 /// Stripe charges at most $999,999.99 (eight digits) in one payment.
 pub const MAX_AMOUNT: Cents = Cents(99_999_999);
@@ -290,11 +290,6 @@ impl TopUp {
         };
         same_intent && pi.amount == self.amount.0 && pi.currency.eq_ignore_ascii_case(&self.currency)
     }
-
-    /// The currency as a value (stored top-ups always hold a valid code).
-    pub fn currency(&self) -> Option<Currency> {
-        Currency::parse(&self.currency)
-    }
 }
 
 /// What an expiring top-up becomes once Stripe says where its PaymentIntent stands after
@@ -332,6 +327,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::Currency;
     use crate::stripe::{SecretKey, WebhookSecret};
 
     fn input(json: &str) -> TopUpInput {
