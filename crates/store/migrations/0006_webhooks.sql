@@ -41,7 +41,9 @@ CREATE TABLE webhook_deliveries (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- An endpoint's pending deliveries in order, so that a claim reads only as far as it takes.
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, event_at, event_id) WHERE status = 'pending';
+-- The head of each chargestation's queue: its earliest pending delivery.
 CREATE INDEX webhook_deliveries_in_order ON webhook_deliveries (endpoint_id, chargestation_id, event_at, event_id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
 

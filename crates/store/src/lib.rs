@@ -44,7 +44,7 @@ pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sampl
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
-pub use webhooks::ClaimedDelivery;
+pub use webhooks::{ClaimedDelivery, FinishedAttempt};
 
 /// Where "now" comes from, so that tests can move time.
 pub trait Clock: Send + Sync + 'static {

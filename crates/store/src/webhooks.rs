@@ -61,6 +61,14 @@ pub struct ClaimedDelivery {
     pub first_attempt_at: Option<Timestamp>,
 }
 
+/// One attempt's outcome, as the dispatcher hands it back.
+#[derive(Debug, Clone)]
+pub struct FinishedAttempt {
+    pub claimed: ClaimedDelivery,
+    pub attempt: DeliveryAttempt,
+    pub verdict: Verdict,
+}
+
 fn opt_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
     Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp::from_millis))
 }
@@ -224,6 +232,10 @@ impl Store {
     /// Turns up to `limit` events not yet fanned out, oldest first, into a delivery for every
     /// enabled endpoint that wants each. Answers how many events it took.
     pub async fn fan_out_events(&self, limit: u32) -> Result<usize, StoreError> {
+        // Most calls find nothing: finding that out takes no write lock.
+        if sqlx::query("SELECT id FROM events WHERE fanned_out = 0 LIMIT 1").fetch_optional(&self.pool).await?.is_none() {
+            return Ok(0);
+        }
         let mut tx = self.write().await?;
         let sql = format!(
             "SELECT id, organization_id, object, kind, data, chargestation_id, created_at FROM events WHERE fanned_out = 0 ORDER BY created_at, id LIMIT $1{}",
@@ -259,12 +271,15 @@ impl Store {
 
     /// Claims due deliveries for up to `max_total` attempts, at most `free(endpoint)` per
     /// endpoint, each held for `lease_ms`. Of one chargestation's events for one endpoint only
-    /// the earliest pending one is ever due, so deliveries keep their order.
+    /// the earliest pending one (the head of its queue) is ever due, so deliveries keep their
+    /// order. The head is a correlated `ORDER BY ... LIMIT 1` subquery, which both databases
+    /// answer from `webhook_deliveries_in_order` whatever their statistics say (an anti-join
+    /// planned on a freshly filled table scans the whole queue for every row).
     pub async fn claim_webhook_deliveries(&self, lease_ms: i64, max_total: usize, free: impl Fn(&Id) -> usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let now = self.now();
         let due = sqlx::query(
-            "SELECT DISTINCT d.endpoint_id FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1) AND w.enabled = 1 LIMIT 1000",
+            "SELECT w.id AS endpoint_id FROM webhook_endpoints w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+             WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1))",
         )
         .bind(now.millis())
         .fetch_all(&self.pool)
@@ -292,8 +307,8 @@ impl Store {
         let sql = format!(
             "SELECT d.id, d.attempts, d.first_attempt_at, d.event_id FROM webhook_deliveries d \
              WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.status = 'pending' \
-                 AND e.chargestation_id = d.chargestation_id AND (e.event_at < d.event_at OR (e.event_at = d.event_at AND e.event_id < d.event_id))) \
+             AND (d.chargestation_id IS NULL OR d.id = (SELECT e.id FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id \
+                 AND e.chargestation_id = d.chargestation_id AND e.status = 'pending' ORDER BY e.event_at, e.event_id LIMIT 1)) \
              ORDER BY d.event_at, d.event_id LIMIT $3{}",
             self.backend.skip_locked()
         );
@@ -338,19 +353,27 @@ impl Store {
         Ok(out)
     }
 
-    /// Records an attempt and what the rules made of it: the delivery succeeded, is due again
-    /// later, or failed, and the endpoint disabled (`webhook_endpoint.disabled`) when the
-    /// verdict says so. Nothing happens if the delivery is gone (its endpoint was deleted) or
-    /// already finished.
-    pub async fn finish_webhook_attempt(&self, claimed: &ClaimedDelivery, attempt: &DeliveryAttempt, verdict: &Verdict) -> Result<(), StoreError> {
+    /// Records finished attempts, in one transaction, and what the rules made of each: the
+    /// delivery succeeded, is due again later, or failed, and the endpoint disabled
+    /// (`webhook_endpoint.disabled`) when the verdict says so. An attempt whose delivery is gone
+    /// (its endpoint was deleted) or already finished changes nothing.
+    pub async fn finish_webhook_attempts(&self, finished: &[FinishedAttempt]) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        for f in finished {
+            self.finish_attempt(&mut tx, f).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_attempt(&self, conn: &mut AnyConnection, f: &FinishedAttempt) -> Result<(), StoreError> {
+        let (claimed, attempt) = (&f.claimed, &f.attempt);
         let now = attempt.created_at;
-        let (status, next) = match verdict {
+        let (status, next) = match &f.verdict {
             Verdict::Delivered => ("succeeded", None),
             Verdict::RetryAt(at) => ("pending", Some(*at)),
             Verdict::GiveUp { .. } => ("failed", None),
         };
-        let first = claimed.first_attempt_at.unwrap_or(now);
         let updated = sqlx::query(
             "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, \
              first_attempt_at = $5, updated_at = $6 WHERE id = $1 AND status = 'pending'",
@@ -359,29 +382,28 @@ impl Store {
         .bind(status)
         .bind(i64::from(claimed.attempt))
         .bind(next.map(Timestamp::millis))
-        .bind(first.millis())
+        .bind(claimed.first_attempt_at.unwrap_or(now).millis())
         .bind(now.millis())
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         if updated.rows_affected() == 0 {
             return Ok(());
         }
-        documents::insert(&mut tx, claimed.organization, attempt).await?;
-        match verdict {
+        documents::insert(&mut *conn, claimed.organization, attempt).await?;
+        match &f.verdict {
             Verdict::Delivered => {
-                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1").bind(claimed.endpoint.to_string()).bind(now.millis()).execute(&mut *tx).await?;
+                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1").bind(claimed.endpoint.to_string()).bind(now.millis()).execute(&mut *conn).await?;
             }
             Verdict::GiveUp { disable: Some(reason) } => {
-                let mut endpoint: WebhookEndpoint = documents::fetch(&mut tx, claimed.organization, claimed.endpoint).await?;
+                let mut endpoint: WebhookEndpoint = documents::fetch(&mut *conn, claimed.organization, claimed.endpoint).await?;
                 if endpoint.enabled {
                     endpoint.disable(reason, now);
-                    documents::replace(&mut tx, claimed.organization, &endpoint).await?;
-                    self.record(&mut tx, claimed.organization, vec![NewEvent::of(OBJECT, "disabled", &endpoint)]).await?;
+                    documents::replace(&mut *conn, claimed.organization, &endpoint).await?;
+                    self.record(conn, claimed.organization, vec![NewEvent::of(OBJECT, "disabled", &endpoint)]).await?;
                 }
             }
             _ => {}
         }
-        tx.commit().await?;
         Ok(())
     }
 

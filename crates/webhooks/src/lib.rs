@@ -9,8 +9,9 @@
 //!    slots of the others; of one chargestation's events only the earliest pending one is
 //!    ever due for an endpoint, which keeps them in order;
 //! 3. **deliver**: each claimed delivery is POSTed in its own task, signed, with a timeout and
-//!    no redirects; the answer goes through `webhook_delivery::decide` and
-//!    `Store::finish_webhook_attempt` records the attempt and its consequences.
+//!    no redirects; the answer goes through `webhook_delivery::decide`;
+//! 4. **record**: `Store::finish_webhook_attempts` writes the finished attempts and their
+//!    consequences, as many as have finished meanwhile in one transaction.
 //!
 //! Nothing is kept in memory that another node or a restart would need: a node killed
 //! mid-flight leaves leases that end after [`DispatcherConfig::lease`], and its deliveries are
@@ -22,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use domain::Id;
 use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Verdict};
-use store::{ClaimedDelivery, Store};
-use tokio::sync::{Notify, Semaphore};
+use store::{ClaimedDelivery, FinishedAttempt, Store};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 #[derive(Clone, Debug)]
@@ -48,8 +50,8 @@ pub struct DispatcherConfig {
 impl Default for DispatcherConfig {
     fn default() -> Self {
         DispatcherConfig {
-            concurrency: 64,
-            per_endpoint: 8,
+            concurrency: 256,
+            per_endpoint: 32,
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(15),
             poll_interval: Duration::from_millis(200),
@@ -61,8 +63,18 @@ impl Default for DispatcherConfig {
 
 /// Starts the dispatcher on `store`; it runs until the task is aborted.
 pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
-    tokio::spawn(Dispatcher::new(store, config).run())
+    let (finished, to_record) = unbounded_channel();
+    let dispatcher = Dispatcher::new(store, config, finished);
+    tokio::spawn(async move {
+        tokio::join!(dispatcher.run(), dispatcher.record(to_record));
+    })
 }
+
+/// An attempt done, with the slot it held until it is recorded.
+type Done = (FinishedAttempt, OwnedSemaphorePermit);
+
+/// At most this many attempts are recorded in one transaction.
+const RECORD_BATCH: usize = 256;
 
 struct Dispatcher {
     store: Store,
@@ -72,12 +84,13 @@ struct Dispatcher {
     slots: Arc<Semaphore>,
     /// Deliveries in flight per endpoint, so that claims leave room for the other endpoints.
     busy: Arc<Mutex<HashMap<Id, usize>>>,
-    /// Poked when a delivery ends: the next one of its chargestation may now be due.
+    /// Poked when deliveries are recorded: the next one of their chargestation may be due.
     wake: Arc<Notify>,
+    finished: UnboundedSender<Done>,
 }
 
 impl Dispatcher {
-    fn new(store: Store, config: DispatcherConfig) -> Dispatcher {
+    fn new(store: Store, config: DispatcherConfig, finished: UnboundedSender<Done>) -> Dispatcher {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -86,10 +99,39 @@ impl Dispatcher {
             .build()
             .expect("the HTTP client builds");
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        Dispatcher { store, config, client, slots, busy: Arc::default(), wake: Arc::default() }
+        Dispatcher { store, config, client, slots, busy: Arc::default(), wake: Arc::default(), finished }
     }
 
-    async fn run(self) {
+    /// Records what the delivery tasks finished, in batches, then frees their slots.
+    async fn record(&self, mut to_record: UnboundedReceiver<Done>) {
+        while let Some(first) = to_record.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < RECORD_BATCH {
+                match to_record.try_recv() {
+                    Ok(done) => batch.push(done),
+                    Err(_) => break,
+                }
+            }
+            let attempts: Vec<FinishedAttempt> = batch.iter().map(|(f, _)| f.clone()).collect();
+            if let Err(e) = self.store.finish_webhook_attempts(&attempts).await {
+                // The leases run out and the deliveries are tried again: at least once, never lost.
+                tracing::warn!(error = %e, attempts = attempts.len(), "could not record webhook attempts");
+            }
+            let mut busy = self.busy.lock().expect("busy map");
+            for (f, _slot) in batch {
+                if let Some(n) = busy.get_mut(&f.claimed.endpoint) {
+                    *n -= 1;
+                    if *n == 0 {
+                        busy.remove(&f.claimed.endpoint);
+                    }
+                }
+            }
+            drop(busy);
+            self.wake.notify_one();
+        }
+    }
+
+    async fn run(&self) {
         loop {
             self.fan_out().await;
             if let Err(e) = self.dispatch().await {
@@ -127,27 +169,18 @@ impl Dispatcher {
         for delivery in claimed {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else { break };
             *self.busy.lock().expect("busy map").entry(delivery.endpoint).or_default() += 1;
-            let (store, client, busy, wake, scale) = (self.store.clone(), self.client.clone(), self.busy.clone(), self.wake.clone(), self.config.retry_scale);
+            let (store, client, finished, scale) = (self.store.clone(), self.client.clone(), self.finished.clone(), self.config.retry_scale);
             tokio::spawn(async move {
-                let endpoint = delivery.endpoint;
-                attempt(&store, &client, delivery, scale).await;
-                let mut busy = busy.lock().expect("busy map");
-                if let Some(n) = busy.get_mut(&endpoint) {
-                    *n -= 1;
-                    if *n == 0 {
-                        busy.remove(&endpoint);
-                    }
-                }
-                drop(slot);
-                wake.notify_one();
+                let done = attempt(&store, &client, delivery, scale).await;
+                let _ = finished.send((done, slot));
             });
         }
         Ok(())
     }
 }
 
-/// One attempt: sign, POST, decide, record.
-async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, scale: f64) {
+/// One attempt: sign, POST, decide.
+async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, scale: f64) -> FinishedAttempt {
     let body = serde_json::to_vec(&d.event).expect("events serialize");
     let started_at = store.now();
     let secrets = rules::signing_secrets(&d.secret, d.previous_secret.as_ref().map(|(s, until)| (s, *until)), started_at);
@@ -206,10 +239,7 @@ async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, sc
     if let Verdict::GiveUp { disable: Some(reason) } = &verdict {
         tracing::warn!(webhook = %d.endpoint, reason, "disabling a webhook endpoint");
     }
-    if let Err(e) = store.finish_webhook_attempt(&d, &record, &verdict).await {
-        // The lease runs out and the delivery is tried again: at least once, never lost.
-        tracing::warn!(error = %e, webhook = %d.endpoint, event = %d.event.id, "could not record a webhook attempt");
-    }
+    FinishedAttempt { claimed: d, attempt: record, verdict }
 }
 
 /// Reads no more of the body than the excerpt keeps.
