@@ -140,7 +140,7 @@ impl Default for Settings {
             call_timeout: 30,
             ping_interval: 30,
             start_timeout: 120,
-            webhook_concurrency: 64,
+            webhook_concurrency: 256,
             webhook_retry_scale: 1.0,
             stripe_api_base: "https://api.stripe.com".into(),
             top_up_lifetime: 24 * 3600,
@@ -219,10 +219,10 @@ ping_interval = 30
 # Seconds a charger has to start a session before it is cancelled and its hold released.
 start_timeout = 120
 
-# Webhooks: deliveries in flight at once on this node, and a factor on the retry schedule
-# (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Keep the factor at 1 in production;
-# tests set it lower (0.001 makes the schedule last about 4.5 minutes).
-webhook_concurrency = 64
+# Webhooks: deliveries in flight at once on this node (32 at most to one endpoint), and a
+# factor on the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Keep the
+# factor at 1 in production; tests set it lower (0.001 makes the schedule last 4.5 minutes).
+webhook_concurrency = 256
 webhook_retry_scale = 1.0
 
 # Stripe top-ups: Stripe's API (Joule appends /v1/...; tests point it at localstripe), and the

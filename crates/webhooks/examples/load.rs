@@ -84,7 +84,7 @@ async fn main() {
         assert!(started.elapsed() < Duration::from_secs(600), "stalled at {} of {expected}", received.load(Ordering::Relaxed));
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!("{backend:?}: {expected} events delivered to {stations} chargestations' worth of order in {seconds:.2} s: {:.0} events/s", expected as f64 / seconds);
+    println!("{backend:?}: {expected} events about {stations} chargestations delivered in {seconds:.2} s: {:.0} events/s", expected as f64 / seconds);
     dispatcher.abort();
     store.close().await;
     db.remove().await;
