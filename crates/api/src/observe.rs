@@ -20,6 +20,8 @@ pub fn prometheus() -> PrometheusHandle {
             metrics::describe_counter!("joule_http_requests_total", "HTTP requests received, by method and route");
             metrics::describe_counter!("joule_http_responses_total", "HTTP responses sent, by method, route and status");
             metrics::describe_gauge!("joule_connected_chargers", "Chargers connected over OCPP right now");
+            metrics::describe_counter!("joule_webhook_attempts_total", "Webhook delivery attempts, by result (succeeded: a 2xx answer; failed)");
+            metrics::describe_counter!("joule_webhook_endpoints_disabled_total", "Webhook endpoints disabled for a 410 or a spent retry schedule");
             metrics::gauge!("joule_connected_chargers").set(0.0);
             handle
         })

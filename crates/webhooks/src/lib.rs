@@ -236,8 +236,10 @@ async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, sc
         created_at: started_at,
     };
     tracing::debug!(webhook = %d.endpoint, event = %d.event.id, attempt = d.attempt, status = ?response_status, "webhook attempt");
+    metrics::counter!("joule_webhook_attempts_total", "result" => record.status.clone()).increment(1);
     if let Verdict::GiveUp { disable: Some(reason) } = &verdict {
         tracing::warn!(webhook = %d.endpoint, reason, "disabling a webhook endpoint");
+        metrics::counter!("joule_webhook_endpoints_disabled_total").increment(1);
     }
     FinishedAttempt { claimed: d, attempt: record, verdict }
 }
