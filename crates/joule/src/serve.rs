@@ -67,6 +67,10 @@ impl Server {
         let address = self.listener.local_addr()?;
         let (http, ws) = if self.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
         let public_ws_url = self.public_url.unwrap_or_else(|| format!("{ws}://{address}"));
+        let lost = self.store.connections_lost().await?;
+        if lost > 0 {
+            tracing::info!(chargestations = lost, "marked offline the chargers an earlier run left online");
+        }
         let expiry = stripe::TopUps::new(self.store.clone(), self.stripe.client(), self.stripe.top_up_lifetime).spawn_expiry(self.stripe.expiry_interval());
         let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address], stripe: self.stripe };
         let backend = self.store.backend();

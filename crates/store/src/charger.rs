@@ -169,6 +169,19 @@ impl Store {
         Ok(())
     }
 
+    /// Marks offline, with `chargestation.offline`, every chargestation still marked online: at
+    /// start-up these are connections a previous process held when it died. One node, one
+    /// database: with several nodes this must be limited to the chargers this node held.
+    pub async fn connections_lost(&self) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT organization_id, id FROM chargestations WHERE online = 1").fetch_all(&self.pool).await?;
+        for row in &rows {
+            let org: Id = row.try_get::<String, _>(0)?.parse().map_err(StoreError::corrupt)?;
+            let cs: Id = row.try_get::<String, _>(1)?.parse().map_err(StoreError::corrupt)?;
+            self.charger_connection(org, cs, false, self.now()).await?;
+        }
+        Ok(rows.len())
+    }
+
     /// Notes that a message arrived; no event, it happens all the time.
     pub async fn charger_seen(&self, cs: Id, at: Timestamp) -> Result<(), StoreError> {
         sqlx::query("UPDATE chargestations SET last_message_at = $2 WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)")
@@ -443,8 +456,10 @@ impl Store {
         let mut readings = Vec::with_capacity(rows.len());
         for row in &rows {
             let value: String = row.try_get("value")?;
-            if let Ok(v) = value.parse() {
-                readings.push((Timestamp::from_millis(row.try_get("sampled_at")?), v));
+            let at = Timestamp::from_millis(row.try_get("sampled_at")?);
+            // Values a charger sends after the stop are kept, but are not the session's.
+            if let (Ok(v), true) = (value.parse(), transaction.stopped_at.is_none_or(|stop| at <= stop)) {
+                readings.push((at, v));
             }
         }
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, stop_latency_s }))

@@ -241,6 +241,12 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(shown.connectors.len(), 1, "connector 2 was created, connector 0 was not");
         assert_eq!(shown.connectors[0].status, ConnectorStatus::Charging, "{backend:?}: the older report changed nothing");
         assert_eq!(shown.status, Some(ConnectorStatus::Available));
+        // A process that dies leaves its chargers online; the next start marks them offline.
+        assert_eq!(store.connections_lost().await.unwrap(), 1);
+        let shown = store.chargestation(org.id, cs.id).await.unwrap();
+        assert!(!shown.online && shown.last_disconnect_at.is_some(), "{backend:?}");
+        assert_eq!(store.connections_lost().await.unwrap(), 0);
+        store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(2_000)).await.unwrap();
 
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD-1"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org.id, &token).await.unwrap();

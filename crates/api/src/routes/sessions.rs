@@ -123,6 +123,9 @@ async fn pause_or_resume(s: &AppState, org: domain::Id, id: domain::Id, pause: b
     };
     match s.ocpp.call(session.chargestation, action, payload).await {
         Ok(answer) if answer["status"] == "Accepted" => ok(s.store.pause_or_resume(org, id, pause).await?),
+        // The charger has no such profile (it lost it, in a reboot say): nothing holds the
+        // charging back any more, so the session is resumed.
+        Ok(answer) if !pause && answer["status"] == "Unknown" => ok(s.store.pause_or_resume(org, id, pause).await?),
         Ok(answer) => Err(ApiError::conflict(format!("The chargestation answered {action} with {}", answer["status"].as_str().unwrap_or("something else")))),
         Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
         Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept {action}: {e}"))),

@@ -206,9 +206,12 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         let entries = app.get(&format!("/v1.1/wallets/{wallet}/transactions"), &key).await.ok();
         assert_eq!((entries[0]["type"].as_str(), entries[0]["amount"].as_i64(), entries[0]["reference"].as_str()), (Some("session_capture"), Some(-350), Some(id.as_str())));
 
-        // A repeated StopTransaction changes nothing.
+        // A repeated StopTransaction, and readings after the stop, change nothing.
         call(&mut site.socket, "StopTransaction", stop).await;
+        call(&mut site.socket, "MeterValues", reading(ago(-60), 12000)).await;
         assert_eq!(app.assert_ledger(&key, &wallet).await, (4650, 4650));
+        let after = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        assert_eq!((after["energy_report"].clone(), after["cost"].clone()), (ended["energy_report"].clone(), ended["cost"].clone()));
         let types = app.event_types(&key).await;
         for t in ["session.ended", "payment.captured", "session.payment.captured"] {
             assert_eq!(types.iter().filter(|x| *x == t).count(), 1, "{t} once in {types:?}");
@@ -278,6 +281,18 @@ async fn pause_and_resume_as_the_charger_sees_them() {
         assert_eq!(resumed["status"], "started");
         assert_eq!((request[2].as_str(), request[3]["id"].clone()), (Some("ClearChargingProfile"), profile["chargingProfileId"].clone()));
         assert!(resumed["pauses"][0]["endTime"].is_string());
+
+        // A charger that lost the profile answers Unknown: nothing holds it back, it is resumed.
+        let pause = {
+            let (app, key, id) = (&app, &key, &id);
+            async move { app.post(&format!("/v1.1/sessions/{id}/pause"), key, json!({})).await }
+        };
+        assert_eq!(tokio::join!(pause, answer(&mut site.socket, json!({ "status": "Accepted" }))).0.ok()["status"], "paused");
+        let resume = {
+            let (app, key, id) = (&app, &key, &id);
+            async move { app.post(&format!("/v1.1/sessions/{id}/resume"), key, json!({})).await }
+        };
+        assert_eq!(tokio::join!(resume, answer(&mut site.socket, json!({ "status": "Unknown" }))).0.ok()["status"], "started");
 
         call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 2000, "timestamp": now() })).await;
         let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
