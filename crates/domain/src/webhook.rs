@@ -184,7 +184,8 @@ pub struct WebhookInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    /// `false` stops deliveries; `true` resumes them, pending ones included.
+    /// `false` stops deliveries (events recorded meanwhile are not sent to it); `true` resumes
+    /// the pending ones.
     pub enabled: Option<bool>,
 }
 
