@@ -13,7 +13,7 @@ pub fn activity(f: &SessionFacts) -> Activity {
     let t = &f.transaction;
     let stop = t.stopped_at.zip(t.meter_stop).map(|(at, wh)| (at, Decimal::from(wh)));
     let pauses: Vec<_> = f.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &f.readings, stop, &pauses)
+    session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &f.readings, stop, &f.statuses, &pauses)
 }
 
 /// The location's time zone, in which time-of-day tariffs apply; UTC without a location.

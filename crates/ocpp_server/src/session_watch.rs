@@ -7,6 +7,7 @@ use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use rust_decimal::Decimal;
 use serde_json::json;
+use session::activity::reported_use;
 use session::intelligence::{Decision, Targets, Watch, decide, horizon_s};
 use store::{SessionFacts, StoreError};
 use tariff::Outlook;
@@ -83,11 +84,14 @@ fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
         _ => Decimal::from(UNKNOWN_POWER_W),
     };
     let paused = f.session.status == domain::session::SessionStatus::Paused;
-    // As in the activity, a car plugged in that takes no energy is parked: PARKING_TIME runs.
-    let status = match (paused, power_w > Decimal::ZERO) {
-        (true, _) => ConnectorStatus::SuspendedEVSE,
-        (false, true) => ConnectorStatus::Charging,
-        (false, false) => ConnectorStatus::SuspendedEV,
+    // As in the activity: the charger's last status where it tells, else the energy flow (a
+    // car plugged in that takes no energy is parked). Energy is projected in any status.
+    let reported = f.statuses.last().and_then(|(_, s)| reported_use(*s));
+    let status = match (paused, reported, power_w > Decimal::ZERO) {
+        (true, _, _) => ConnectorStatus::SuspendedEVSE,
+        (false, Some(status), _) => status,
+        (false, None, true) => ConnectorStatus::Charging,
+        (false, None, false) => ConnectorStatus::SuspendedEV,
     };
     let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
     let report_times: Vec<Timestamp> = f.readings.iter().map(|(at, _)| *at).collect();

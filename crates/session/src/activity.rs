@@ -26,45 +26,81 @@ pub fn from_readings(started_at: Timestamp, meter_start_wh: Decimal, readings: &
     Activity::new(periods).unwrap_or_default()
 }
 
-/// The activity with the pauses Joule made marked as such (billed as parking), periods cut
-/// at their edges; an open pause lasts to the end. Energy is shared out by time.
-pub fn with_pauses(activity: &Activity, pauses: &[(Timestamp, Option<Timestamp>)]) -> Activity {
-    if pauses.is_empty() {
-        return activity.clone();
-    }
-    let paused_at = |t: i64| pauses.iter().any(|(s, e)| t >= s.millis() && e.is_none_or(|e| t < e.millis()));
+/// The activity cut at `cuts` (milliseconds), each piece relabelled by `label` from the
+/// original period and the piece's midpoint. Energy is shared out by time.
+fn cut(activity: &Activity, cuts: &[i64], label: impl Fn(&Period, i64) -> (ConnectorStatus, bool)) -> Activity {
     let mut periods = Vec::new();
     for p in activity.periods() {
         let (a, b) = (p.start.millis(), p.end.millis());
-        let mut cuts: Vec<i64> = pauses.iter().flat_map(|(s, e)| [Some(s.millis()), e.map(Timestamp::millis)]).flatten().filter(|c| *c > a && *c < b).collect();
-        cuts.sort_unstable();
-        cuts.dedup();
+        if b <= a {
+            // An instant (two reports at one time) keeps its energy.
+            let (status, paused) = label(p, a);
+            periods.push(Period { status, paused, ..p.clone() });
+            continue;
+        }
         let mut bounds = vec![a];
-        bounds.extend(cuts);
+        bounds.extend(cuts.iter().copied().filter(|c| *c > a && *c < b));
         bounds.push(b);
+        bounds.sort_unstable();
+        bounds.dedup();
         let mut given = Decimal::ZERO;
         for (i, w) in bounds.windows(2).enumerate() {
             let last = i == bounds.len() - 2;
-            let energy = if last || b == a { p.energy_wh - given } else { p.energy_wh * Decimal::from(w[1] - w[0]) / Decimal::from(b - a) };
+            let energy = if last { p.energy_wh - given } else { p.energy_wh * Decimal::from(w[1] - w[0]) / Decimal::from(b - a) };
             given += energy;
-            let paused = paused_at(w[0] + (w[1] - w[0]) / 2);
-            periods.push(Period { start: Timestamp::from_millis(w[0]), end: Timestamp::from_millis(w[1]), status: p.status, paused: p.paused || paused, energy_wh: energy });
+            let (status, paused) = label(p, w[0] + (w[1] - w[0]) / 2);
+            periods.push(Period { start: Timestamp::from_millis(w[0]), end: Timestamp::from_millis(w[1]), status, paused, energy_wh: energy });
         }
     }
     Activity::new(periods).unwrap_or_default()
 }
 
+/// The activity with the pauses Joule made marked as such (billed as parking), periods cut
+/// at their edges; an open pause lasts to the end.
+pub fn with_pauses(activity: &Activity, pauses: &[(Timestamp, Option<Timestamp>)]) -> Activity {
+    if pauses.is_empty() {
+        return activity.clone();
+    }
+    let paused_at = |t: i64| pauses.iter().any(|(s, e)| t >= s.millis() && e.is_none_or(|e| t < e.millis()));
+    let cuts: Vec<i64> = pauses.iter().flat_map(|(s, e)| [Some(s.millis()), e.map(Timestamp::millis)]).flatten().collect();
+    cut(activity, &cuts, |p, mid| (p.status, p.paused || paused_at(mid)))
+}
+
+/// What a reported connector status says about the time it covers: charging, parking
+/// (SuspendedEV, Finishing) or neither (SuspendedEVSE: the operator holding the power back).
+/// Other statuses say nothing; the energy flow decides.
+pub fn reported_use(status: ConnectorStatus) -> Option<ConnectorStatus> {
+    match status {
+        ConnectorStatus::Charging | ConnectorStatus::SuspendedEV | ConnectorStatus::Finishing | ConnectorStatus::SuspendedEVSE => Some(status),
+        _ => None,
+    }
+}
+
+/// The activity labelled by the charger's status reports (in time order): each stretch takes
+/// the status last reported before it, where that status tells charging from parking;
+/// elsewhere the energy flow decides, as in [`from_readings`].
+pub fn with_statuses(activity: &Activity, statuses: &[(Timestamp, ConnectorStatus)]) -> Activity {
+    if statuses.is_empty() {
+        return activity.clone();
+    }
+    let reported_at = |t: i64| statuses.iter().rev().find(|(at, _)| at.millis() <= t).and_then(|(_, s)| reported_use(*s));
+    let cuts: Vec<i64> = statuses.iter().map(|(at, _)| at.millis()).collect();
+    cut(activity, &cuts, |p, mid| (reported_at(mid).unwrap_or(p.status), p.paused))
+}
+
 /// A session's activity as far as it is known: from the transaction's start to its stop, or
-/// to the last reading while it runs; Joule's pauses marked.
+/// to the last reading while it runs; labelled by the connector's status reports, Joule's
+/// pauses marked.
 pub fn of_session(
     started_at: Timestamp,
     meter_start_wh: Decimal,
     readings: &[(Timestamp, Decimal)],
     stop: Option<(Timestamp, Decimal)>,
+    statuses: &[(Timestamp, ConnectorStatus)],
     pauses: &[(Timestamp, Option<Timestamp>)],
 ) -> Activity {
     let (end, end_wh) = stop.or_else(|| readings.last().copied()).unwrap_or((started_at, meter_start_wh));
-    with_pauses(&from_readings(started_at, meter_start_wh, readings, end, end_wh), pauses)
+    with_pauses(&with_statuses(&from_readings(started_at, meter_start_wh, readings, end, end_wh), statuses), pauses)
 }
 
 #[cfg(test)]
@@ -84,6 +120,21 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_millis(s * 1000)
+    }
+
+    #[test]
+    fn reported_statuses_tell_charging_parking_and_neither() {
+        let d = Decimal::from;
+        // 0–10 min 2 kWh; 10–20 and 20–30 min nothing more.
+        let a = from_readings(t(0), d(0), &[(t(600), d(2000)), (t(1200), d(2000))], t(1800), d(2000));
+        let statuses = [(t(-60), ConnectorStatus::Preparing), (t(30), ConnectorStatus::Charging), (t(600), ConnectorStatus::SuspendedEVSE), (t(1500), ConnectorStatus::SuspendedEV)];
+        let s = with_statuses(&a, &statuses);
+        let usage = |u: tariff::Use| s.periods().iter().filter(|p| p.usage() == u).map(|p| p.duration_ms() / 1000).sum::<i64>();
+        assert_eq!(usage(tariff::Use::Charging), 600, "30 s of Preparing say nothing: the energy flowed, so it is charging");
+        assert_eq!(usage(tariff::Use::Neither), 900, "SuspendedEVSE: the operator held the power back");
+        assert_eq!(usage(tariff::Use::Parking), 300, "SuspendedEV from 25 min");
+        assert_eq!(s.periods().iter().map(|p| p.energy_wh).sum::<Decimal>(), d(2000));
+        assert_eq!(with_statuses(&a, &[]), a, "without reports the energy flow decides");
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct SessionFacts {
     pub timezone: Option<String>,
     /// Energy register readings of the transaction, in time order, Wh.
     pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
+    /// The connector's reported statuses, in time order: the last one before the transaction
+    /// started, then those up to its stop.
+    pub statuses: Vec<(Timestamp, ConnectorStatus)>,
     /// How long the chargestation took to stop a session after Joule asked, as learned so far.
     pub stop_latency_s: Option<u32>,
 }
@@ -229,6 +232,13 @@ impl Store {
             tx.commit().await?;
             return Ok(());
         }
+        sqlx::query("INSERT INTO connector_statuses (chargestation_id, connector_id, status, reported_at) VALUES ($1, $2, $3, $4)")
+            .bind(cs.to_string())
+            .bind(i64::from(connector_id))
+            .bind(status.as_str())
+            .bind(at.millis())
+            .execute(&mut *tx)
+            .await?;
         let existing = connector_row(&mut tx, org, cs, connector_id).await?;
         let mut events = Vec::new();
         let connector = match existing {
@@ -462,7 +472,25 @@ impl Store {
                 readings.push((at, v));
             }
         }
-        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, stop_latency_s }))
+        let until = transaction.stopped_at.map_or(i64::MAX, Timestamp::millis);
+        let rows = sqlx::query(
+            "SELECT status, reported_at FROM connector_statuses WHERE chargestation_id = $1 AND connector_id = $2 AND reported_at <= $4 \
+             AND reported_at >= COALESCE((SELECT MAX(reported_at) FROM connector_statuses WHERE chargestation_id = $1 AND connector_id = $2 AND reported_at <= $3), $3) \
+             ORDER BY reported_at",
+        )
+        .bind(cs.to_string())
+        .bind(i64::from(transaction.connector_id))
+        .bind(transaction.started_at.millis())
+        .bind(until)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut statuses = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(status) = ConnectorStatus::parse(&row.try_get::<String, _>("status")?) {
+                statuses.push((Timestamp::from_millis(row.try_get("reported_at")?), status));
+            }
+        }
+        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s }))
     }
 
     async fn end_session(&self, conn: &mut AnyConnection, org: Id, session: Session, at: Timestamp, bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {

@@ -385,3 +385,33 @@ async fn targets_stop_sessions_and_are_validated() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_chargers_statuses_tell_charging_from_parking_and_from_neither() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-8", 1).await;
+        let key = site.key.clone();
+        let rate = app.post("/v1.1/rates", &key, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.30 }, { "type": "PARKING_TIME", "price": 6 }] })).await.ok();
+        app.patch(&format!("/v1.1/connectors/{}", site.connectors[0]), &key, json!({ "rate": rate["_id"] })).await.ok();
+        let (user, _) = wallet_user(&app, &key, 100_000).await;
+        let connector = site.connectors[0].clone();
+        let (id, transaction) = running(&app, &mut site, &connector, &user, &ago(1800)).await;
+        let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string() }] }] });
+        let status = |at: String, status: &str| json!({ "connectorId": 1, "errorCode": "NoError", "status": status, "timestamp": at });
+        call(&mut site.socket, "StatusNotification", status(ago(1790), "Charging")).await;
+        call(&mut site.socket, "MeterValues", reading(ago(1200), 3000)).await;
+        // Ten minutes held back by the operator's load management, then ten parked.
+        call(&mut site.socket, "StatusNotification", status(ago(1200), "SuspendedEVSE")).await;
+        call(&mut site.socket, "MeterValues", reading(ago(600), 3000)).await;
+        call(&mut site.socket, "StatusNotification", status(ago(600), "SuspendedEV")).await;
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 3000, "timestamp": ago(0) })).await;
+        let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+        let parking: Vec<_> = ended["cost"]["breakdown"].as_array().unwrap().iter().filter(|r| r["type"] == "PARKING_TIME").collect();
+        assert_eq!(parking.len(), 1, "{}", ended["cost"]);
+        let hours = parking[0]["quantity"].as_f64().unwrap();
+        assert!((hours - 600.0 / 3600.0).abs() < 0.001, "only the SuspendedEV ten minutes are parking: {hours} h");
+        assert_eq!(ended["cost"]["amount"], json!(1.6), "$0.60 of energy and $1.00 of parking: {}", ended["cost"]);
+        app
+    })
+    .await;
+}
