@@ -6,7 +6,7 @@
 //! *finishes* each attempt in one transaction that writes the attempt record, the delivery's
 //! next state and, when the rules say so, disables the endpoint with its event.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::collections::hash_map::Entry;
 
 use domain::event::{Event, NewEvent};
@@ -67,6 +67,14 @@ pub struct FinishedAttempt {
     pub claimed: ClaimedDelivery,
     pub attempt: DeliveryAttempt,
     pub verdict: Verdict,
+}
+
+/// What a batch of attempts did to one endpoint.
+struct EndpointOutcome {
+    organization: Id,
+    last_success: Option<Timestamp>,
+    /// Why and when to disable it.
+    disable: Option<(String, Timestamp)>,
 }
 
 fn opt_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, StoreError> {
@@ -358,15 +366,42 @@ impl Store {
     /// (`webhook_endpoint.disabled`) when the verdict says so. An attempt whose delivery is gone
     /// (its endpoint was deleted) or already finished changes nothing.
     pub async fn finish_webhook_attempts(&self, finished: &[FinishedAttempt]) -> Result<(), StoreError> {
+        // Rows are locked in one order (deliveries, then endpoints, each by id), so that two
+        // nodes recording at once wait for each other instead of deadlocking.
+        let mut finished: Vec<&FinishedAttempt> = finished.iter().collect();
+        finished.sort_by_key(|f| f.claimed.delivery);
+        let mut endpoints: BTreeMap<Id, EndpointOutcome> = BTreeMap::new();
         let mut tx = self.write().await?;
         for f in finished {
-            self.finish_attempt(&mut tx, f).await?;
+            if self.finish_attempt(&mut tx, f).await? {
+                let outcome = endpoints.entry(f.claimed.endpoint).or_insert(EndpointOutcome { organization: f.claimed.organization, last_success: None, disable: None });
+                match &f.verdict {
+                    Verdict::Delivered => outcome.last_success = outcome.last_success.max(Some(f.attempt.created_at)),
+                    Verdict::GiveUp { disable: Some(reason) } => outcome.disable = Some((reason.clone(), f.attempt.created_at)),
+                    _ => {}
+                }
+            }
+        }
+        for (endpoint, outcome) in endpoints {
+            if let Some(at) = outcome.last_success {
+                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1").bind(endpoint.to_string()).bind(at.millis()).execute(&mut *tx).await?;
+            }
+            if let Some((reason, at)) = outcome.disable {
+                let mut w: WebhookEndpoint = documents::fetch(&mut tx, outcome.organization, endpoint).await?;
+                if w.enabled {
+                    w.disable(&reason, at);
+                    documents::replace(&mut tx, outcome.organization, &w).await?;
+                    self.record(&mut tx, outcome.organization, vec![NewEvent::of(OBJECT, "disabled", &w)]).await?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn finish_attempt(&self, conn: &mut AnyConnection, f: &FinishedAttempt) -> Result<(), StoreError> {
+    /// Writes one attempt and its delivery's next state; false if the delivery was gone or
+    /// already finished.
+    async fn finish_attempt(&self, conn: &mut AnyConnection, f: &FinishedAttempt) -> Result<bool, StoreError> {
         let (claimed, attempt) = (&f.claimed, &f.attempt);
         let now = attempt.created_at;
         let (status, next) = match &f.verdict {
@@ -387,24 +422,10 @@ impl Store {
         .execute(&mut *conn)
         .await?;
         if updated.rows_affected() == 0 {
-            return Ok(());
+            return Ok(false);
         }
         documents::insert(&mut *conn, claimed.organization, attempt).await?;
-        match &f.verdict {
-            Verdict::Delivered => {
-                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1").bind(claimed.endpoint.to_string()).bind(now.millis()).execute(&mut *conn).await?;
-            }
-            Verdict::GiveUp { disable: Some(reason) } => {
-                let mut endpoint: WebhookEndpoint = documents::fetch(&mut *conn, claimed.organization, claimed.endpoint).await?;
-                if endpoint.enabled {
-                    endpoint.disable(reason, now);
-                    documents::replace(&mut *conn, claimed.organization, &endpoint).await?;
-                    self.record(conn, claimed.organization, vec![NewEvent::of(OBJECT, "disabled", &endpoint)]).await?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        Ok(true)
     }
 
     /// The deliveries of an event, oldest first (for tests and operators).
