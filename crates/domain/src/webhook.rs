@@ -16,7 +16,7 @@ use crate::{Id, Invalid, Timestamp};
 
 /// The object names events are about; an event pattern must name one of them.
 pub const EVENT_OBJECTS: &[&str] =
-    &["organization", "user", "wallet", "location", "chargestation", "connector", "rate", "token", "transaction", "session", "payment", "top_up", "webhook_endpoint"];
+    &["organization", "user", "wallet", "location", "chargestation", "connector", "rate", "token", "session", "payment", "top_up", "webhook_endpoint"];
 
 const MAX_PATTERNS: usize = 100;
 const MAX_URL_LEN: usize = 2048;

@@ -442,8 +442,6 @@ fn summary(object: &str, data: &Value) -> String {
         "payment" => format!("{}: {} of {} captured", text(&data["status"]), dollars("captured_amount"), dollars("authorized_amount")),
         "connector" => format!("connector {} {}", data["connector_id"], text(&data["status"])),
         "chargestation" => format!("{} {}", text(&data["endpoint"]), if data["online"] == true { "online" } else { "offline" }),
-        "transaction" if data["meterStop"].is_null() => format!("transactionId {}, meter {} Wh", data["transactionId"], data["meterStart"]),
-        "transaction" => format!("transactionId {}, meter {} to {} Wh, {}", data["transactionId"], data["meterStart"], data["meterStop"], text(&data["stopReason"])),
         _ => String::new(),
     }
 }

@@ -378,7 +378,6 @@ impl Store {
             events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
         }
         documents::insert(&mut tx, org, &transaction).await.map_err(|e| on_unique(e, || StoreError::Conflict("transaction id taken; retry".into())))?;
-        events.insert(0, NewEvent::of("transaction", "started", &transaction).for_chargestation(cs));
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
         Ok(transaction)
@@ -421,7 +420,7 @@ impl Store {
         transaction.stop_reason = Some(stop.reason.clone().unwrap_or_else(|| "Local".into()));
         transaction.updated_at = self.now();
         documents::replace(&mut tx, org, &transaction).await?;
-        let mut events = vec![NewEvent::of("transaction", "stopped", &transaction).for_chargestation(cs)];
+        let mut events = Vec::new();
         if let Some(id) = transaction.session {
             let session = documents::fetch::<Session>(&mut tx, org, id).await?;
             if session.status.is_running() {

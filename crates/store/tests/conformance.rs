@@ -291,7 +291,7 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let listed = store.transactions(org.id, cs.id, ALL).await.unwrap();
         assert_eq!(listed.len(), 2);
         let types = event_types(&store, org.id).await;
-        assert_eq!(types.iter().filter(|t| *t == "transaction.stopped").count(), 1, "{types:?}");
+        assert!(!types.iter().any(|t| t.starts_with("transaction.")), "{backend:?}: the SPEC names no transaction events; its sessions tell: {types:?}");
         assert_eq!(types.iter().filter(|t| t.starts_with("session.")).collect::<Vec<_>>(), ["session.created", "session.started", "session.updated", "session.ended"], "one update for the stored readings, none for a dip");
         assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"connector.updated".to_string()));
         store.close().await;
