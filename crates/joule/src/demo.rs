@@ -1,6 +1,7 @@
 //! `joule demo`: a newcomer's first command. A Joule server in this process on a throwaway
-//! SQLite file, one simulated charger connected to it over a real WebSocket, and one
-//! wallet-paid session run end to end through the real HTTP API, as any client would.
+//! SQLite file, one simulated charger connected to it over a real WebSocket, one wallet-paid
+//! session run end to end through the real HTTP API, as any client would, and a webhook
+//! receiver that checks the signature of every delivery it gets.
 //!
 //! The script (`script`) is the shell: it talks to the server and waits on it. What a line
 //! says (money, energy, progress, event summaries) is pure and tested below.
@@ -8,10 +9,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use domain::webhook::Secret;
+use domain::webhook_delivery::standard_signature;
 use reqwest::Method;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
@@ -129,6 +134,13 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     let adjusted = api.post(&format!("/v1.1/wallets/{wallet_id}/adjustments"), json!({ "amount": FUNDING_CENTS, "reason": "welcome credit" })).await?;
     let funded = cents(&adjusted["wallet"]["balance"])?;
     step(screen, "POST /v1.1/wallets/{id}/adjustments", &format!("{}: balance {}", signed_money(Decimal::new(FUNDING_CENTS, 2)), money(Decimal::new(funded, 2))));
+    // Subscribed from here on: everything about the session is about its chargestation, and
+    // so arrives in the order it happened.
+    let receiver = Receiver::start().await?;
+    let endpoint = api.post("/v1.1/webhooks", json!({ "url": receiver.url, "events": WEBHOOK_EVENTS, "description": "the demo's receiver" })).await?;
+    let secret = Secret::parse(text(&endpoint["secret"])).context("the webhook endpoint's secret")?;
+    *receiver.secret.lock().unwrap_or_else(|e| e.into_inner()) = Some(secret);
+    step(screen, "POST /v1.1/webhooks", &format!("{} to {}", WEBHOOK_EVENTS.join(" "), receiver.url));
 
     let url = text(&station["connection_url"]);
     screen.say(&format!("A simulated charger connects to {url} over OCPP 1.6J ({} kW, meter values every {} s).", POWER_W / 1000, METER_INTERVAL.as_secs()));
@@ -147,14 +159,14 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
         wallet_id,
         funded,
     };
-    let outcome = session(&api, &site, screen).await;
+    let outcome = session(&api, &site, &receiver, text(&endpoint["createdAt"]), screen).await;
     charger.stop().await;
     let offline = until("the server to see the charger go", || async { Ok((api.get(&site.station_path).await?["online"] == false).then_some(())) }).await;
     outcome.and(offline)
 }
 
 /// The session, step by step, through the REST API, and what it left.
-async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<()> {
+async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &str, screen: &mut Screen) -> anyhow::Result<()> {
     let Site { station_path, connector_id, user_id, wallet_id, funded } = site;
     let funded = *funded;
     until("the charger to boot and report its connector", || async {
@@ -228,7 +240,64 @@ async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<
     if Decimal::new(funded - balance, 2) != captured {
         bail!("the wallet lost {} but the payment captured {}", money(Decimal::new(funded - balance, 2)), money(captured));
     }
+
+    // Every event the endpoint subscribed to reaches the receiver, signed.
+    let subscribed = |e: &&Value| text(&e["createdAt"]) >= subscribed_at && WEBHOOK_EVENTS.iter().any(|p| text(&e["type"]).starts_with(p.trim_end_matches('*')));
+    let wanted: Vec<String> = all_events(api).await?.iter().filter(subscribed).map(|e| text(&e["_id"]).to_string()).collect();
+    let received = until("the webhooks to arrive", || async {
+        let got = receiver.received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(wanted.iter().all(|id| got.iter().any(|(e, _)| text(&e["_id"]) == id)).then_some(got))
+    })
+    .await?;
+    let forged = received.iter().filter(|(_, verified)| !verified).count();
+    if forged > 0 {
+        bail!("{forged} webhooks came with a signature the endpoint's secret does not make");
+    }
+    if received.iter().map(|(e, _)| text(&e["_id"])).ne(wanted.iter().map(String::as_str)) {
+        bail!("the webhooks did not arrive once each and in the order of the events");
+    }
+    screen.say(&format!("Webhooks received at {} ({}, in order), each signature checked with the endpoint's secret:", receiver.url, received.len()));
+    let deliveries: Vec<Value> = received.into_iter().map(|(event, _)| event).collect();
+    for line in event_lines(&deliveries) {
+        screen.say(&format!("  {line}"));
+    }
     Ok(())
+}
+
+/// What the demo's webhook endpoint subscribes to.
+const WEBHOOK_EVENTS: [&str; 3] = ["session.*", "payment.*", "wallet.*"];
+
+/// A webhook receiver on a free local port: it keeps every delivery, with whether its
+/// Standard Webhooks signature is the one the endpoint's secret makes.
+struct Receiver {
+    url: String,
+    secret: Arc<Mutex<Option<Secret>>>,
+    received: Arc<Mutex<Vec<(Value, bool)>>>,
+}
+
+impl Receiver {
+    async fn start() -> anyhow::Result<Receiver> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the webhook receiver")?;
+        let url = format!("http://{}/webhooks", listener.local_addr()?);
+        let (secret, received) = (Arc::new(Mutex::new(None::<Secret>)), Arc::new(Mutex::new(Vec::new())));
+        let (keys, kept) = (secret.clone(), received.clone());
+        let receive = move |headers: HeaderMap, body: Bytes| {
+            let (keys, kept) = (keys.clone(), kept.clone());
+            async move {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                let verified = match (keys.lock().unwrap_or_else(|e| e.into_inner()).as_ref(), header("webhook-timestamp").parse::<i64>()) {
+                    (Some(secret), Ok(t)) => header("webhook-signature").split(' ').any(|s| s == standard_signature(secret, &header("webhook-id"), t, &body)),
+                    _ => false,
+                };
+                let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+                kept.lock().unwrap_or_else(|e| e.into_inner()).push((event, verified));
+                StatusCode::NO_CONTENT
+            }
+        };
+        let app = axum::Router::new().route("/webhooks", axum::routing::post(receive));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Receiver { url, secret, received })
+    }
 }
 
 /// Redraws the session's progress until `until`.

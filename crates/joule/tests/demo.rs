@@ -72,17 +72,21 @@ fn the_demo_runs_a_wallet_session_end_to_end_and_cleans_up() {
     assert!(out.contains("session ended"), "{out}");
     assert!(out.contains("pause: paused") && out.contains("resume: started"), "{out}");
 
-    // The events section, oldest first: the session's life in order, the capture after its end.
-    let events: Vec<&str> = out
-        .lines()
-        .skip_while(|l| !l.starts_with("Events"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
+    // The events section, oldest first, and the webhooks received (the demo itself checks
+    // their signatures and that they came once each in the events' order): the session's life
+    // in order, the capture after its end.
     let expected = ["session.created", "payment.authorized", "session.started", "session.paused", "session.resumed", "session.ended", "payment.captured"];
-    let positions: Vec<usize> = expected.iter().map(|e| events.iter().position(|t| t == e).unwrap_or_else(|| panic!("{e} in {events:?}"))).collect();
-    assert!(positions.is_sorted(), "{expected:?} in this order in {events:?}");
+    for section in ["Events", "Webhooks received"] {
+        let events: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with(section))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let positions: Vec<usize> = expected.iter().map(|e| events.iter().position(|t| t == e).unwrap_or_else(|| panic!("{e} in {section}: {events:?}"))).collect();
+        assert!(positions.is_sorted(), "{expected:?} in this order in {section}: {events:?}");
+    }
 
     // The wallet lost exactly what the payment captured.
     let payment = line_starting(out, "Payment:");

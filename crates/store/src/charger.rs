@@ -548,7 +548,7 @@ impl Store {
             }
             events.push(NewEvent::of("payment", "captured", payment).for_chargestation(cs));
             events.push(NewEvent::of("session", "payment.captured", &session).for_chargestation(cs));
-            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut *conn, org, wallet).await?));
+            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut *conn, org, wallet).await?).for_chargestation(cs));
         }
         Ok(events)
     }

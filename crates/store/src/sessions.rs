@@ -77,7 +77,8 @@ impl Store {
             let after = self.wallet_in(&mut tx, org, wallet.id).await?;
             events.push(NewEvent::of("payment", "created", &authorized).for_chargestation(connector.chargestation));
             events.push(NewEvent::of("payment", "authorized", &authorized).for_chargestation(connector.chargestation));
-            events.push(NewEvent::of("wallet", "updated", &after));
+            // The session's own story: ordered with its chargestation's other events.
+            events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(connector.chargestation));
             payment = Some(authorized);
         } else {
             self.check_startable(&mut tx, org, &connector).await?;
@@ -158,7 +159,7 @@ impl Store {
         if let (Some(payment), Some((wallet, held))) = (&session.payment, released) {
             self.release_hold(&mut tx, org, wallet, held).await?;
             events.push(NewEvent::of("payment", "canceled", payment).for_chargestation(cs));
-            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut tx, org, wallet).await?));
+            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut tx, org, wallet).await?).for_chargestation(cs));
         }
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
