@@ -258,6 +258,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment's Jail fixes the closure's error type")]
     fn each_layer_overrides_the_one_before() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("joule.toml", "listen = \"127.0.0.1:1\"\ndatabase_url = \"sqlite://file.db\"\nlog_level = \"debug\"\n")?;
