@@ -216,12 +216,15 @@ impl Store {
         Ok(out)
     }
 
+    /// A delivery of `event` to `endpoint`, in the stream of its chargestation or, for an event
+    /// about none, of the object it is about.
     async fn insert_delivery(&self, conn: &mut AnyConnection, org: Id, endpoint: Id, event: &Event, chargestation: Option<&str>) -> Result<Delivery, StoreError> {
+        let stream = chargestation.or_else(|| event.data["_id"].as_str());
         let now = self.now();
         let delivery = Delivery { id: self.new_id(), webhook: endpoint, event: event.id, status: "pending".into(), attempts: 0, next_attempt_at: Some(now), created_at: now };
         sqlx::query(
-            "INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_at, chargestation_id, status, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+            "INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_at, chargestation_id, stream, status, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
         )
         .bind(delivery.id.to_string())
         .bind(org.to_string())
@@ -229,6 +232,7 @@ impl Store {
         .bind(event.id.to_string())
         .bind(event.created_at.millis())
         .bind(chargestation.map(str::to_string))
+        .bind(stream.map(str::to_string))
         .bind(now.millis())
         .execute(conn)
         .await?;
@@ -278,9 +282,9 @@ impl Store {
     }
 
     /// Claims due deliveries for up to `max_total` attempts, at most `free(endpoint)` per
-    /// endpoint, each held for `lease_ms`. Of one chargestation's events for one endpoint only
-    /// the earliest pending one (the head of its queue) is ever due, so deliveries keep their
-    /// order. The head is a correlated `ORDER BY ... LIMIT 1` subquery, which both databases
+    /// endpoint, each held for `lease_ms`. Of one stream's events (a chargestation's, or an
+    /// object's) for one endpoint only the earliest pending one (the head of its queue) is ever
+    /// due, so deliveries keep their order. The head is a correlated `ORDER BY ... LIMIT 1` subquery, which both databases
     /// answer from `webhook_deliveries_in_order` whatever their statistics say (an anti-join
     /// planned on a freshly filled table scans the whole queue for every row).
     pub async fn claim_webhook_deliveries(&self, lease_ms: i64, max_total: usize, free: impl Fn(&Id) -> usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
@@ -315,8 +319,8 @@ impl Store {
         let sql = format!(
             "SELECT d.id, d.attempts, d.first_attempt_at, d.event_id FROM webhook_deliveries d \
              WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND (d.lease_until IS NULL OR d.lease_until <= $2) \
-             AND (d.chargestation_id IS NULL OR d.id = (SELECT e.id FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id \
-                 AND e.chargestation_id = d.chargestation_id AND e.status = 'pending' ORDER BY e.event_at, e.event_id LIMIT 1)) \
+             AND (d.stream IS NULL OR d.id = (SELECT e.id FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id \
+                 AND e.stream = d.stream AND e.status = 'pending' ORDER BY e.event_at, e.event_id LIMIT 1)) \
              ORDER BY d.event_at, d.event_id LIMIT $3{}",
             self.backend.skip_locked()
         );

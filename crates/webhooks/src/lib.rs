@@ -6,8 +6,8 @@
 //! 2. **claim**: due deliveries are leased to this node (`Store::claim_webhook_deliveries`), at
 //!    most [`DispatcherConfig::concurrency`] in flight and
 //!    [`DispatcherConfig::per_endpoint`] per endpoint, so one slow endpoint never takes the
-//!    slots of the others; of one chargestation's events only the earliest pending one is
-//!    ever due for an endpoint, which keeps them in order;
+//!    slots of the others; of one stream's events (a chargestation's, or else one object's)
+//!    only the earliest pending one is ever due for an endpoint, which keeps them in order;
 //! 3. **deliver**: each claimed delivery is POSTed in its own task, signed, with a timeout and
 //!    no redirects; the answer goes through `webhook_delivery::decide`;
 //! 4. **record**: `Store::finish_webhook_attempts` writes the finished attempts and their
@@ -84,7 +84,7 @@ struct Dispatcher {
     slots: Arc<Semaphore>,
     /// Deliveries in flight per endpoint, so that claims leave room for the other endpoints.
     busy: Arc<Mutex<HashMap<Id, usize>>>,
-    /// Poked when deliveries are recorded: the next one of their chargestation may be due.
+    /// Poked when deliveries are recorded: the next one of their stream may be due.
     wake: Arc<Notify>,
     finished: UnboundedSender<Done>,
 }
