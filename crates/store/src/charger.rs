@@ -13,7 +13,7 @@ use domain::ledger::{EntryKind, LedgerEntry, LedgerError};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Column, Filter, document};
 use crate::error::on_unique;
@@ -291,13 +291,15 @@ impl Store {
         if let Some(t) = token {
             return Ok((t.authorization(self.now()), Some(t)));
         }
-        let session = self.session_for_id_tag(&mut *self.pool.acquire().await?, cs, id_tag).await?;
+        let session = self.session_for_id_tag(&mut *self.pool.acquire().await?, cs, id_tag, "").await?;
         Ok((if session.is_some() { Authorization::Accepted } else { Authorization::Invalid }, None))
     }
 
-    /// The session Joule started with this idTag on this chargestation, while it may run.
-    async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused')")
+    /// The session Joule started with this idTag on this chargestation, while it may run;
+    /// `lock` as `Backend::lock_in_turn` gives it when the caller is going to change it.
+    async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str, lock: &str) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT data FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused'){lock}");
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(cs.to_string())
             .bind(id_tag.to_string())
             .fetch_optional(conn)
@@ -339,7 +341,7 @@ impl Store {
         };
         let mut events = Vec::new();
         // The start of a session Joule asked for: it is now running.
-        if let Some(mut session) = self.session_for_id_tag(&mut tx, cs, &start.id_tag).await?.filter(|s| s.status == SessionStatus::Created) {
+        if let Some(mut session) = self.session_for_id_tag(&mut tx, cs, &start.id_tag, self.backend.lock_in_turn()).await?.filter(|s| s.status == SessionStatus::Created) {
             session.status = SessionStatus::Started;
             session.transaction_id = Some(transaction.transaction_id);
             session.started_at = Some(start.started_at);
@@ -422,7 +424,7 @@ impl Store {
         documents::replace(&mut tx, org, &transaction).await?;
         let mut events = Vec::new();
         if let Some(id) = transaction.session {
-            let session = documents::fetch::<Session>(&mut tx, org, id).await?;
+            let session = documents::fetch_to_change::<Session>(&mut tx, self.backend, org, id).await?;
             if session.status.is_running() {
                 events.extend(self.end_session(&mut tx, org, session, stop.stopped_at, bill).await?);
             }
@@ -570,7 +572,8 @@ impl Store {
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
         let mut running = None;
         if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
-            let row = sqlx::query("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused')")
+            let sql = format!("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}", self.backend.lock_in_turn());
+            let row = sqlx::query(AssertSqlSafe(sql))
                 .bind(cs.to_string())
                 .bind(transaction_id)
                 .fetch_optional(&mut *tx)
@@ -673,7 +676,7 @@ impl Store {
     /// `false` if it already had, so the request goes out once.
     pub async fn request_stop(&self, org: Id, id: Id, reason: &str) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        let mut session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         if session.stop_requested.is_some() || !session.status.is_running() {
             tx.commit().await?;
             return Ok(false);

@@ -10,7 +10,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Row};
 
-use crate::StoreError;
+use crate::{Backend, StoreError};
 
 /// A column value beside `data`.
 pub(crate) enum Column {
@@ -124,7 +124,19 @@ pub(crate) async fn replace<T: Document>(conn: &mut AnyConnection, org: Id, doc:
 }
 
 pub(crate) async fn fetch<T: Document>(conn: &mut AnyConnection, org: Id, id: Id) -> Result<T, StoreError> {
-    let sql = format!("SELECT data FROM {} WHERE id = $1 AND organization_id = $2", T::TABLE);
+    fetch_with(conn, org, id, "").await
+}
+
+/// `fetch` in a write transaction that is going to change the document: on PostgreSQL the row
+/// stays locked until the transaction ends, so two read-modify-writes of one document (a
+/// charger's stop and the runner's stop request, say) never overwrite each other. SQLite's
+/// write transactions already run one at a time.
+pub(crate) async fn fetch_to_change<T: Document>(conn: &mut AnyConnection, backend: Backend, org: Id, id: Id) -> Result<T, StoreError> {
+    fetch_with(conn, org, id, backend.lock_in_turn()).await
+}
+
+async fn fetch_with<T: Document>(conn: &mut AnyConnection, org: Id, id: Id, lock: &str) -> Result<T, StoreError> {
+    let sql = format!("SELECT data FROM {} WHERE id = $1 AND organization_id = $2{lock}", T::TABLE);
     let row = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(org.to_string()).fetch_optional(conn).await?;
     row.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound(T::OBJECT))
 }

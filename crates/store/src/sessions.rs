@@ -134,7 +134,7 @@ impl Store {
     /// A session that is no longer waiting to start is left as it is.
     pub async fn cancel_session(&self, org: Id, id: Id, start_failure: bool) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
-        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        let mut session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         if session.status != SessionStatus::Created {
             tx.commit().await?;
             return Ok(session);
@@ -171,7 +171,7 @@ impl Store {
     /// `Conflict`.
     pub async fn pause_or_resume(&self, org: Id, id: Id, paused: bool) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
-        let mut session: Session = documents::fetch(&mut tx, org, id).await?;
+        let mut session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         let now = self.now();
         let (from, to, action) = if paused { (SessionStatus::Started, SessionStatus::Paused, "paused") } else { (SessionStatus::Paused, SessionStatus::Started, "resumed") };
         if session.status != from {

@@ -415,3 +415,29 @@ async fn the_chargers_statuses_tell_charging_from_parking_and_from_neither() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stop_request_racing_the_chargers_stop_never_undoes_the_end() {
+    on_every_backend(|app: TestApp| async move {
+        let mut site = site(&app, "W-9", 1).await;
+        let key = site.key.clone();
+        let org: domain::Id = app.get("/v1.1/organization", &key).await.ok()["_id"].as_str().unwrap().parse().unwrap();
+        let (user, wallet) = wallet_user(&app, &key, 5000).await;
+        let connector = site.connectors[0].clone();
+        for _ in 0..8 {
+            let (id, transaction) = running(&app, &mut site, &connector, &user, &ago(60)).await;
+            let stop = json!({ "transactionId": transaction, "meterStop": 2000, "timestamp": ago(0) });
+            // The runner's stop request and the charger's stop, at once: whichever commits
+            // second must see what the first wrote.
+            let (asked, _) = tokio::join!(app.store.request_stop(org, id.parse().unwrap(), "authorized_amount"), call(&mut site.socket, "StopTransaction", stop));
+            asked.unwrap();
+            let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
+            assert_eq!((ended["status"].as_str(), ended["payment"]["status"].as_str()), (Some("ended"), Some("succeeded")), "{ended}");
+            assert_eq!(app.store.held_on_wallet(wallet.parse().unwrap()).await.unwrap().0, 0, "nothing stays held");
+        }
+        let (balance, available) = app.assert_ledger(&key, &wallet).await;
+        assert_eq!((balance, available), (5000 - 8 * 35, 5000 - 8 * 35), "eight captures of 1 kWh at $0.35");
+        app
+    })
+    .await;
+}
