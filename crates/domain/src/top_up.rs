@@ -230,10 +230,14 @@ pub enum Refusal {
     StripeNotConfigured,
     #[error("Stripe does not accept payments in {0}")]
     Currency(&'static str),
+    #[error("The wallet cannot hold this top-up")]
+    WalletFull,
 }
 
-/// The business rules a top-up must pass before Stripe is asked, in this order.
-pub fn check(org: &Organization, keys: &StripeKeys, wallet: &Wallet) -> Result<(), Refusal> {
+/// The business rules a top-up must pass before Stripe is asked, in this order. The last one
+/// keeps a paid top-up creditable: a wallet that could not take its credit would leave the
+/// driver charged and the wallet as it was.
+pub fn check(org: &Organization, keys: &StripeKeys, wallet: &Wallet, wallet_amount: Cents) -> Result<(), Refusal> {
     if !org.allows_wallets() {
         return Err(Refusal::NotInTheUs);
     }
@@ -242,6 +246,9 @@ pub fn check(org: &Organization, keys: &StripeKeys, wallet: &Wallet) -> Result<(
     }
     if !accepts_currency(wallet.currency) {
         return Err(Refusal::Currency(wallet.currency.code()));
+    }
+    if wallet.balance.0.checked_add(wallet_amount.0).is_none_or(|after| after > MAX_BALANCE.0) {
+        return Err(Refusal::WalletFull);
     }
     Ok(())
 }
@@ -371,10 +378,13 @@ mod tests {
         let keys = StripeKeys { secret_key: SecretKey::parse("sk_test_123456"), webhook_secret: WebhookSecret::parse("whsec_1") };
         let usd = Wallet::new(Id::from_parts(1, [0; 5], 2), Id::from_parts(1, [0; 5], 3), Currency::USD, Timestamp::from_millis(0));
         let irr = Wallet { currency: Currency::parse("IRR").unwrap(), ..usd.clone() };
-        assert_eq!(check(&org("US"), &keys, &usd), Ok(()));
-        assert_eq!(check(&org("DE"), &StripeKeys::default(), &irr), Err(Refusal::NotInTheUs));
-        assert_eq!(check(&org("US"), &StripeKeys { webhook_secret: None, ..keys.clone() }, &irr), Err(Refusal::StripeNotConfigured));
-        assert_eq!(check(&org("US"), &keys, &irr).unwrap_err().to_string(), "Stripe does not accept payments in IRR");
+        assert_eq!(check(&org("US"), &keys, &usd, Cents(100)), Ok(()));
+        assert_eq!(check(&org("DE"), &StripeKeys::default(), &irr, Cents(100)), Err(Refusal::NotInTheUs));
+        assert_eq!(check(&org("US"), &StripeKeys { webhook_secret: None, ..keys.clone() }, &irr, Cents(100)), Err(Refusal::StripeNotConfigured));
+        assert_eq!(check(&org("US"), &keys, &irr, Cents(100)).unwrap_err().to_string(), "Stripe does not accept payments in IRR");
+        let nearly_full = Wallet { balance: Cents(MAX_BALANCE.0 - 100), ..usd.clone() };
+        assert_eq!(check(&org("US"), &keys, &nearly_full, Cents(100)), Ok(()));
+        assert_eq!(check(&org("US"), &keys, &nearly_full, Cents(101)).unwrap_err().to_string(), "The wallet cannot hold this top-up");
     }
 
     #[test]

@@ -56,12 +56,18 @@ impl WebhookEndpoint {
 }
 
 /// The answer to creating an endpoint or rotating its secret: the only times the secret is shown.
-#[derive(Serialize, Debug, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct WebhookWithSecret {
     #[serde(flatten)]
     pub endpoint: WebhookEndpoint,
     /// `whsec_` and the base64 key: keep it, it is not shown again.
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookWithSecret").field("endpoint", &self.endpoint).field("secret", &"whsec_…").finish()
+    }
 }
 
 /// `*` matches every type, `session.*` every type under `session.`, anything else itself.

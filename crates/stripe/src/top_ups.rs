@@ -92,7 +92,7 @@ impl TopUps {
         let organization = self.store.organization(org).await?;
         let wallet = self.store.wallet(org, new.wallet).await?;
         let keys = self.store.stripe_keys(org).await?;
-        top_up::check(&organization, &keys, &wallet)?;
+        top_up::check(&organization, &keys, &wallet, new.wallet_amount)?;
         let key = keys.secret_key.ok_or(Refusal::StripeNotConfigured)?;
         let t = new.create(self.store.new_id(), &wallet, self.store.now(), self.lifetime_ms);
         self.store.create_top_up(org, &t).await?;
