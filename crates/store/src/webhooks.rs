@@ -130,19 +130,23 @@ impl Store {
         documents::list(&mut *self.pool.acquire().await?, org, page, filters).await
     }
 
-    /// Saves a changed endpoint (`webhook_endpoint.updated`, or `.disabled` when this change
-    /// disabled it).
-    pub async fn update_webhook(&self, org: Id, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+    /// Changes an endpoint with `change`, applied to the stored endpoint while it is locked (so
+    /// that a change made meanwhile, the dispatcher disabling it say, is never overwritten), with
+    /// `webhook_endpoint.updated`, or `.disabled` when this change disabled it. A refusal from
+    /// `change` changes nothing.
+    pub async fn update_webhook<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(WebhookEndpoint) -> Result<WebhookEndpoint, E>) -> Result<WebhookEndpoint, E> {
         let mut tx = self.write().await?;
-        let before: WebhookEndpoint = documents::fetch(&mut tx, org, endpoint.id).await.map_err(not_found_as_webhook)?;
-        documents::replace(&mut tx, org, endpoint).await?;
-        let mut events = vec![NewEvent::of(OBJECT, "updated", endpoint)];
-        if before.enabled && !endpoint.enabled {
-            events.push(NewEvent::of(OBJECT, "disabled", endpoint));
+        let before: WebhookEndpoint = documents::fetch_to_change(&mut tx, self.backend, org, id).await.map_err(not_found_as_webhook)?;
+        let was_enabled = before.enabled;
+        let endpoint = change(before)?;
+        documents::replace(&mut tx, org, &endpoint).await?;
+        let mut events = vec![NewEvent::of(OBJECT, "updated", &endpoint)];
+        if was_enabled && !endpoint.enabled {
+            events.push(NewEvent::of(OBJECT, "disabled", &endpoint));
         }
         self.record(&mut tx, org, events).await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(endpoint)
     }
 
     /// Deletes an endpoint with its deliveries and their attempts.

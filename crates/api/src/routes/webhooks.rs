@@ -8,7 +8,7 @@ use domain::webhook_delivery::DeliveryAttempt;
 use crate::AppState;
 use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, ListQuery};
 use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable};
 
@@ -51,9 +51,8 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     params(IdPath), request_body = WebhookInput,
     responses((status = 200, description = "OK", body = Envelope<WebhookEndpoint>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<WebhookInput>) -> ApiResult {
-    let endpoint = patch.apply(s.store.webhook(org, id).await?, &s.config.own_addresses(), s.store.now())?;
-    s.store.update_webhook(org, &endpoint).await?;
-    ok(endpoint)
+    let (own, now) = (s.config.own_addresses(), s.store.now());
+    ok(s.store.update_webhook(org, id, |stored| patch.apply(stored, &own, now).map_err(ApiError::from)).await?)
 }
 
 /// Deletes an endpoint, its pending deliveries and its attempt records.
