@@ -38,7 +38,8 @@ impl Store {
     /// holds the wallet's whole available balance. Nothing is written unless all checks pass.
     pub async fn start_session(&self, org: Id, new: &NewSession) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
-        let connector: Connector = documents::fetch(&mut tx, org, new.connector).await?;
+        // Locked: two starts on one connector take turns, so the second sees the first busy.
+        let connector: Connector = documents::fetch_to_change(&mut tx, self.backend, org, new.connector).await?;
         if let Some(user) = new.user
             && !documents::exists(&mut tx, "users", org, user).await?
         {

@@ -441,3 +441,32 @@ async fn a_stop_request_racing_the_chargers_stop_never_undoes_the_end() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_starts_on_one_connector_start_one_session() {
+    on_every_backend(|app: TestApp| async move {
+        let site = site(&app, "W-10", 1).await;
+        let key = site.key.clone();
+        let mut drivers = Vec::new();
+        for _ in 0..8 {
+            drivers.push(wallet_user(&app, &key, 3000).await);
+        }
+        let starts = drivers.iter().map(|(user, _)| {
+            let (app, key, body) = (&app, &key, start(&site.connectors[0], user));
+            async move { app.post("/v1.1/sessions", key, body).await }
+        });
+        let answers = futures::future::join_all(starts).await;
+        assert_eq!(answers.iter().filter(|a| a.status.as_u16() == 200).count(), 1, "{:?}: one session per connector", app.backend());
+        assert!(answers.iter().filter(|a| a.status.as_u16() != 200).all(|a| a.status.as_u16() == 409 && a.message() == "Connector is not available"));
+        let mut holding = 0;
+        for (_, wallet) in &drivers {
+            let (balance, available) = app.assert_ledger(&key, wallet).await;
+            assert_eq!(balance, 3000);
+            holding += usize::from(available == 0);
+        }
+        assert_eq!(holding, 1, "only the started session holds money");
+        drop(site.socket);
+        app
+    })
+    .await;
+}
