@@ -5,9 +5,9 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use domain::Id;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::secrets::{secret_matches, split_api_key, token_matches};
-use crate::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {

@@ -107,7 +107,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         let mut filters = Vec::new();
         for (name, make) in [("createdAt[gte]", Filter::CreatedFrom as fn(Timestamp) -> Filter), ("createdAt[lte]", Filter::CreatedUntil)] {
             if let Some(raw) = params.get(name) {
-                let t = Timestamp::parse(raw).ok_or_else(|| ApiError::bad_request(format!("Invalid `{name}`: must be an ISO-8601 timestamp such as 2026-01-31T12:00:00.000Z")))?;
+                let t = Timestamp::parse(raw)
+                    .ok_or_else(|| ApiError::bad_request(format!("Invalid `{name}`: must be an ISO-8601 timestamp such as 2026-01-31T12:00:00.000Z")))?;
                 filters.push(make(t));
             }
         }

@@ -8,11 +8,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use store::IdempotencyStart;
 
+use crate::AppState;
 use crate::auth::{Caller, authenticate};
 use crate::error::ApiError;
 use crate::extract::{BODY_LIMIT_BYTES, body_too_large};
 use crate::secrets::sha256_hex;
-use crate::AppState;
 
 const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;

@@ -46,7 +46,12 @@ impl ApiConfig {
 
 impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig").field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>")).field("public_ws_url", &self.public_ws_url).field("listen_addresses", &self.listen_addresses).field("stripe", &self.stripe).finish()
+        f.debug_struct("ApiConfig")
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<hidden>"))
+            .field("public_ws_url", &self.public_ws_url)
+            .field("listen_addresses", &self.listen_addresses)
+            .field("stripe", &self.stripe)
+            .finish()
     }
 }
 

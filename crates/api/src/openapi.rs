@@ -37,7 +37,10 @@ impl Modify for SharedComponents {
         let bearer = |description: &str| SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(description)).build());
         let components = openapi.components.get_or_insert_default();
         components.add_security_scheme("api_key", bearer("An organization's API key: `Authorization: Bearer <key>`."));
-        components.add_security_scheme("admin_token", bearer("The platform admin token (`JOULE_ADMIN_TOKEN`), needed by `/v1.1/organizations*` instead of an API key."));
+        components.add_security_scheme(
+            "admin_token",
+            bearer("The platform admin token (`JOULE_ADMIN_TOKEN`), needed by `/v1.1/organizations*` instead of an API key."),
+        );
         components.schemas.insert(FAILURE.into(), Envelope::<Null>::schema());
     }
 }
@@ -98,7 +101,10 @@ mod tests {
     async fn every_route_is_documented_and_routed() {
         let db = TestDatabase::fresh(Backend::Sqlite).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
-        let app = router(ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()), ApiConfig { admin_token: Some("admin-token".into()), public_ws_url: "ws://127.0.0.1".into(), listen_addresses: vec![], stripe: Default::default() });
+        let app = router(
+            ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()),
+            ApiConfig { admin_token: Some("admin-token".into()), public_ws_url: "ws://127.0.0.1".into(), listen_addresses: vec![], stripe: Default::default() },
+        );
         let doc: Value = serde_json::from_str(super::document()).unwrap();
         let mut operations = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {

@@ -22,10 +22,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn new_api_key(organization: Id) -> NewApiKey {
     let id = hex::encode(rand::random::<[u8; 8]>());
     let secret = hex::encode(rand::random::<[u8; 32]>());
-    NewApiKey {
-        key: format!("{KEY_PREFIX}{id}_{secret}"),
-        record: ApiKeyRecord { id, organization, secret_sha256: sha256_hex(secret.as_bytes()) },
-    }
+    NewApiKey { key: format!("{KEY_PREFIX}{id}_{secret}"), record: ApiKeyRecord { id, organization, secret_sha256: sha256_hex(secret.as_bytes()) } }
 }
 
 /// Splits a presented key into its id and secret, if it has the shape of one.

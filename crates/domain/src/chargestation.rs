@@ -132,14 +132,8 @@ impl std::fmt::Debug for Credentials {
 /// OCPP 1.6 identities are CiString(48)-sized and travel as a URL path segment, so only
 /// characters that need no escaping there are allowed.
 pub fn endpoint(value: &str) -> Result<String, Invalid> {
-    let ok = !value.is_empty()
-        && value.len() <= 48
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~:".contains(&b));
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(Invalid::new("endpoint", "must be 1 to 48 characters of A-Z, a-z, 0-9 and - _ . ~ :"))
-    }
+    let ok = !value.is_empty() && value.len() <= 48 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~:".contains(&b));
+    if ok { Ok(value.to_string()) } else { Err(Invalid::new("endpoint", "must be 1 to 48 characters of A-Z, a-z, 0-9 and - _ . ~ :")) }
 }
 
 /// OCPP's security whitepaper asks for 16 to 40 characters for a charger's Basic password;

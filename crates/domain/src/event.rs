@@ -35,12 +35,7 @@ pub struct NewEvent {
 impl NewEvent {
     /// `object.action` for an object serialized as it is shown by the API.
     pub fn of<T: Serialize>(object: &'static str, action: &str, value: &T) -> NewEvent {
-        NewEvent {
-            object,
-            kind: format!("{object}.{action}"),
-            data: serde_json::to_value(value).unwrap_or(Value::Null),
-            chargestation: None,
-        }
+        NewEvent { object, kind: format!("{object}.{action}"), data: serde_json::to_value(value).unwrap_or(Value::Null), chargestation: None }
     }
 
     pub fn for_chargestation(mut self, chargestation: Id) -> NewEvent {

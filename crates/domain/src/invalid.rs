@@ -17,11 +17,7 @@ impl Invalid {
 
     /// The same problem seen from an enclosing object: `tax` inside `price_components[1]`.
     pub fn within(self, parent: &str) -> Self {
-        let field = if self.field.starts_with('[') {
-            format!("{parent}{}", self.field)
-        } else {
-            format!("{parent}.{}", self.field)
-        };
+        let field = if self.field.starts_with('[') { format!("{parent}{}", self.field) } else { format!("{parent}.{}", self.field) };
         Invalid { field, message: self.message }
     }
 }

@@ -90,15 +90,7 @@ impl LocationInput {
         if self.name.is_none() {
             return Err(Invalid::new("name", "is required"));
         }
-        let blank = Location {
-            id,
-            name: String::new(),
-            address: None,
-            timezone: "UTC".into(),
-            coordinates: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let blank = Location { id, name: String::new(), address: None, timezone: "UTC".into(), coordinates: None, created_at: now, updated_at: now };
         self.apply(blank, now)
     }
 }

@@ -24,11 +24,7 @@ impl Page {
         };
         let page = match page {
             None => 1,
-            Some(s) => s
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=Page::MAX_PAGE).contains(n))
-                .ok_or_else(|| Invalid::new("page", "must be an integer from 1"))?,
+            Some(s) => s.parse::<u32>().ok().filter(|n| (1..=Page::MAX_PAGE).contains(n)).ok_or_else(|| Invalid::new("page", "must be an integer from 1"))?,
         };
         Ok(Page { limit, page })
     }

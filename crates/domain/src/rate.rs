@@ -152,7 +152,9 @@ impl RateInput {
         let currency = Currency::parse(&self.currency).ok_or_else(|| Invalid::new("currency", "must be an ISO 4217 currency code such as \"USD\""))?;
         let price_components = components(self.price_components, "price_components")?;
         let elements = match self.elements {
-            Some(list) if !list.is_empty() => Some(list.into_iter().enumerate().map(|(i, e)| element(e, &format!("elements[{i}]"))).collect::<Result<Vec<_>, _>>()?),
+            Some(list) if !list.is_empty() => {
+                Some(list.into_iter().enumerate().map(|(i, e)| element(e, &format!("elements[{i}]"))).collect::<Result<Vec<_>, _>>()?)
+            }
             _ => None,
         };
         if price_components.is_empty() && elements.is_none() {
@@ -186,10 +188,12 @@ mod tests {
 
     #[test]
     fn accepts_a_full_rate_with_defaults() {
-        let rate = create(r#"{"name":"Standard","currency":"usd","price_components":[
+        let rate = create(
+            r#"{"name":"Standard","currency":"usd","price_components":[
             {"type":"ENERGY","price":0.35,"tax":8.25},
             {"type":"PARKING_TIME","price":3,"step_size":300,"grace_period":0.5},
-            {"type":"FLAT","price":1}],"minimum_amount":2}"#)
+            {"type":"FLAT","price":1}],"minimum_amount":2}"#,
+        )
         .unwrap();
         assert_eq!(rate.currency, Currency::USD);
         assert_eq!(rate.price_components[0].price.to_string(), "0.35");
@@ -226,7 +230,10 @@ mod tests {
             (r#"{"currency":"USD","price_components":[{"type":"FLAT","price":1000001}]}"#, "price_components[0].price"),
             (r#"{"currency":"USD","elements":[{"price_components":[]}]}"#, "elements[0].price_components"),
             (r#"{"currency":"USD","elements":[{"price_components":[{"type":"TIME","price":1,"tax":-1}]}]}"#, "elements[0].price_components[0].tax"),
-            (r#"{"currency":"USD","elements":[{"price_components":[{"type":"TIME","price":1}],"restrictions":{"min_kwh":5,"max_kwh":1}}]}"#, "elements[0].restrictions.max_kwh"),
+            (
+                r#"{"currency":"USD","elements":[{"price_components":[{"type":"TIME","price":1}],"restrictions":{"min_kwh":5,"max_kwh":1}}]}"#,
+                "elements[0].restrictions.max_kwh",
+            ),
             (r#"{"currency":"USD","elements":[]}"#, "price_components"),
         ] {
             assert_eq!(create(json).unwrap_err().field, field, "{json}");

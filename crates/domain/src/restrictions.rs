@@ -173,7 +173,13 @@ impl Restrictions {
             return Err(Invalid::new("day_of_week", "must name at least one day, or the element never applies"));
         }
         if self.max_kwh == Some(Decimal::ZERO) || self.max_power == Some(Decimal::ZERO) || self.max_duration == Some(0) {
-            let name = if self.max_kwh == Some(Decimal::ZERO) { "max_kwh" } else if self.max_power == Some(Decimal::ZERO) { "max_power" } else { "max_duration" };
+            let name = if self.max_kwh == Some(Decimal::ZERO) {
+                "max_kwh"
+            } else if self.max_power == Some(Decimal::ZERO) {
+                "max_power"
+            } else {
+                "max_duration"
+            };
             return Err(Invalid::new(name, "must be above 0 (it is exclusive), or the element never applies"));
         }
         Ok(())
@@ -236,7 +242,9 @@ mod tests {
 
     #[test]
     fn bounds_are_inclusive_then_exclusive() {
-        let x = r(r#"{"min_kwh":1,"max_kwh":50,"min_power":0,"max_power":16,"min_duration":60,"max_duration":3600,"start_date":"2026-01-01","end_date":"2026-02-01"}"#);
+        let x = r(
+            r#"{"min_kwh":1,"max_kwh":50,"min_power":0,"max_power":16,"min_duration":60,"max_duration":3600,"start_date":"2026-01-01","end_date":"2026-02-01"}"#,
+        );
         assert!(x.energy_holds(Decimal::ONE) && !x.energy_holds(Decimal::from(50)));
         assert!(x.power_holds(Decimal::ZERO) && !x.power_holds(Decimal::from(16)));
         assert!(x.duration_holds(Decimal::from(60)) && !x.duration_holds(Decimal::from(3600)));

@@ -29,7 +29,9 @@ impl SessionStatus {
     }
 
     pub fn parse(s: &str) -> Option<SessionStatus> {
-        [SessionStatus::Created, SessionStatus::Started, SessionStatus::Paused, SessionStatus::Ended, SessionStatus::Cancelled].into_iter().find(|x| x.as_str() == s)
+        [SessionStatus::Created, SessionStatus::Started, SessionStatus::Paused, SessionStatus::Ended, SessionStatus::Cancelled]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 
     /// Energy may flow: the charger runs a transaction for it.

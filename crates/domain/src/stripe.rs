@@ -134,9 +134,16 @@ impl utoipa::PartialSchema for StripeInput {
         let string = |description: &str| ObjectBuilder::new().schema_type(Type::String).description(Some(description)).write_only(true);
         ObjectBuilder::new()
             .schema_type(Type::Object)
-            .description(Some("The organization's Stripe keys, write-only: answers show only `stripe.configured`. `null` removes both; a key set to `null` removes that key."))
+            .description(Some(
+                "The organization's Stripe keys, write-only: answers show only `stripe.configured`. `null` removes both; a key set to `null` removes that key.",
+            ))
             .property("secret_key", string("The secret key (`sk_...`) or a restricted key (`rk_...`) of the organization's Stripe account."))
-            .property("webhook_secret", string("The signing secret (`whsec_...`) of the webhook endpoint registered in Stripe for `/v1.1/integrations/stripe/{organization id}/webhook`."))
+            .property(
+                "webhook_secret",
+                string(
+                    "The signing secret (`whsec_...`) of the webhook endpoint registered in Stripe for `/v1.1/integrations/stripe/{organization id}/webhook`.",
+                ),
+            )
             .into()
     }
 }
@@ -162,14 +169,22 @@ impl StripeInput {
                 "secret_key" => {
                     change.secret_key = match raw {
                         None => Change::Clear,
-                        Some(s) if s.starts_with("pk_") => return Err(Invalid::new("stripe.secret_key", "must be a secret key (sk_...), not a publishable key")),
-                        Some(s) => Change::Set(SecretKey::parse(s).ok_or_else(|| Invalid::new("stripe.secret_key", "must be a Stripe secret key (sk_...) or restricted key (rk_...)"))?),
+                        Some(s) if s.starts_with("pk_") => {
+                            return Err(Invalid::new("stripe.secret_key", "must be a secret key (sk_...), not a publishable key"));
+                        }
+                        Some(s) => Change::Set(
+                            SecretKey::parse(s)
+                                .ok_or_else(|| Invalid::new("stripe.secret_key", "must be a Stripe secret key (sk_...) or restricted key (rk_...)"))?,
+                        ),
                     }
                 }
                 "webhook_secret" => {
                     change.webhook_secret = match raw {
                         None => Change::Clear,
-                        Some(s) => Change::Set(WebhookSecret::parse(s).ok_or_else(|| Invalid::new("stripe.webhook_secret", "must be a Stripe webhook signing secret (whsec_...)"))?),
+                        Some(s) => Change::Set(
+                            WebhookSecret::parse(s)
+                                .ok_or_else(|| Invalid::new("stripe.webhook_secret", "must be a Stripe webhook signing secret (whsec_...)"))?,
+                        ),
                     }
                 }
                 _ => return Err(Invalid::new(format!("stripe.{name}"), "is not a Stripe setting (use `secret_key` and `webhook_secret`)")),
@@ -489,7 +504,14 @@ mod tests {
         let event = Event::parse(body).unwrap();
         let (pi, outcome) = event.outcome().unwrap();
         assert_eq!((pi.id.as_str(), pi.amount, pi.top_up.as_deref()), ("pi_1", 2500, Some("0123456789abcdef01234567")));
-        assert_eq!(outcome, Outcome::Failed(PaymentError { code: Some("card_declined".into()), decline_code: Some("generic_decline".into()), message: Some("Your card was declined.".into()) }));
+        assert_eq!(
+            outcome,
+            Outcome::Failed(PaymentError {
+                code: Some("card_declined".into()),
+                decline_code: Some("generic_decline".into()),
+                message: Some("Your card was declined.".into())
+            })
+        );
         let other = Event::parse(br#"{"id":"evt_2","type":"charge.refunded","data":{"object":{"object":"charge","id":"ch_1"}}}"#).unwrap();
         assert_eq!(other.outcome(), None);
         assert!(Event::parse(b"not json").is_err());

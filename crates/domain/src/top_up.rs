@@ -363,8 +363,14 @@ mod tests {
         assert_eq!(field(format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1}}"#)), "payment_method");
         assert_eq!(field(format!(r#"{{"type":"manual","wallet":"{WALLET}","amount":1,"payment_method":"pm_card_visa"}}"#)), "payment_method");
         assert_eq!(field(format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1,"payment_method":"visa"}}"#)), "payment_method");
-        assert_eq!(field(format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1,"payment_method":"pm_x","customer":"x"}}"#)), "customer");
-        let t = input(&format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1,"payment_method":"pm_card_visa","customer":"cus_123"}}"#)).parse().unwrap();
+        assert_eq!(
+            field(format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1,"payment_method":"pm_x","customer":"x"}}"#)),
+            "customer"
+        );
+        let t =
+            input(&format!(r#"{{"type":"manual_with_payment_method","wallet":"{WALLET}","amount":1,"payment_method":"pm_card_visa","customer":"cus_123"}}"#))
+                .parse()
+                .unwrap();
         assert_eq!((t.payment_method.as_deref(), t.customer.as_deref()), (Some("pm_card_visa"), Some("cus_123")));
     }
 
@@ -407,7 +413,15 @@ mod tests {
         let wallet = Wallet::new(Id::from_parts(1, [0; 5], 2), Id::from_parts(1, [0; 5], 3), Currency::USD, Timestamp::from_millis(0));
         let new = input(&format!(r#"{{"type":"manual","wallet":"{WALLET}","amount":2500}}"#)).parse().unwrap();
         let mut t = new.create(Id::from_parts(1, [0; 5], 4), &wallet, Timestamp::from_millis(1000), DEFAULT_LIFETIME_MS);
-        let pi = crate::stripe::PaymentIntent { id: "pi_1".into(), status: "succeeded".into(), amount: 2500, currency: "usd".into(), client_secret: None, top_up: Some(t.id.to_string()), last_payment_error: None };
+        let pi = crate::stripe::PaymentIntent {
+            id: "pi_1".into(),
+            status: "succeeded".into(),
+            amount: 2500,
+            currency: "usd".into(),
+            client_secret: None,
+            top_up: Some(t.id.to_string()),
+            last_payment_error: None,
+        };
         assert!(t.paid_by(&pi), "named in its metadata before Joule knew the intent");
         assert!(!t.paid_by(&crate::stripe::PaymentIntent { top_up: None, ..pi.clone() }));
         t.payment_intent = Some("pi_1".into());
@@ -422,7 +436,15 @@ mod tests {
         assert_eq!(on_expiry("canceled"), Some(Transition::Expire));
         assert_eq!(on_expiry("succeeded"), Some(Transition::Complete));
         assert_eq!(on_expiry("processing"), None);
-        let pi = crate::stripe::PaymentIntent { id: "pi_1".into(), status: "requires_payment_method".into(), amount: 1, currency: "usd".into(), client_secret: None, top_up: None, last_payment_error: None };
+        let pi = crate::stripe::PaymentIntent {
+            id: "pi_1".into(),
+            status: "requires_payment_method".into(),
+            amount: 1,
+            currency: "usd".into(),
+            client_secret: None,
+            top_up: None,
+            last_payment_error: None,
+        };
         assert_eq!(on_confirmation(&pi), None, "a new intent waits for the driver");
         assert_eq!(on_confirmation(&crate::stripe::PaymentIntent { last_payment_error: Some(PaymentError::default()), ..pi.clone() }), Some(Transition::Fail));
         assert_eq!(on_confirmation(&crate::stripe::PaymentIntent { status: "succeeded".into(), ..pi.clone() }), Some(Transition::Complete));
@@ -431,7 +453,11 @@ mod tests {
 
     #[test]
     fn failures_keep_stripes_code_and_message() {
-        let e = PaymentError { code: Some("card_declined".into()), decline_code: Some("insufficient_funds".into()), message: Some("Your card has insufficient funds.".into()) };
+        let e = PaymentError {
+            code: Some("card_declined".into()),
+            decline_code: Some("insufficient_funds".into()),
+            message: Some("Your card has insufficient funds.".into()),
+        };
         assert_eq!(failure(&e), (Some("card_declined:insufficient_funds".into()), Some("Your card has insufficient funds.".into())));
         assert_eq!(failure(&PaymentError { decline_code: None, ..e.clone() }).0.as_deref(), Some("card_declined"));
         assert_eq!(failure(&PaymentError::default()), (None, None));

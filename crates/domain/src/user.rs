@@ -58,7 +58,9 @@ pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 fn email(value: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(email) = optional_text("email", value, 254)? else { return Ok(None) };
     let valid = match email.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !email.contains(char::is_whitespace),
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !email.contains(char::is_whitespace)
+        }
         None => false,
     };
     if valid { Ok(Some(email)) } else { Err(Invalid::new("email", "must be an email address")) }
@@ -106,17 +108,8 @@ impl UserInput {
     }
 
     pub fn create(self, id: Id, now: Timestamp) -> Result<User, Invalid> {
-        let blank = User {
-            id,
-            firstname: None,
-            lastname: None,
-            email: None,
-            phone: None,
-            meta_data: Map::new(),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        };
+        let blank =
+            User { id, firstname: None, lastname: None, email: None, phone: None, meta_data: Map::new(), active: true, created_at: now, updated_at: now };
         self.apply(blank, now)
     }
 }

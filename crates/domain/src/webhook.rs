@@ -140,11 +140,15 @@ impl OwnAddresses {
         };
         let local = |ip: IpAddr| ip.is_loopback() || ip.is_unspecified();
         let listening = ip.is_some_and(|ip| {
-            self.listen.iter().any(|own| own.port() == port && (own.ip() == ip || (local(own.ip()) && local(ip)) || (own.ip().is_unspecified() && ip == IpAddr::V6(Ipv6Addr::LOCALHOST))))
+            self.listen.iter().any(|own| {
+                own.port() == port && (own.ip() == ip || (local(own.ip()) && local(ip)) || (own.ip().is_unspecified() && ip == IpAddr::V6(Ipv6Addr::LOCALHOST)))
+            })
         });
-        let public = self.public.iter().filter_map(|p| Url::parse(p).ok()).any(|p| {
-            p.host_str().is_some_and(|h| url.host_str().is_some_and(|u| h.eq_ignore_ascii_case(u))) && public_port(&p) == Some(port)
-        });
+        let public = self
+            .public
+            .iter()
+            .filter_map(|p| Url::parse(p).ok())
+            .any(|p| p.host_str().is_some_and(|h| url.host_str().is_some_and(|u| h.eq_ignore_ascii_case(u))) && public_port(&p) == Some(port));
         listening || public
     }
 }
@@ -223,7 +227,16 @@ impl WebhookInput {
         if self.events.is_none() {
             return Err(Invalid::new("events", "is required"));
         }
-        let blank = WebhookEndpoint { id, url: String::new(), events: Vec::new(), description: None, enabled: true, disabled_reason: None, created_at: now, updated_at: now };
+        let blank = WebhookEndpoint {
+            id,
+            url: String::new(),
+            events: Vec::new(),
+            description: None,
+            enabled: true,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
         self.apply(blank, own, now)
     }
 }
@@ -319,7 +332,14 @@ mod tests {
 
     #[test]
     fn urls_to_this_server_are_refused_and_other_local_ports_are_not() {
-        for url in ["http://127.0.0.1:8080/x", "http://localhost:8080", "http://[::1]:8080", "http://127.0.0.2:8080", "https://csms.example.com/hooks", "http://CSMS.example.com:443"] {
+        for url in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+            "http://127.0.0.2:8080",
+            "https://csms.example.com/hooks",
+            "http://CSMS.example.com:443",
+        ] {
             assert_eq!(create(&format!(r#"{{"url":"{url}","events":["*"]}}"#)).unwrap_err().message, "must not point at this server", "{url}");
         }
         for url in ["http://127.0.0.1:9000/x", "http://localhost:8081", "https://csms.example.com:8443", "https://hooks.example.com"] {

@@ -50,7 +50,9 @@ pub enum Verdict {
     Delivered,
     RetryAt(Timestamp),
     /// No more attempts; when `disable` names a reason the endpoint is disabled for it.
-    GiveUp { disable: Option<String> },
+    GiveUp {
+        disable: Option<String>,
+    },
 }
 
 /// What is known when an attempt ends.
@@ -239,7 +241,14 @@ mod tests {
     }
 
     fn facts(attempt: u32) -> AttemptFacts {
-        AttemptFacts { attempt, now: Timestamp::from_millis(1_000_000), first_attempt_at: Timestamp::from_millis(0), endpoint_last_success: None, jitter: 0.5, scale: 1.0 }
+        AttemptFacts {
+            attempt,
+            now: Timestamp::from_millis(1_000_000),
+            first_attempt_at: Timestamp::from_millis(0),
+            endpoint_last_success: None,
+            jitter: 0.5,
+            scale: 1.0,
+        }
     }
 
     #[test]

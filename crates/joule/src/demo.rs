@@ -54,7 +54,16 @@ pub async fn run() -> anyhow::Result<()> {
     let admin_token = format!("{:032x}", rand::random::<u128>());
     // Short intervals: the session runner looks every second, not every five.
     let ocpp = ocpp_server::OcppConfig { watch_interval: Duration::from_secs(1), ..ocpp_server::OcppConfig::default() };
-    let server = Server { store: store.clone(), listener, tls: None, ocpp, admin_token: Some(admin_token.clone()), public_url: None, webhooks: Default::default(), stripe: Default::default() };
+    let server = Server {
+        store: store.clone(),
+        listener,
+        tls: None,
+        ocpp,
+        admin_token: Some(admin_token.clone()),
+        public_url: None,
+        webhooks: Default::default(),
+        stripe: Default::default(),
+    };
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
         let _ = stopped.await;
@@ -133,7 +142,11 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     step(screen, "POST /v1.1/users/{id}/wallet", "a USD wallet");
     let adjusted = api.post(&format!("/v1.1/wallets/{wallet_id}/adjustments"), json!({ "amount": FUNDING_CENTS, "reason": "welcome credit" })).await?;
     let funded = cents(&adjusted["wallet"]["balance"])?;
-    step(screen, "POST /v1.1/wallets/{id}/adjustments", &format!("{}: balance {}", signed_money(Decimal::new(FUNDING_CENTS, 2)), money(Decimal::new(funded, 2))));
+    step(
+        screen,
+        "POST /v1.1/wallets/{id}/adjustments",
+        &format!("{}: balance {}", signed_money(Decimal::new(FUNDING_CENTS, 2)), money(Decimal::new(funded, 2))),
+    );
     // Subscribed from here on: everything about the session is about its chargestation, and
     // so arrives in the order it happened.
     let receiver = Receiver::start().await?;
@@ -145,20 +158,10 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     let url = text(&station["connection_url"]);
     screen.say(&format!("A simulated charger connects to {url} over OCPP 1.6J ({} kW, meter values every {} s).", POWER_W / 1000, METER_INTERVAL.as_secs()));
     let ocpp_base = url.strip_suffix(&format!("/{ENDPOINT}")).context("the connection_url ends with the chargestation's endpoint")?;
-    let config = ChargerConfig {
-        password: Some(password),
-        power_w: POWER_W,
-        meter_interval: METER_INTERVAL,
-        ..ChargerConfig::new(ocpp_base, ENDPOINT)
-    };
+    let config = ChargerConfig { password: Some(password), power_w: POWER_W, meter_interval: METER_INTERVAL, ..ChargerConfig::new(ocpp_base, ENDPOINT) };
     let charger = Charger::connect(config).await.context("the simulated charger could not connect")?;
-    let site = Site {
-        station_path: format!("/v1.1/chargestations/{station_id}"),
-        connector_id: text(&connector["_id"]).to_string(),
-        user_id,
-        wallet_id,
-        funded,
-    };
+    let site =
+        Site { station_path: format!("/v1.1/chargestations/{station_id}"), connector_id: text(&connector["_id"]).to_string(), user_id, wallet_id, funded };
     let outcome = session(&api, &site, &receiver, text(&endpoint["createdAt"]), screen).await;
     charger.stop().await;
     let offline = until("the server to see the charger go", || async { Ok((api.get(&site.station_path).await?["online"] == false).then_some(())) }).await;
@@ -200,7 +203,9 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
     let mut watch = Watch { api, path: &session_path, from: charging_from, screen: &mut *screen };
     watch.phase("charging", charging_from + CHARGE_BEFORE_PAUSE).await?;
     let paused = api.post(&format!("{session_path}/pause"), json!({})).await?;
-    watch.screen.say(&format!("POST /v1.1/sessions/{{id}}/pause: {} (SetChargingProfile at 0 W; the TIME price does not run while paused).", text(&paused["status"])));
+    watch
+        .screen
+        .say(&format!("POST /v1.1/sessions/{{id}}/pause: {} (SetChargingProfile at 0 W; the TIME price does not run while paused).", text(&paused["status"])));
     watch.phase("paused", charging_from + CHARGE_BEFORE_PAUSE + PAUSE).await?;
     let resumed = api.post(&format!("{session_path}/resume"), json!({})).await?;
     watch.screen.say(&format!("POST /v1.1/sessions/{{id}}/resume: {} again.", text(&resumed["status"])));
@@ -222,15 +227,15 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
     }
     let payment = &ended["payment"];
     let captured = decimal(&payment["captured_amount"]);
-    screen.say(&format!(
-        "Payment: authorized {}, captured {}, {}.",
-        money(decimal(&payment["authorized_amount"])),
-        money(captured),
-        text(&payment["status"]),
-    ));
+    screen.say(&format!("Payment: authorized {}, captured {}, {}.", money(decimal(&payment["authorized_amount"])), money(captured), text(&payment["status"]),));
     let wallet = api.get(&format!("/v1.1/wallets/{wallet_id}")).await?;
     let balance = cents(&wallet["balance"])?;
-    screen.say(&format!("Wallet: balance {} (was {}), available {}.", money(Decimal::new(balance, 2)), money(Decimal::new(funded, 2)), money(Decimal::new(cents(&wallet["available_balance"])?, 2))));
+    screen.say(&format!(
+        "Wallet: balance {} (was {}), available {}.",
+        money(Decimal::new(balance, 2)),
+        money(Decimal::new(funded, 2)),
+        money(Decimal::new(cents(&wallet["available_balance"])?, 2))
+    ));
     screen.say("Ledger (GET /v1.1/wallets/{id}/transactions), oldest first:");
     let mut ledger = api.get(&format!("/v1.1/wallets/{wallet_id}/transactions?limit=100")).await?.as_array().cloned().unwrap_or_default();
     ledger.reverse();
@@ -242,7 +247,8 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
     }
 
     // Every event the endpoint subscribed to reaches the receiver, signed.
-    let subscribed = |e: &&Value| text(&e["createdAt"]) >= subscribed_at && WEBHOOK_EVENTS.iter().any(|p| text(&e["type"]).starts_with(p.trim_end_matches('*')));
+    let subscribed =
+        |e: &&Value| text(&e["createdAt"]) >= subscribed_at && WEBHOOK_EVENTS.iter().any(|p| text(&e["type"]).starts_with(p.trim_end_matches('*')));
     let wanted: Vec<String> = all_events(api).await?.iter().filter(subscribed).map(|e| text(&e["_id"]).to_string()).collect();
     let received = until("the webhooks to arrive", || async {
         let got = receiver.received.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -493,7 +499,8 @@ fn event_lines(events: &[Value]) -> Vec<String> {
             _ => runs.push((kind, 1, summary)),
         }
     }
-    let named: Vec<(String, String)> = runs.into_iter().map(|(kind, count, summary)| (if count > 1 { format!("{kind} ×{count}") } else { kind }, summary)).collect();
+    let named: Vec<(String, String)> =
+        runs.into_iter().map(|(kind, count, summary)| (if count > 1 { format!("{kind} ×{count}") } else { kind }, summary)).collect();
     let width = named.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
     named.into_iter().map(|(name, summary)| format!("{name:<width$}  {summary}").trim_end().to_string()).collect()
 }

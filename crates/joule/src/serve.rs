@@ -38,7 +38,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
-    let server = Server { store: store.clone(), listener, tls, ocpp: settings.ocpp(), admin_token: settings.admin_token.clone(), public_url: settings.public_url.clone(), webhooks: settings.webhooks(), stripe: settings.stripe() };
+    let server = Server {
+        store: store.clone(),
+        listener,
+        tls,
+        ocpp: settings.ocpp(),
+        admin_token: settings.admin_token.clone(),
+        public_url: settings.public_url.clone(),
+        webhooks: settings.webhooks(),
+        stripe: settings.stripe(),
+    };
     server.run(shutdown).await?;
     store.close().await;
     tracing::info!("stopped");

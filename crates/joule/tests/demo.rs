@@ -84,7 +84,8 @@ fn the_demo_runs_a_wallet_session_end_to_end_and_cleans_up() {
             .take_while(|l| l.starts_with("  "))
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        let positions: Vec<usize> = expected.iter().map(|e| events.iter().position(|t| t == e).unwrap_or_else(|| panic!("{e} in {section}: {events:?}"))).collect();
+        let positions: Vec<usize> =
+            expected.iter().map(|e| events.iter().position(|t| t == e).unwrap_or_else(|| panic!("{e} in {section}: {events:?}"))).collect();
         assert!(positions.is_sorted(), "{expected:?} in this order in {section}: {events:?}");
     }
 

@@ -160,12 +160,8 @@ async fn the_readme_walkthrough_runs_as_written() {
         let db = TestDatabase::fresh(backend).await;
         let dir = temp_dir("walkthrough");
         let server = Server::start(&dir, &["--database-url", &db.url], &[("JOULE_ADMIN_TOKEN", ADMIN)]);
-        let output = Command::new("bash")
-            .args(["-euo", "pipefail", "-c", script])
-            .env("JOULE_URL", &server.base)
-            .env("JOULE_ADMIN_TOKEN", ADMIN)
-            .output()
-            .unwrap();
+        let output =
+            Command::new("bash").args(["-euo", "pipefail", "-c", script]).env("JOULE_URL", &server.base).env("JOULE_ADMIN_TOKEN", ADMIN).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{backend:?}: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use serde_json::{Value, json};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, connect_async_tls_with_config};
 
 const ADMIN: &str = "tls-admin-token";
@@ -62,7 +62,10 @@ async fn chargers_boot_over_tls_with_basic_credentials() {
     let credentials = base64::engine::general_purpose::STANDARD.encode("TLS-1:a-long-charger-password");
     request.headers_mut().insert("Authorization", HeaderValue::from_str(&format!("Basic {credentials}")).unwrap());
     let (mut socket, _) = connect_async_tls_with_config(request, None, false, Some(Connector::Rustls(Arc::new(client)))).await.expect("WSS with Basic auth");
-    socket.send(Message::Text(json!([2, "1", "BootNotification", { "chargePointVendor": "Acme", "chargePointModel": "Secure" }]).to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(json!([2, "1", "BootNotification", { "chargePointVendor": "Acme", "chargePointModel": "Secure" }]).to_string().into()))
+        .await
+        .unwrap();
     let answer: Value = loop {
         if let Some(Ok(Message::Text(t))) = socket.next().await {
             break serde_json::from_str(&t).unwrap();

@@ -56,17 +56,10 @@ pub struct FrameError {
 
 impl Frame {
     pub fn parse(text: &str) -> Result<Frame, FrameError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| FrameError {
-            id: None,
-            code: ErrorCode::ProtocolError,
-            description: format!("not JSON: {e}"),
-        })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| FrameError { id: None, code: ErrorCode::ProtocolError, description: format!("not JSON: {e}") })?;
         let Value::Array(items) = value else {
-            return Err(FrameError {
-                id: None,
-                code: ErrorCode::ProtocolError,
-                description: "not a JSON array".into(),
-            });
+            return Err(FrameError { id: None, code: ErrorCode::ProtocolError, description: "not a JSON array".into() });
         };
         let id = items.get(1).and_then(Value::as_str).filter(|id| valid_id(id)).map(str::to_owned);
         let fail = |code, description: String| FrameError { id: id.clone(), code, description };
@@ -78,10 +71,7 @@ impl Frame {
             Some(CALL_ERROR) => ("CALLERROR", 5),
             _ => {
                 let found = items.first().map_or("nothing".to_owned(), Value::to_string);
-                return Err(fail(
-                    ErrorCode::ProtocolError,
-                    format!("the message type id must be 2, 3 or 4, got {found}"),
-                ));
+                return Err(fail(ErrorCode::ProtocolError, format!("the message type id must be 2, 3 or 4, got {found}")));
             }
         };
         if items.len() != length {
@@ -110,9 +100,7 @@ impl Frame {
             Some(CALL_RESULT) => Ok(Frame::CallResult { id, payload: object(next(), "payload").map_err(malformed)? }),
             _ => {
                 let code = match next() {
-                    Value::String(code) => {
-                        ErrorCode::parse(&code).ok_or_else(|| malformed(format!("unknown error code {code:?}")))?
-                    }
+                    Value::String(code) => ErrorCode::parse(&code).ok_or_else(|| malformed(format!("unknown error code {code:?}")))?,
                     other => return Err(malformed(format!("the error code must be a string, got {other}"))),
                 };
                 let Value::String(description) = next() else {
@@ -129,9 +117,7 @@ impl Frame {
         let text = match self {
             Frame::Call { id, action, payload } => serde_json::to_string(&(CALL, id, action, payload)),
             Frame::CallResult { id, payload } => serde_json::to_string(&(CALL_RESULT, id, payload)),
-            Frame::CallError { id, code, description, details } => {
-                serde_json::to_string(&(CALL_ERROR, id, code, description, details))
-            }
+            Frame::CallError { id, code, description, details } => serde_json::to_string(&(CALL_ERROR, id, code, description, details)),
         };
         text.expect("a frame serializes to JSON")
     }
@@ -173,9 +159,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::messages::{
-        BootNotification, BootNotificationResponse, Heartbeat, HeartbeatRequest, RegistrationStatus, decode_request,
-    };
+    use crate::messages::{BootNotification, BootNotificationResponse, Heartbeat, HeartbeatRequest, RegistrationStatus, decode_request};
 
     fn refused(text: &str) -> FrameError {
         Frame::parse(text).unwrap_err()
@@ -189,10 +173,7 @@ mod tests {
                 action: "BootNotification".into(),
                 payload: json!({"chargePointVendor": "VendorX", "chargePointModel": "SingleSocketCharger"}),
             },
-            Frame::CallResult {
-                id: "19223201".into(),
-                payload: json!({"status": "Accepted", "currentTime": "2013-02-01T20:53:32.486Z", "interval": 300}),
-            },
+            Frame::CallResult { id: "19223201".into(), payload: json!({"status": "Accepted", "currentTime": "2013-02-01T20:53:32.486Z", "interval": 300}) },
             Frame::CallError {
                 id: "19223201".into(),
                 code: ErrorCode::OccurenceConstraintViolation,
@@ -230,10 +211,7 @@ mod tests {
             interval: 300,
         };
         let answer = Frame::call_result::<BootNotification>(id, &response).to_text();
-        assert_eq!(
-            answer,
-            r#"[3,"19223201",{"status":"Accepted","currentTime":"2013-02-01T20:53:32.486Z","interval":300}]"#
-        );
+        assert_eq!(answer, r#"[3,"19223201",{"status":"Accepted","currentTime":"2013-02-01T20:53:32.486Z","interval":300}]"#);
     }
 
     #[test]
@@ -269,12 +247,7 @@ mod tests {
         ];
         for (text, id) in cases {
             let error = refused(text);
-            assert_eq!(
-                (error.id.as_deref(), error.code),
-                (id, ErrorCode::ProtocolError),
-                "{text}: {}",
-                error.description
-            );
+            assert_eq!((error.id.as_deref(), error.code), (id, ErrorCode::ProtocolError), "{text}: {}", error.description);
         }
     }
 
@@ -296,17 +269,9 @@ mod tests {
         ];
         for (text, id) in cases {
             let error = refused(&text);
-            assert_eq!(
-                (error.id.as_deref(), error.code),
-                (id, ErrorCode::FormationViolation),
-                "{text}: {}",
-                error.description
-            );
+            assert_eq!((error.id.as_deref(), error.code), (id, ErrorCode::FormationViolation), "{text}: {}", error.description);
         }
-        assert_eq!(
-            refused(&format!(r#"[2, "{long_id}", "Heartbeat", {{}}]"#)).description,
-            "the message id is longer than 36 characters"
-        );
+        assert_eq!(refused(&format!(r#"[2, "{long_id}", "Heartbeat", {{}}]"#)).description, "the message id is longer than 36 characters");
         assert_eq!(refused(r#"[2, "m1", "Heartbeat", []]"#).description, "the payload must be a JSON object, got []");
     }
 }

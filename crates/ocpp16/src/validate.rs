@@ -55,10 +55,7 @@ pub fn validate(action: &str, direction: Direction, payload: &Value) -> Result<(
         return Err(Violation { code: ErrorCode::NotImplemented, description: format!("unknown action {action:?}") });
     };
     if !payload.is_object() {
-        return Err(Violation {
-            code: ErrorCode::FormationViolation,
-            description: format!("the payload must be a JSON object, got {}", json_type(payload)),
-        });
+        return Err(Violation { code: ErrorCode::FormationViolation, description: format!("the payload must be a JSON object, got {}", json_type(payload)) });
     }
     let schema = match direction {
         Direction::Request => request,
@@ -154,14 +151,10 @@ mod tests {
     #[test]
     fn every_schema_file_is_embedded_and_compiles() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .filter(|name| name.ends_with(".json"))
-            .collect();
+        let mut files: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).filter(|name| name.ends_with(".json")).collect();
         files.sort();
-        let mut embedded: Vec<String> =
-            SCHEMAS.iter().flat_map(|s| [format!("{}.json", s.action), format!("{}Response.json", s.action)]).collect();
+        let mut embedded: Vec<String> = SCHEMAS.iter().flat_map(|s| [format!("{}.json", s.action), format!("{}Response.json", s.action)]).collect();
         embedded.sort();
         assert_eq!(files, embedded, "schemas/ and the list in schemas.rs disagree");
 
@@ -212,34 +205,22 @@ mod tests {
 
     #[test]
     fn each_kind_of_violation_has_its_code_and_names_the_path() {
-        let missing =
-            validate("BootNotification", Direction::Request, &json!({"chargePointVendor": "Joule"})).unwrap_err();
+        let missing = validate("BootNotification", Direction::Request, &json!({"chargePointVendor": "Joule"})).unwrap_err();
         assert_eq!(missing.code, ErrorCode::OccurenceConstraintViolation);
         assert_eq!(missing.description, r#"(root): "chargePointModel" is a required property"#);
 
         let too_long = json!({"chargePointVendor": "A vendor name that is far too long", "chargePointModel": "J1"});
         let too_long = validate("BootNotification", Direction::Request, &too_long).unwrap_err();
         assert_eq!(too_long.code, ErrorCode::PropertyConstraintViolation);
-        assert_eq!(
-            too_long.description,
-            r#"/chargePointVendor: "A vendor name that is far too long" is longer than 20 characters"#
-        );
+        assert_eq!(too_long.description, r#"/chargePointVendor: "A vendor name that is far too long" is longer than 20 characters"#);
 
-        let wrong_type = validate(
-            "StatusNotification",
-            Direction::Request,
-            &json!({"connectorId": "1", "errorCode": "NoError", "status": "Available"}),
-        )
-        .unwrap_err();
+        let wrong_type =
+            validate("StatusNotification", Direction::Request, &json!({"connectorId": "1", "errorCode": "NoError", "status": "Available"})).unwrap_err();
         assert_eq!(wrong_type.code, ErrorCode::TypeConstraintViolation);
         assert!(wrong_type.description.starts_with("/connectorId: "), "{wrong_type}");
 
-        let bad_enum = validate(
-            "StatusNotification",
-            Direction::Request,
-            &json!({"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"}),
-        )
-        .unwrap_err();
+        let bad_enum =
+            validate("StatusNotification", Direction::Request, &json!({"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"})).unwrap_err();
         assert_eq!(bad_enum.code, ErrorCode::PropertyConstraintViolation);
         assert!(bad_enum.description.starts_with("/status: "), "{bad_enum}");
 
@@ -274,11 +255,7 @@ mod tests {
             }})
         };
         assert_eq!(validate("SetChargingProfile", Direction::Request, &limit(json!(16.1))), Ok(()));
-        assert_eq!(
-            validate("SetChargingProfile", Direction::Request, &limit(json!(0.3))),
-            Ok(()),
-            "decimal, not binary, multiples"
-        );
+        assert_eq!(validate("SetChargingProfile", Direction::Request, &limit(json!(0.3))), Ok(()), "decimal, not binary, multiples");
         assert_eq!(code("SetChargingProfile", limit(json!(16.05))), ErrorCode::PropertyConstraintViolation);
     }
 

@@ -10,9 +10,9 @@ use store::ChargerLogin;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
+use crate::OcppServer;
 use crate::handlers::{self, Link};
 use crate::registry::{CallFailure, OutboundCall};
-use crate::OcppServer;
 
 /// The call this side sent and waits an answer for.
 struct InFlight {
@@ -99,9 +99,10 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
     if server.registry.unregister(cs, registration.generation)
-        && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await {
-            tracing::error!(error = %e, %cs, "could not record the disconnection");
-        }
+        && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await
+    {
+        tracing::error!(error = %e, %cs, "could not record the disconnection");
+    }
 }
 
 /// Sends a queued call unless its caller stopped waiting.

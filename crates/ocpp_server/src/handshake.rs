@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use domain::chargestation::SecurityType;
 
+use crate::OcppServer;
 use crate::connection;
 use crate::passwords::verify_password;
-use crate::OcppServer;
 
 pub const SUBPROTOCOL: &str = "ocpp1.6";
 

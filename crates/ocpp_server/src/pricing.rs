@@ -2,8 +2,8 @@
 //! the final cost and session intelligence, so that they never disagree.
 
 use chrono_tz::Tz;
-use rust_decimal::Decimal;
 use domain::session::Metrics;
+use rust_decimal::Decimal;
 use store::{Progress, SessionFacts};
 use tariff::{Activity, Cost, Use};
 

@@ -64,9 +64,10 @@ impl Registry {
         let entry = Entry { generation, calls: calls_tx, replaced: Some(replaced_tx) };
         let old = self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(cs, entry);
         if let Some(mut old) = old
-            && let Some(tell) = old.replaced.take() {
-                let _ = tell.send(());
-            }
+            && let Some(tell) = old.replaced.take()
+        {
+            let _ = tell.send(());
+        }
         self.publish();
         Registration { generation, calls, replaced }
     }

@@ -263,7 +263,10 @@ async fn a_charger_not_accepted_may_only_boot() {
     assert_eq!(error_code(&call(&mut pending, "1", "Heartbeat", json!({})).await), "SecurityError");
     let answer = call(&mut pending, "2", "BootNotification", boot()).await;
     assert_eq!(answer[2]["status"], "Pending");
-    assert_eq!(error_code(&call(&mut pending, "3", "StatusNotification", json!({ "connectorId": 1, "errorCode": "NoError", "status": "Available" })).await), "SecurityError");
+    assert_eq!(
+        error_code(&call(&mut pending, "3", "StatusNotification", json!({ "connectorId": 1, "errorCode": "NoError", "status": "Available" })).await),
+        "SecurityError"
+    );
     let mut rejected = h.connect("CP-X").await;
     assert_eq!(call(&mut rejected, "1", "BootNotification", boot()).await[2]["status"], "Rejected");
     h.stop().await;

@@ -110,7 +110,13 @@ fn session(rng: &mut Rng, latency_s: i64, learned: Option<u32>) -> (Outcome, Opt
     let car = Car { peak, ramp_s: rng.between(0, 300), change_s: rng.between(60, 2 * 3600), after: peak * rng.between(50, 200) / 100 };
     // What 10 to 90 minutes at the car's peak would cost: the wallet runs out about then.
     let minutes = rng.between(10, 90);
-    let at_peak = Period { start: ms(0), end: ms(minutes * 60), status: ConnectorStatus::Charging, paused: false, energy_wh: Decimal::from(peak * minutes) / Decimal::from(60) };
+    let at_peak = Period {
+        start: ms(0),
+        end: ms(minutes * 60),
+        status: ConnectorStatus::Charging,
+        paused: false,
+        energy_wh: Decimal::from(peak * minutes) / Decimal::from(60),
+    };
     let authorized = price(&rate, chrono_tz::UTC, &Activity::new(vec![at_peak]).unwrap()).amount.max(Decimal::ONE);
     let mut cumulative = Vec::new();
     let mut readings = vec![(0, Decimal::ZERO)];

@@ -9,7 +9,13 @@ use tariff::{Activity, Period};
 /// One period between each two consecutive meter points. Energy flowing is charging; none is
 /// parking (the car stays plugged in but takes nothing), so PARKING_TIME applies.
 /// Readings outside the transaction's time, or below the previous point, add nothing.
-pub fn from_readings(started_at: Timestamp, meter_start_wh: Decimal, readings: &[(Timestamp, Decimal)], stopped_at: Timestamp, meter_stop_wh: Decimal) -> Activity {
+pub fn from_readings(
+    started_at: Timestamp,
+    meter_start_wh: Decimal,
+    readings: &[(Timestamp, Decimal)],
+    stopped_at: Timestamp,
+    meter_stop_wh: Decimal,
+) -> Activity {
     let mut points = vec![(started_at, meter_start_wh)];
     points.extend(readings.iter().copied().filter(|(t, _)| *t > started_at && *t < stopped_at));
     points.push((stopped_at.max(started_at), meter_stop_wh));
@@ -127,7 +133,12 @@ mod tests {
         let d = Decimal::from;
         // 0–10 min 2 kWh; 10–20 and 20–30 min nothing more.
         let a = from_readings(t(0), d(0), &[(t(600), d(2000)), (t(1200), d(2000))], t(1800), d(2000));
-        let statuses = [(t(-60), ConnectorStatus::Preparing), (t(30), ConnectorStatus::Charging), (t(600), ConnectorStatus::SuspendedEVSE), (t(1500), ConnectorStatus::SuspendedEV)];
+        let statuses = [
+            (t(-60), ConnectorStatus::Preparing),
+            (t(30), ConnectorStatus::Charging),
+            (t(600), ConnectorStatus::SuspendedEVSE),
+            (t(1500), ConnectorStatus::SuspendedEV),
+        ];
         let s = with_statuses(&a, &statuses);
         let usage = |u: tariff::Use| s.periods().iter().filter(|p| p.usage() == u).map(|p| p.duration_ms() / 1000).sum::<i64>();
         assert_eq!(usage(tariff::Use::Charging), 600, "30 s of Preparing say nothing: the energy flowed, so it is charging");

@@ -62,7 +62,9 @@ impl StopReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Nothing to do; decide again within this many seconds.
-    Continue { recheck_in_s: u32 },
+    Continue {
+        recheck_in_s: u32,
+    },
     Stop(StopReason),
 }
 

@@ -42,12 +42,9 @@ mod tests {
 
     #[test]
     fn settlements_as_a_table() {
-        for (cost, held, captured, released, uncollected) in [
-            ("12.34", 16072, 1234, 14838, "0"),
-            ("160.72", 16072, 16072, 0, "0"),
-            ("175.00", 16072, 16072, 0, "14.28"),
-            ("0", 5000, 0, 5000, "0"),
-        ] {
+        for (cost, held, captured, released, uncollected) in
+            [("12.34", 16072, 1234, 14838, "0"), ("160.72", 16072, 16072, 0, "0"), ("175.00", 16072, 16072, 0, "14.28"), ("0", 5000, 0, 5000, "0")]
+        {
             let s = settle(d(cost), Cents(held), Currency::USD);
             assert_eq!((s.captured, s.released, s.uncollected_amount), (Cents(captured), Cents(released), d(uncollected)), "{cost}");
             assert_eq!(s.captured_amount, Cents(captured).to_major(Currency::USD).normalize());

@@ -27,7 +27,13 @@ fn rate(energy_cents: u32, time_cents: u32, flat_cents: u32, step: u32) -> Rate 
 fn run(rate: &Rate, power_w: i64, interval_s: i64, authorized: Decimal, targets: Targets) -> (Option<StopReason>, Decimal) {
     let wh_at = |ms: i64| Decimal::from(power_w) * Decimal::from(ms - START_MS) / Decimal::from(3_600_000);
     let activity_until = |ms: i64| {
-        let period = Period { start: Timestamp::from_millis(START_MS), end: Timestamp::from_millis(ms), status: ConnectorStatus::Charging, paused: false, energy_wh: wh_at(ms) };
+        let period = Period {
+            start: Timestamp::from_millis(START_MS),
+            end: Timestamp::from_millis(ms),
+            status: ConnectorStatus::Charging,
+            paused: false,
+            energy_wh: wh_at(ms),
+        };
         Activity::new(vec![period]).unwrap()
     };
     let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(power_w) };
@@ -36,7 +42,18 @@ fn run(rate: &Rate, power_w: i64, interval_s: i64, authorized: Decimal, targets:
     let day = START_MS + 6 * 3_600_000;
     while now < day {
         let known = activity_until(last_report);
-        let watch = Watch { rate, tz: chrono_tz::UTC, activity: &known, started_at: Timestamp::from_millis(START_MS), now: Timestamp::from_millis(now), outlook, authorized: Some(authorized), horizon_s, targets, recheck_s: 5 };
+        let watch = Watch {
+            rate,
+            tz: chrono_tz::UTC,
+            activity: &known,
+            started_at: Timestamp::from_millis(START_MS),
+            now: Timestamp::from_millis(now),
+            outlook,
+            authorized: Some(authorized),
+            horizon_s,
+            targets,
+            recheck_s: 5,
+        };
         match decide(&watch) {
             Decision::Stop(reason) => {
                 let stopped = now + LATENCY_S * 1000;
@@ -115,7 +132,13 @@ fn a_charging_car_that_may_park_is_stopped_before_parking_passes_the_cap() {
     let rate = serde_json::from_value::<RateInput>(body).unwrap().create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap();
     // Ten minutes at 30 kW: 5 kWh, $0.50 of $1.50. Charging on costs cents a minute; parking
     // costs a dollar a minute, and the car may stop taking energy at any moment.
-    let charged = Period { start: Timestamp::from_millis(START_MS), end: Timestamp::from_millis(START_MS + 600_000), status: ConnectorStatus::Charging, paused: false, energy_wh: Decimal::from(5000) };
+    let charged = Period {
+        start: Timestamp::from_millis(START_MS),
+        end: Timestamp::from_millis(START_MS + 600_000),
+        status: ConnectorStatus::Charging,
+        paused: false,
+        energy_wh: Decimal::from(5000),
+    };
     let known = Activity::new(vec![charged]).unwrap();
     let watch = |outlook: Outlook| Watch {
         rate: &rate,
@@ -133,6 +156,9 @@ fn a_charging_car_that_may_park_is_stopped_before_parking_passes_the_cap() {
     assert_eq!(decide(&watch(charging)), Decision::Stop(StopReason::Authorization));
     let parked = Outlook { status: ConnectorStatus::SuspendedEV, paused: false, power_w: Decimal::ZERO };
     assert_eq!(decide(&watch(parked)), Decision::Stop(StopReason::Authorization));
-    let energy_only = serde_json::from_value::<RateInput>(json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.10 }] })).unwrap().create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap();
+    let energy_only = serde_json::from_value::<RateInput>(json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.10 }] }))
+        .unwrap()
+        .create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0))
+        .unwrap();
     assert!(matches!(decide(&Watch { rate: &energy_only, ..watch(charging) }), Decision::Continue { .. }), "no parking price, nothing to fear");
 }

@@ -25,9 +25,7 @@ pub struct Installed {
 /// The power each connector may draw at `now`, in W, in connector order.
 pub fn offered_w(installed: &[Installed], connectors: &[Connector], max_power_w: u32, now: Millis) -> Vec<u32> {
     use ChargingProfilePurpose::{ChargePointMaxProfile, TxDefaultProfile, TxProfile};
-    let on = |connector: u32, purpose| {
-        installed.iter().filter(move |i| i.connector == connector && i.profile.charging_profile_purpose == purpose)
-    };
+    let on = |connector: u32, purpose| installed.iter().filter(move |i| i.connector == connector && i.profile.charging_profile_purpose == purpose);
     let charging = connectors.iter().filter(|c| c.transaction.is_some()).count().max(1) as u32;
     let station_cap = best(on(0, ChargePointMaxProfile), None, now).map(|w| w / charging);
     connectors
@@ -62,9 +60,7 @@ pub fn limit_now(profile: &ChargingProfile, tx_start: Option<Millis>, now: Milli
     let schedule = &profile.charging_schedule;
     let start = match profile.charging_profile_kind {
         ChargingProfileKind::Relative => tx_start?,
-        ChargingProfileKind::Absolute | ChargingProfileKind::Recurring => {
-            schedule.start_schedule.map(|t| t.timestamp_millis()).or(tx_start)?
-        }
+        ChargingProfileKind::Absolute | ChargingProfileKind::Recurring => schedule.start_schedule.map(|t| t.timestamp_millis()).or(tx_start)?,
     };
     let mut elapsed_s = (now - start).div_euclid(1000);
     if profile.charging_profile_kind == ChargingProfileKind::Recurring {

@@ -110,10 +110,7 @@ impl Connector {
     }
 
     fn can_start_for(&self, id_tag: &str) -> bool {
-        self.transaction.is_none()
-            && self.operative
-            && !self.finishing
-            && self.reservation.as_ref().is_none_or(|r| r.id_tag == id_tag)
+        self.transaction.is_none() && self.operative && !self.finishing && self.reservation.as_ref().is_none_or(|r| r.id_tag == id_tag)
     }
 }
 
@@ -428,21 +425,15 @@ impl Station {
             SetChargingProfile::NAME => answer::<SetChargingProfile>(payload, |r| s.set_charging_profile(r)),
             ClearChargingProfile::NAME => answer::<ClearChargingProfile>(payload, |r| s.clear_charging_profile(r)),
             GetCompositeSchedule::NAME => answer::<GetCompositeSchedule>(payload, |r| s.composite_schedule(r, now)),
-            GetLocalListVersion::NAME => {
-                answer::<GetLocalListVersion>(payload, |_| GetLocalListVersionResponse { list_version: s.local_list_version })
-            }
+            GetLocalListVersion::NAME => answer::<GetLocalListVersion>(payload, |_| GetLocalListVersionResponse { list_version: s.local_list_version }),
             SendLocalList::NAME => answer::<SendLocalList>(payload, |r| s.send_local_list(r)),
             ReserveNow::NAME => answer::<ReserveNow>(payload, |r| s.reserve(r)),
             CancelReservation::NAME => answer::<CancelReservation>(payload, |r| s.cancel_reservation(r)),
             UpdateFirmware::NAME => answer::<UpdateFirmware>(payload, |_| s.update_firmware()),
             // Nothing to upload: a simulator keeps no logs worth sending.
             GetDiagnostics::NAME => answer::<GetDiagnostics>(payload, |_| GetDiagnosticsResponse { file_name: None }),
-            DataTransfer::NAME => {
-                answer::<DataTransfer>(payload, |_| DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None })
-            }
-            known if ocpp16::is_known(known) => {
-                Err(Violation { code: ErrorCode::NotSupported, description: format!("a charger does not handle {known}") })
-            }
+            DataTransfer::NAME => answer::<DataTransfer>(payload, |_| DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None }),
+            known if ocpp16::is_known(known) => Err(Violation { code: ErrorCode::NotSupported, description: format!("a charger does not handle {known}") }),
             unknown => Err(Violation { code: ErrorCode::NotImplemented, description: format!("unknown action {unknown:?}") }),
         })
     }
@@ -616,9 +607,9 @@ impl Station {
             (Some(0), ChargingProfilePurpose::ChargePointMaxProfile) => true,
             (Some(_), ChargingProfilePurpose::TxDefaultProfile) => true,
             // A TxProfile limits a running transaction (the one it names, if it names one).
-            (Some(id), ChargingProfilePurpose::TxProfile) => self.connector(id).and_then(|c| c.transaction.as_ref()).is_some_and(|tx| {
-                profile.transaction_id.is_none_or(|named| tx.id == Some(named))
-            }),
+            (Some(id), ChargingProfilePurpose::TxProfile) => {
+                self.connector(id).and_then(|c| c.transaction.as_ref()).is_some_and(|tx| profile.transaction_id.is_none_or(|named| tx.id == Some(named)))
+            }
             _ => false,
         };
         let status = match connector.filter(|_| accepted) {
@@ -636,8 +627,7 @@ impl Station {
         self.profiles.retain(|i| {
             let p = &i.profile;
             p.charging_profile_id != profile.charging_profile_id
-                && (i.connector, p.charging_profile_purpose, p.stack_level)
-                    != (connector, profile.charging_profile_purpose, profile.stack_level)
+                && (i.connector, p.charging_profile_purpose, p.stack_level) != (connector, profile.charging_profile_purpose, profile.stack_level)
         });
         self.profiles.push(Installed { connector, profile });
     }
@@ -771,11 +761,7 @@ impl Station {
                 changed.push(Outgoing::Status { connector: c.id, status, at: now });
             }
         }
-        let station = if self.connectors.iter().any(|c| c.operative) {
-            ChargePointStatus::Available
-        } else {
-            ChargePointStatus::Unavailable
-        };
+        let station = if self.connectors.iter().any(|c| c.operative) { ChargePointStatus::Available } else { ChargePointStatus::Unavailable };
         if station != self.status {
             self.status = station;
             changed.insert(0, Outgoing::Status { connector: 0, status: station, at: now });
@@ -881,15 +867,13 @@ impl Station {
                 vendor_id: None,
                 vendor_error_code: None,
             }),
-            Outgoing::Start { connector, id_tag, meter_start, reservation_id, at, .. } => {
-                call::<StartTransaction>(StartTransactionRequest {
-                    connector_id: (*connector).into(),
-                    id_tag: id_tag.clone(),
-                    meter_start: *meter_start,
-                    reservation_id: *reservation_id,
-                    timestamp: timestamp(*at),
-                })
-            }
+            Outgoing::Start { connector, id_tag, meter_start, reservation_id, at, .. } => call::<StartTransaction>(StartTransactionRequest {
+                connector_id: (*connector).into(),
+                id_tag: id_tag.clone(),
+                meter_start: *meter_start,
+                reservation_id: *reservation_id,
+                timestamp: timestamp(*at),
+            }),
             Outgoing::Stop { local, meter_stop, reason, at } => call::<StopTransaction>(StopTransactionRequest {
                 id_tag: None,
                 meter_stop: *meter_stop,
@@ -904,9 +888,7 @@ impl Station {
                 meter_value: vec![MeterValue { timestamp: timestamp(*at), sampled_value: readings(*register_mj, *power_w, *context) }],
             }),
             Outgoing::Firmware(status) => call::<FirmwareStatusNotification>(FirmwareStatusNotificationRequest { status: *status }),
-            Outgoing::Diagnostics => {
-                call::<DiagnosticsStatusNotification>(DiagnosticsStatusNotificationRequest { status: DiagnosticsStatus::Idle })
-            }
+            Outgoing::Diagnostics => call::<DiagnosticsStatusNotification>(DiagnosticsStatusNotificationRequest { status: DiagnosticsStatus::Idle }),
         })
     }
 }
@@ -1223,14 +1205,20 @@ mod tests {
             ("TriggerMessage", json!({"requestedMessage": "FirmwareStatusNotification"})),
             ("TriggerMessage", json!({"requestedMessage": "DiagnosticsStatusNotification"})),
             ("TriggerMessage", json!({"requestedMessage": "BootNotification"})),
-            ("SetChargingProfile", json!({"connectorId": 0, "csChargingProfiles": {
+            (
+                "SetChargingProfile",
+                json!({"connectorId": 0, "csChargingProfiles": {
                 "chargingProfileId": 3, "stackLevel": 1, "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
-                "chargingSchedule": {"startSchedule": "2020-01-01T00:00:00Z", "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 3000}]}}})),
+                "chargingSchedule": {"startSchedule": "2020-01-01T00:00:00Z", "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 3000}]}}}),
+            ),
             ("GetCompositeSchedule", json!({"connectorId": 1, "duration": 3600, "chargingRateUnit": "A"})),
             ("GetCompositeSchedule", json!({"connectorId": 0, "duration": 60})),
             ("ClearChargingProfile", json!({})),
             ("GetLocalListVersion", json!({})),
-            ("SendLocalList", json!({"listVersion": 2, "updateType": "Full", "localAuthorizationList": [{"idTag": "TAG", "idTagInfo": {"status": "Accepted"}}]})),
+            (
+                "SendLocalList",
+                json!({"listVersion": 2, "updateType": "Full", "localAuthorizationList": [{"idTag": "TAG", "idTagInfo": {"status": "Accepted"}}]}),
+            ),
             ("ReserveNow", json!({"connectorId": 2, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "TAG", "reservationId": 7})),
             ("CancelReservation", json!({"reservationId": 7})),
             ("UpdateFirmware", json!({"location": "https://example.com/fw.bin", "retrieveDate": "2030-01-01T00:00:00Z"})),

@@ -4,12 +4,12 @@
 use domain::chargestation::{Registration, SecurityType};
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
+use domain::ledger::{EntryKind, LedgerEntry, LedgerError};
 use domain::page::Page;
+use domain::payment::PaymentStatus;
+use domain::rate::Rate;
 use domain::session::{Metrics, Session, SessionStatus};
 use domain::token::{Authorization, Token};
-use domain::rate::Rate;
-use domain::payment::PaymentStatus;
-use domain::ledger::{EntryKind, LedgerEntry, LedgerError};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
@@ -106,8 +106,24 @@ pub struct Sample {
 /// The measurand whose value is the energy register; a reading below the last one is a dip.
 pub const ENERGY_REGISTER: &str = "Energy.Active.Import.Register";
 
-document!(Transaction, "transactions", "transaction",
-    ["chargestation_id", "transaction_id", "connector_id", "id_tag", "token_id", "session_id", "reservation_id", "meter_start", "meter_stop", "started_at", "stopped_at", "stop_reason"],
+document!(
+    Transaction,
+    "transactions",
+    "transaction",
+    [
+        "chargestation_id",
+        "transaction_id",
+        "connector_id",
+        "id_tag",
+        "token_id",
+        "session_id",
+        "reservation_id",
+        "meter_start",
+        "meter_stop",
+        "started_at",
+        "stopped_at",
+        "stop_reason"
+    ],
     |t| vec![
         Column::Text(Some(t.chargestation.to_string())),
         Column::Int(Some(t.transaction_id)),
@@ -121,8 +137,12 @@ document!(Transaction, "transactions", "transaction",
         Column::Int(Some(t.started_at.millis())),
         Column::Int(t.stopped_at.map(Timestamp::millis)),
         Column::Text(t.stop_reason.clone()),
-    ]);
-document!(Session, "sessions", "session",
+    ]
+);
+document!(
+    Session,
+    "sessions",
+    "session",
     ["chargestation_id", "status", "user_id", "token_id", "transaction_id", "id_tag", "connector_ref", "wallet_id", "held_cents"],
     |s| vec![
         Column::Text(Some(s.chargestation.to_string())),
@@ -134,7 +154,8 @@ document!(Session, "sessions", "session",
         Column::Text(s.connector.map(|c| c.to_string())),
         Column::Text(s.payment.as_ref().map(|p| p.wallet.to_string())),
         Column::Int(Some(s.payment.as_ref().map_or(0, |p| p.held().0))),
-    ]);
+    ]
+);
 
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
@@ -218,13 +239,15 @@ impl Store {
     pub async fn record_status(&self, org: Id, cs: Id, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         if connector_id == 0 {
-            let updated = sqlx::query("UPDATE chargestations SET status = $3, status_at = $4 WHERE id = $1 AND organization_id = $2 AND (status_at IS NULL OR status_at <= $4)")
-                .bind(cs.to_string())
-                .bind(org.to_string())
-                .bind(status.as_str())
-                .bind(at.millis())
-                .execute(&mut *tx)
-                .await?;
+            let updated = sqlx::query(
+                "UPDATE chargestations SET status = $3, status_at = $4 WHERE id = $1 AND organization_id = $2 AND (status_at IS NULL OR status_at <= $4)",
+            )
+            .bind(cs.to_string())
+            .bind(org.to_string())
+            .bind(status.as_str())
+            .bind(at.millis())
+            .execute(&mut *tx)
+            .await?;
             if updated.rows_affected() > 0 {
                 let now = self.load_chargestation(&mut tx, org, cs).await?;
                 self.record(&mut tx, org, vec![NewEvent::of("chargestation", "updated", &now).for_chargestation(cs)]).await?;
@@ -299,11 +322,7 @@ impl Store {
     /// `lock` as `Backend::lock_in_turn` gives it when the caller is going to change it.
     async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str, lock: &str) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT data FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused'){lock}");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(cs.to_string())
-            .bind(id_tag.to_string())
-            .fetch_optional(conn)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(id_tag.to_string()).fetch_optional(conn).await?;
         row.as_ref().map(documents::from_row).transpose()
     }
 
@@ -341,7 +360,9 @@ impl Store {
         };
         let mut events = Vec::new();
         // The start of a session Joule asked for: it is now running.
-        if let Some(mut session) = self.session_for_id_tag(&mut tx, cs, &start.id_tag, self.backend.lock_in_turn()).await?.filter(|s| s.status == SessionStatus::Created) {
+        if let Some(mut session) =
+            self.session_for_id_tag(&mut tx, cs, &start.id_tag, self.backend.lock_in_turn()).await?.filter(|s| s.status == SessionStatus::Created)
+        {
             session.status = SessionStatus::Started;
             session.transaction_id = Some(transaction.transaction_id);
             session.started_at = Some(start.started_at);
@@ -366,9 +387,9 @@ impl Store {
                 payment: None,
                 target: None,
                 stop_requested: None,
-            pauses: Vec::new(),
-            cost: None,
-            metrics: None,
+                pauses: Vec::new(),
+                cost: None,
+                metrics: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
                 created_at: now,
@@ -401,7 +422,14 @@ impl Store {
     /// unchanged. The transaction's session ends, priced by `bill`; a wallet session's hold is
     /// settled in the same database transaction: the captured cents leave the wallet (a
     /// `session_capture` ledger entry), the rest is released.
-    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop, samples: &[Sample], bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Option<Transaction>, StoreError> {
+    pub async fn stop_transaction(
+        &self,
+        org: Id,
+        cs: Id,
+        stop: &TransactionStop,
+        samples: &[Sample],
+        bill: &(dyn Fn(&SessionFacts) -> Bill + Sync),
+    ) -> Result<Option<Transaction>, StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
             .bind(cs.to_string())
@@ -494,14 +522,25 @@ impl Store {
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s }))
     }
 
-    async fn end_session(&self, conn: &mut AnyConnection, org: Id, session: Session, at: Timestamp, bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Vec<NewEvent>, StoreError> {
+    async fn end_session(
+        &self,
+        conn: &mut AnyConnection,
+        org: Id,
+        session: Session,
+        at: Timestamp,
+        bill: &(dyn Fn(&SessionFacts) -> Bill + Sync),
+    ) -> Result<Vec<NewEvent>, StoreError> {
         let cs = session.chargestation;
         let facts = self.session_facts(conn, org, session).await?.ok_or_else(|| StoreError::corrupt("a stopped transaction's session has no transactionId"))?;
         let priced = bill(&facts);
         let mut session = facts.session;
         let now = self.now();
         if let Some(learned) = priced.stop_latency_s {
-            sqlx::query("UPDATE chargestations SET stop_latency_s = $1 WHERE id = $2").bind(i64::from(learned)).bind(cs.to_string()).execute(&mut *conn).await?;
+            sqlx::query("UPDATE chargestations SET stop_latency_s = $1 WHERE id = $2")
+                .bind(i64::from(learned))
+                .bind(cs.to_string())
+                .execute(&mut *conn)
+                .await?;
         }
         session.status = SessionStatus::Ended;
         session.ended_at = Some(at);
@@ -572,12 +611,11 @@ impl Store {
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
         let mut running = None;
         if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
-            let sql = format!("SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}", self.backend.lock_in_turn());
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(cs.to_string())
-                .bind(transaction_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let sql = format!(
+                "SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}",
+                self.backend.lock_in_turn()
+            );
+            let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(transaction_id).fetch_optional(&mut *tx).await?;
             if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()?
                 && let Some(mut facts) = self.session_facts(&mut tx, org, session).await?
             {
@@ -594,7 +632,15 @@ impl Store {
         Ok(Recorded { stored, session: running })
     }
 
-    async fn insert_samples(&self, conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32, transaction_id: Option<i64>, samples: &[Sample]) -> Result<usize, StoreError> {
+    async fn insert_samples(
+        &self,
+        conn: &mut AnyConnection,
+        org: Id,
+        cs: Id,
+        connector_id: u32,
+        transaction_id: Option<i64>,
+        samples: &[Sample],
+    ) -> Result<usize, StoreError> {
         let last: Option<String> = sqlx::query_scalar(
             "SELECT value FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
              ORDER BY sampled_at DESC LIMIT 1",
@@ -643,7 +689,8 @@ impl Store {
     /// with what session intelligence needs to decide on them.
     pub async fn sessions_to_watch(&self) -> Result<Vec<SessionFacts>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND token_id IS NULL").fetch_all(&mut *conn).await?;
+        let rows =
+            sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND token_id IS NULL").fetch_all(&mut *conn).await?;
         let mut watched = Vec::with_capacity(rows.len());
         for row in &rows {
             let org: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
@@ -662,7 +709,10 @@ impl Store {
 
     /// Sessions still waiting for the charger to start them, created before `before`.
     pub async fn unstarted_sessions(&self, before: Timestamp) -> Result<Vec<(Id, Id)>, StoreError> {
-        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status = 'created' AND created_at < $1").bind(before.millis()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status = 'created' AND created_at < $1")
+            .bind(before.millis())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let org: String = r.try_get("organization_id")?;

@@ -6,8 +6,8 @@ use domain::event::NewEvent;
 use domain::page::Page;
 use domain::{Id, Timestamp};
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::documents::{self, Filter};
 use crate::error::on_unique;

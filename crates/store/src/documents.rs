@@ -109,11 +109,7 @@ pub(crate) async fn insert<T: Document>(conn: &mut AnyConnection, org: Id, doc: 
 pub(crate) async fn replace<T: Document>(conn: &mut AnyConnection, org: Id, doc: &T) -> Result<(), StoreError> {
     let extra: String = T::COLUMNS.iter().enumerate().map(|(i, c)| format!(", {c} = ${}", i + 5)).collect();
     let sql = format!("UPDATE {} SET data = $3, updated_at = $4{extra} WHERE id = $1 AND organization_id = $2", T::TABLE);
-    let mut q = sqlx::query(AssertSqlSafe(sql))
-        .bind(doc.id().to_string())
-        .bind(org.to_string())
-        .bind(to_json(doc)?)
-        .bind(doc.updated_at().millis());
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(doc.id().to_string()).bind(org.to_string()).bind(to_json(doc)?).bind(doc.updated_at().millis());
     for c in doc.column_values() {
         q = bind_column(q, c);
     }

@@ -3,8 +3,8 @@
 use domain::event::{Event, NewEvent};
 use domain::page::Page;
 use domain::{Id, Timestamp};
-use sqlx::Row;
 use sqlx::AnyConnection;
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::documents::{self, Filter};

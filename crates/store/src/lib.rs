@@ -36,12 +36,12 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Transaction};
 
+pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
+pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use dialect::Backend;
 pub use documents::Filter;
 pub use error::StoreError;
 pub use idempotency::IdempotencyStart;
-pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
-pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use organizations::ApiKeyRecord;
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};
@@ -81,10 +81,8 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| StoreError::Config(format!("unsupported database URL scheme in `{}`", dialect::redact(url))))?;
         let options = AnyPoolOptions::new().max_connections(backend.max_connections());
-        let pool = options
-            .after_connect(move |conn, _| Box::pin(async move { backend.prepare_connection(conn).await }))
-            .connect(&backend.connect_url(url))
-            .await?;
+        let pool =
+            options.after_connect(move |conn, _| Box::pin(async move { backend.prepare_connection(conn).await })).connect(&backend.connect_url(url)).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Config(format!("migration failed: {e}")))?;
         let process: [u8; 5] = rand::random();
         let ids = Arc::new(IdSource { process, counter: AtomicU32::new(rand::random::<u32>() & 0xff_ffff) });

@@ -1,10 +1,10 @@
 //! Organizations and their API keys.
 
+use domain::Id;
 use domain::event::NewEvent;
 use domain::organization::{Organization, OrganizationUpdate};
 use domain::page::Page;
 use domain::stripe::{SecretKey, StripeKeys, WebhookSecret};
-use domain::Id;
 use sqlx::AnyConnection;
 use sqlx::Row;
 
@@ -99,7 +99,8 @@ impl Store {
     }
 
     pub(crate) async fn stripe_keys_in(&self, conn: &mut AnyConnection, org: Id) -> Result<StripeKeys, StoreError> {
-        let row = sqlx::query("SELECT stripe_secret_key, stripe_webhook_secret FROM organizations WHERE id = $1").bind(org.to_string()).fetch_optional(conn).await?;
+        let row =
+            sqlx::query("SELECT stripe_secret_key, stripe_webhook_secret FROM organizations WHERE id = $1").bind(org.to_string()).fetch_optional(conn).await?;
         let row = row.ok_or(StoreError::NotFound("organization"))?;
         let secret: Option<String> = row.try_get("stripe_secret_key")?;
         let webhook: Option<String> = row.try_get("stripe_webhook_secret")?;
@@ -125,11 +126,7 @@ impl Store {
         let row = sqlx::query("SELECT id, organization_id, secret_sha256 FROM api_keys WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         let Some(row) = row else { return Ok(None) };
         let org: String = row.try_get("organization_id")?;
-        Ok(Some(ApiKeyRecord {
-            id: row.try_get("id")?,
-            organization: org.parse().map_err(StoreError::corrupt)?,
-            secret_sha256: row.try_get("secret_sha256")?,
-        }))
+        Ok(Some(ApiKeyRecord { id: row.try_get("id")?, organization: org.parse().map_err(StoreError::corrupt)?, secret_sha256: row.try_get("secret_sha256")? }))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Users, locations, rates and connectors: documents with references checked in the same
 //! transaction that writes them.
 
+use domain::Id;
 use domain::connector::Connector;
 use domain::event::NewEvent;
 use domain::location::Location;
@@ -8,7 +9,6 @@ use domain::page::Page;
 use domain::rate::Rate;
 use domain::token::Token;
 use domain::user::{User, UserView};
-use domain::Id;
 use sqlx::AnyConnection;
 
 use crate::documents::{self, Column, Document, Filter, document};
@@ -183,9 +183,9 @@ impl Store {
             return Err(StoreError::NotFound("chargestation"));
         }
         check_rate(&mut tx, org, connector.rate).await?;
-        documents::insert(&mut tx, org, connector).await.map_err(|e| {
-            on_unique(e, || StoreError::Conflict(format!("Connector {} already exists on this chargestation", connector.connector_id)))
-        })?;
+        documents::insert(&mut tx, org, connector)
+            .await
+            .map_err(|e| on_unique(e, || StoreError::Conflict(format!("Connector {} already exists on this chargestation", connector.connector_id))))?;
         self.record(&mut tx, org, vec![NewEvent::of("connector", "created", connector).for_chargestation(connector.chargestation)]).await?;
         tx.commit().await?;
         Ok(())

@@ -174,7 +174,8 @@ impl Store {
         let mut tx = self.write().await?;
         let mut session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         let now = self.now();
-        let (from, to, action) = if paused { (SessionStatus::Started, SessionStatus::Paused, "paused") } else { (SessionStatus::Paused, SessionStatus::Started, "resumed") };
+        let (from, to, action) =
+            if paused { (SessionStatus::Started, SessionStatus::Paused, "paused") } else { (SessionStatus::Paused, SessionStatus::Started, "resumed") };
         if session.status != from {
             return Err(StoreError::Conflict(format!("Session is {}, not {}", session.status.as_str(), from.as_str())));
         }

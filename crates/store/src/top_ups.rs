@@ -97,26 +97,28 @@ impl Store {
         if !documents::exists(&mut tx, "wallets", org, top_up.wallet).await? {
             return Err(StoreError::NotFound("wallet"));
         }
-        sqlx::query(AssertSqlSafe(format!("INSERT INTO top_ups (organization_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")))
-            .bind(org.to_string())
-            .bind(top_up.id.to_string())
-            .bind(top_up.user.to_string())
-            .bind(top_up.wallet.to_string())
-            .bind(serde_json::to_value(top_up.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-            .bind(top_up.amount.0)
-            .bind(top_up.wallet_amount.0)
-            .bind(top_up.currency.clone())
-            .bind(top_up.status.as_str())
-            .bind(top_up.payment_intent.clone())
-            .bind(None::<String>)
-            .bind(top_up.payment_method.clone())
-            .bind(top_up.failure_code.clone())
-            .bind(top_up.failure_message.clone())
-            .bind(top_up.expired_at.millis())
-            .bind(top_up.created_at.millis())
-            .bind(top_up.updated_at.millis())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO top_ups (organization_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        )))
+        .bind(org.to_string())
+        .bind(top_up.id.to_string())
+        .bind(top_up.user.to_string())
+        .bind(top_up.wallet.to_string())
+        .bind(serde_json::to_value(top_up.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        .bind(top_up.amount.0)
+        .bind(top_up.wallet_amount.0)
+        .bind(top_up.currency.clone())
+        .bind(top_up.status.as_str())
+        .bind(top_up.payment_intent.clone())
+        .bind(None::<String>)
+        .bind(top_up.payment_method.clone())
+        .bind(top_up.failure_code.clone())
+        .bind(top_up.failure_message.clone())
+        .bind(top_up.expired_at.millis())
+        .bind(top_up.created_at.millis())
+        .bind(top_up.updated_at.millis())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -211,7 +213,11 @@ impl Store {
         let (failure, code, message) = match transition {
             Transition::Complete => ("failure_code = $5, failure_message = $6", None, None),
             Transition::Fail => ("failure_code = $5, failure_message = $6", facts.failure_code.clone(), facts.failure_message.clone()),
-            Transition::Expire => ("failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message)", facts.failure_code.clone(), facts.failure_message.clone()),
+            Transition::Expire => (
+                "failure_code = COALESCE($5, failure_code), failure_message = COALESCE($6, failure_message)",
+                facts.failure_code.clone(),
+                facts.failure_message.clone(),
+            ),
         };
         let sql = format!(
             "UPDATE top_ups SET status = $1, updated_at = $2, payment_intent = COALESCE(payment_intent, $3), expiry_lease_until = NULL, {failure} \

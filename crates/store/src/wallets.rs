@@ -8,8 +8,8 @@ use domain::page::Page;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id, Timestamp};
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::documents::{self, Filter};
 use crate::error::on_unique;
@@ -118,7 +118,15 @@ impl Store {
 
     /// Inside the caller's transaction: credits (positive) or debits (negative) money that is
     /// not held, with its ledger entry and the `wallet.updated` event.
-    pub(crate) async fn move_money(&self, tx: &mut AnyConnection, org: Id, wallet: Id, amount: Cents, kind: EntryKind, reference: Option<String>) -> Result<(Wallet, LedgerEntry), StoreError> {
+    pub(crate) async fn move_money(
+        &self,
+        tx: &mut AnyConnection,
+        org: Id,
+        wallet: Id,
+        amount: Cents,
+        kind: EntryKind,
+        reference: Option<String>,
+    ) -> Result<(Wallet, LedgerEntry), StoreError> {
         let now = self.now();
         // The guard decides; if it refuses while the ledger rule, on the balance read a moment
         // later, would allow it, a concurrent change came in between (PostgreSQL reads each

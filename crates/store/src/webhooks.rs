@@ -6,8 +6,8 @@
 //! *finishes* each attempt in one transaction that writes the attempt record, the delivery's
 //! next state and, when the rules say so, disables the endpoint with its event.
 
-use std::collections::{BTreeMap, HashMap};
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use domain::event::{Event, NewEvent};
 use domain::page::Page;
@@ -134,7 +134,12 @@ impl Store {
     /// that a change made meanwhile, the dispatcher disabling it say, is never overwritten), with
     /// `webhook_endpoint.updated`, or `.disabled` when this change disabled it. A refusal from
     /// `change` changes nothing.
-    pub async fn update_webhook<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(WebhookEndpoint) -> Result<WebhookEndpoint, E>) -> Result<WebhookEndpoint, E> {
+    pub async fn update_webhook<E: From<StoreError>>(
+        &self,
+        org: Id,
+        id: Id,
+        change: impl FnOnce(WebhookEndpoint) -> Result<WebhookEndpoint, E>,
+    ) -> Result<WebhookEndpoint, E> {
         let mut tx = self.write().await?;
         let before: WebhookEndpoint = documents::fetch_to_change(&mut tx, self.backend, org, id).await.map_err(not_found_as_webhook)?;
         let was_enabled = before.enabled;
@@ -210,7 +215,9 @@ impl Store {
         let chargestation: Option<String> = row.try_get("chargestation_id")?;
         let endpoints = match endpoint {
             Some(id) => vec![documents::fetch::<WebhookEndpoint>(&mut tx, org, id).await.map_err(not_found_as_webhook)?],
-            None => enabled_endpoints(&mut tx, org).await?.into_iter().filter(|w| w.events.iter().any(|p| domain::webhook::pattern_matches(p, &e.kind))).collect(),
+            None => {
+                enabled_endpoints(&mut tx, org).await?.into_iter().filter(|w| w.events.iter().any(|p| domain::webhook::pattern_matches(p, &e.kind))).collect()
+            }
         };
         let mut out = Vec::with_capacity(endpoints.len());
         for w in endpoints {
@@ -222,10 +229,25 @@ impl Store {
 
     /// A delivery of `event` to `endpoint`, in the stream of its chargestation or, for an event
     /// about none, of the object it is about.
-    async fn insert_delivery(&self, conn: &mut AnyConnection, org: Id, endpoint: Id, event: &Event, chargestation: Option<&str>) -> Result<Delivery, StoreError> {
+    async fn insert_delivery(
+        &self,
+        conn: &mut AnyConnection,
+        org: Id,
+        endpoint: Id,
+        event: &Event,
+        chargestation: Option<&str>,
+    ) -> Result<Delivery, StoreError> {
         let stream = chargestation.or_else(|| event.data["_id"].as_str());
         let now = self.now();
-        let delivery = Delivery { id: self.new_id(), webhook: endpoint, event: event.id, status: "pending".into(), attempts: 0, next_attempt_at: Some(now), created_at: now };
+        let delivery = Delivery {
+            id: self.new_id(),
+            webhook: endpoint,
+            event: event.id,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: Some(now),
+            created_at: now,
+        };
         sqlx::query(
             "INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_at, chargestation_id, stream, status, attempts, next_attempt_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
@@ -350,7 +372,10 @@ impl Store {
         let endpoint_last_success = opt_time(&w, "last_success_at")?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let event_row = sqlx::query("SELECT id, object, kind, data, created_at FROM events WHERE id = $1").bind(row.try_get::<String, _>("event_id")?).fetch_one(&mut *tx).await?;
+            let event_row = sqlx::query("SELECT id, object, kind, data, created_at FROM events WHERE id = $1")
+                .bind(row.try_get::<String, _>("event_id")?)
+                .fetch_one(&mut *tx)
+                .await?;
             let attempts: i64 = row.try_get("attempts")?;
             out.push(ClaimedDelivery {
                 delivery: id_in(row, "id")?,
@@ -382,7 +407,8 @@ impl Store {
         let mut tx = self.write().await?;
         for f in finished {
             if self.finish_attempt(&mut tx, f).await? {
-                let outcome = endpoints.entry(f.claimed.endpoint).or_insert(EndpointOutcome { organization: f.claimed.organization, last_success: None, disable: None });
+                let outcome =
+                    endpoints.entry(f.claimed.endpoint).or_insert(EndpointOutcome { organization: f.claimed.organization, last_success: None, disable: None });
                 match &f.verdict {
                     Verdict::Delivered => outcome.last_success = outcome.last_success.max(Some(f.attempt.created_at)),
                     Verdict::GiveUp { disable: Some(reason) } => outcome.disable = Some((reason.clone(), f.attempt.created_at)),
@@ -392,7 +418,11 @@ impl Store {
         }
         for (endpoint, outcome) in endpoints {
             if let Some(at) = outcome.last_success {
-                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1").bind(endpoint.to_string()).bind(at.millis()).execute(&mut *tx).await?;
+                sqlx::query("UPDATE webhook_endpoints SET last_success_at = $2 WHERE id = $1")
+                    .bind(endpoint.to_string())
+                    .bind(at.millis())
+                    .execute(&mut *tx)
+                    .await?;
             }
             if let Some((reason, at)) = outcome.disable {
                 let mut w: WebhookEndpoint = documents::fetch(&mut tx, outcome.organization, endpoint).await?;

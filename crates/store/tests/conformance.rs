@@ -13,7 +13,7 @@ use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
 use proptest::prelude::*;
 use store::testing::{BACKENDS, TestDatabase, organization, wallet};
-use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoredSecurity, StoreError, SystemClock};
+use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoreError, StoredSecurity, SystemClock};
 
 const ALL: Page = Page { limit: 100, page: 1 };
 
@@ -99,7 +99,10 @@ async fn story(store: &Store) {
     assert!(!created.online);
     let duplicate = ChargestationRecord { id: store.new_id(), ..cs.clone() };
     assert!(matches!(store.create_chargestation(other.id, &duplicate).await, Err(StoreError::Conflict(_))), "endpoints are unique per deployment");
-    let rate = serde_json::from_str::<RateInput>(r#"{"currency":"USD","price_components":[{"type":"ENERGY","price":0.3}]}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+    let rate = serde_json::from_str::<RateInput>(r#"{"currency":"USD","price_components":[{"type":"ENERGY","price":0.3}]}"#)
+        .unwrap()
+        .create(store.new_id(), store.now())
+        .unwrap();
     store.create_rate(other.id, &rate).await.unwrap();
     let connector = |n: u32, rate: Option<Id>| {
         let input = serde_json::json!({ "chargestation": cs.id.to_string(), "connector_id": n, "rate": rate.map(|r| r.to_string()) });
@@ -207,10 +210,10 @@ proptest! {
 /// once, meter register dips left out.
 #[tokio::test]
 async fn charger_reports_apply_once_and_in_time_order() {
+    use domain::Timestamp;
     use domain::connector::ConnectorStatus;
     use domain::token::{Authorization, TokenInput};
-    use domain::Timestamp;
-    use store::{Sample, TransactionStart, TransactionStop, ENERGY_REGISTER};
+    use store::{ENERGY_REGISTER, Sample, TransactionStart, TransactionStop};
 
     for backend in BACKENDS {
         let db = TestDatabase::fresh(backend).await;
@@ -261,11 +264,15 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let second = store.start_transaction(org.id, cs.id, &TransactionStart { started_at: t(21), ..start.clone() }, None).await.unwrap();
         assert_eq!(second.transaction_id, first.transaction_id + 1);
 
-        let sample = |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
+        let sample =
+            |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
         // The running cost is whatever the pricing function makes of all the readings so far.
         let metrics = domain::session::Metrics { energy_consumed_wh: 600.into(), energy_period_s: 30, charging_start: t(20) };
         let price = |f: &store::SessionFacts| store::Progress { cost: Some(serde_json::json!({ "readings": f.readings.len() })), metrics };
-        let recorded = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price).await.unwrap();
+        let recorded = store
+            .record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price)
+            .await
+            .unwrap();
         assert_eq!(recorded.stored, 2, "{backend:?}: the dip to 1400 is left out");
         let running = recorded.session.expect("the readings belong to the token's session").session;
         assert_eq!((running.cost.clone(), running.metrics), (Some(serde_json::json!({ "readings": 2 })), Some(metrics)));
@@ -274,7 +281,14 @@ async fn charger_reports_apply_once_and_in_time_order() {
         let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")], &price).await.unwrap();
         assert_eq!((later.stored, later.session.is_none()), (0, true), "{backend:?}: a dip against what is stored is left out too");
 
-        let free = |_: &store::SessionFacts| store::Bill { cost: serde_json::Value::Null, metrics, captured: Cents(0), captured_amount: Default::default(), uncollected_amount: Default::default(), stop_latency_s: Some(42) };
+        let free = |_: &store::SessionFacts| store::Bill {
+            cost: serde_json::Value::Null,
+            metrics,
+            captured: Cents(0),
+            captured_amount: Default::default(),
+            uncollected_amount: Default::default(),
+            stop_latency_s: Some(42),
+        };
         let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
         let stopped = store.stop_transaction(org.id, cs.id, &stop, &[], &free).await.unwrap().unwrap();
         assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));
@@ -282,7 +296,10 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(again, stopped, "{backend:?}: a repeated stop changes nothing");
         assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }, &[], &free).await.unwrap().is_none());
         let session = store.session(org.id, first.session.expect("a token's transaction is a session")).await.unwrap();
-        assert_eq!((session.status, session.token, session.transaction_id), (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id)));
+        assert_eq!(
+            (session.status, session.token, session.transaction_id),
+            (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id))
+        );
         assert_eq!(session.ended_at, Some(t(60)), "{backend:?}: ended at the charger's time");
         let (_, facts) = store.session_with_facts(org.id, session.id).await.unwrap();
         assert_eq!(facts.expect("a started session has facts").stop_latency_s, Some(42), "{backend:?}: the learned stop latency is kept for the chargestation");
@@ -292,7 +309,11 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(listed.len(), 2);
         let types = event_types(&store, org.id).await;
         assert!(!types.iter().any(|t| t.starts_with("transaction.")), "{backend:?}: the SPEC names no transaction events; its sessions tell: {types:?}");
-        assert_eq!(types.iter().filter(|t| t.starts_with("session.")).collect::<Vec<_>>(), ["session.created", "session.started", "session.updated", "session.ended"], "one update for the stored readings, none for a dip");
+        assert_eq!(
+            types.iter().filter(|t| t.starts_with("session.")).collect::<Vec<_>>(),
+            ["session.created", "session.started", "session.updated", "session.ended"],
+            "one update for the stored readings, none for a dip"
+        );
         assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"connector.updated".to_string()));
         store.close().await;
         db.remove().await;

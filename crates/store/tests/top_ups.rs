@@ -20,7 +20,8 @@ async fn organization(store: &Store) -> Organization {
 }
 
 async fn top_up(store: &Store, org: Id, wallet: &Wallet, lifetime_ms: i64) -> TopUp {
-    let input: TopUpInput = serde_json::from_value(serde_json::json!({ "type": "manual", "wallet": wallet.id, "amount": 2500, "wallet_amount": 3000 })).unwrap();
+    let input: TopUpInput =
+        serde_json::from_value(serde_json::json!({ "type": "manual", "wallet": wallet.id, "amount": 2500, "wallet_amount": 3000 })).unwrap();
     let top_up = input.parse().unwrap().create(store.new_id(), wallet, store.now(), lifetime_ms);
     store.create_top_up(org, &top_up).await.unwrap();
     top_up
@@ -132,7 +133,11 @@ async fn a_failed_top_up_can_still_complete_and_an_event_can_name_its_payment_in
         let org = organization(&store).await;
         let w = wallet(&store, org.id).await;
         let t = top_up(&store, org.id, &w, DEFAULT_LIFETIME_MS).await;
-        let facts = PaymentFacts { payment_intent: Some("pi_early".into()), failure_code: Some("card_declined".into()), failure_message: Some("Your card was declined.".into()) };
+        let facts = PaymentFacts {
+            payment_intent: Some("pi_early".into()),
+            failure_code: Some("card_declined".into()),
+            failure_message: Some("Your card was declined.".into()),
+        };
         let failed = store.settle_top_up(org.id, t.id, Transition::Fail, &facts).await.unwrap();
         assert!(failed.changed);
         assert_eq!((failed.top_up.top_up.payment_intent.as_deref(), failed.top_up.top_up.failure_code.as_deref()), (Some("pi_early"), Some("card_declined")));

@@ -60,7 +60,8 @@ impl Client {
 
     /// `POST /v1/payment_intents/{id}/cancel`.
     pub async fn cancel_payment_intent(&self, key: &SecretKey, id: &str, idempotency_key: &str) -> Result<PaymentIntent, StripeError> {
-        self.payment_intent_call(Method::POST, &format!("/v1/payment_intents/{}/cancel", path_segment(id)), key, Some(String::new()), Some(idempotency_key)).await
+        self.payment_intent_call(Method::POST, &format!("/v1/payment_intents/{}/cancel", path_segment(id)), key, Some(String::new()), Some(idempotency_key))
+            .await
     }
 
     /// `GET /v1/payment_intents/{id}`.
@@ -68,7 +69,14 @@ impl Client {
         self.payment_intent_call(Method::GET, &format!("/v1/payment_intents/{}", path_segment(id)), key, None, None).await
     }
 
-    async fn payment_intent_call(&self, method: Method, path: &str, key: &SecretKey, body: Option<String>, idempotency_key: Option<&str>) -> Result<PaymentIntent, StripeError> {
+    async fn payment_intent_call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &SecretKey,
+        body: Option<String>,
+        idempotency_key: Option<&str>,
+    ) -> Result<PaymentIntent, StripeError> {
         let value = self.call(method, path, key, body, idempotency_key).await?;
         PaymentIntent::from_json(&value).ok_or_else(|| StripeError::Unexpected("not a PaymentIntent".into()))
     }

@@ -153,7 +153,10 @@ mod tests {
         let t = top_up(serde_json::json!({ "type": "manual_with_payment_method", "amount": 2500, "payment_method": "pm_card_visa" }));
         let params = payment_intent(&t, Id::from_parts(1, [0; 5], 9), Some("cus_1"));
         let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-        assert_eq!((get("payment_method"), get("customer"), get("confirm"), get("off_session")), (Some("pm_card_visa"), Some("cus_1"), Some("true"), Some("true")));
+        assert_eq!(
+            (get("payment_method"), get("customer"), get("confirm"), get("off_session")),
+            (Some("pm_card_visa"), Some("cus_1"), Some("true"), Some("true"))
+        );
     }
 
     #[test]
@@ -164,9 +167,15 @@ mod tests {
         assert_eq!(e.explained(), "Your card was declined. (code card_declined, decline_code generic_decline)");
         assert_eq!(e.payment_intent.unwrap().id, "pi_1");
         // localstripe answers declines as 402 invalid_request_error: the status decides.
-        let fake = StripeApiError::parse(402, br#"{"error":{"type":"invalid_request_error","code":"card_declined","message":"Your card was declined.","charge":"ch_1"}}"#);
+        let fake = StripeApiError::parse(
+            402,
+            br#"{"error":{"type":"invalid_request_error","code":"card_declined","message":"Your card was declined.","charge":"ch_1"}}"#,
+        );
         assert!(fake.is_card_error());
-        let invalid = StripeApiError::parse(400, br#"{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"amount","message":"Invalid integer"}}"#);
+        let invalid = StripeApiError::parse(
+            400,
+            br#"{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"amount","message":"Invalid integer"}}"#,
+        );
         assert_eq!(invalid.explained(), "Invalid integer (code parameter_invalid_integer, param amount)");
         assert!(StripeApiError::parse(401, br#"{"error":{"type":"authentication_error"}}"#).is_key_refused());
         let garbage = StripeApiError::parse(502, b"<html>bad gateway</html>");

@@ -48,13 +48,17 @@ fn measure(name: &str, rate: &Rate, activity: &Activity) {
 
 fn main() {
     let activity = day_of_meter_values();
-    let plain = rate(r#"{"currency":"USD","price_components":[{"type":"FLAT","price":1},{"type":"ENERGY","price":0.35,"tax":8.25,"step_size":100},
-        {"type":"TIME","price":2},{"type":"PARKING_TIME","price":6,"step_size":300,"grace_period":0.5}]}"#);
-    let time_of_day = rate(r#"{"currency":"USD","elements":[
+    let plain = rate(
+        r#"{"currency":"USD","price_components":[{"type":"FLAT","price":1},{"type":"ENERGY","price":0.35,"tax":8.25,"step_size":100},
+        {"type":"TIME","price":2},{"type":"PARKING_TIME","price":6,"step_size":300,"grace_period":0.5}]}"#,
+    );
+    let time_of_day = rate(
+        r#"{"currency":"USD","elements":[
         {"price_components":[{"type":"ENERGY","price":0.15}],"restrictions":{"start_time":"22:00","end_time":"06:00"}},
         {"price_components":[{"type":"ENERGY","price":0.45}],"restrictions":{"start_time":"16:00","end_time":"21:00","day_of_week":["MONDAY","TUESDAY","WEDNESDAY","THURSDAY","FRIDAY"]}},
         {"price_components":[{"type":"TIME","price":3}],"restrictions":{"min_duration":14400}}],
-        "price_components":[{"type":"ENERGY","price":0.30},{"type":"TIME","price":1},{"type":"PARKING_TIME","price":6}]}"#);
+        "price_components":[{"type":"ENERGY","price":0.30},{"type":"TIME","price":1},{"type":"PARKING_TIME","price":6}]}"#,
+    );
     measure("plain rate, 8640 periods", &plain, &activity);
     measure("time-of-day elements, 8640 periods", &time_of_day, &activity);
 }

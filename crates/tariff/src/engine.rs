@@ -229,9 +229,10 @@ pub fn price(rate: &Rate, tz: Tz, activity: &Activity) -> Cost {
     let mut grace_left_ms: Option<i64> = None;
     for s in &slices {
         if flat.is_none()
-            && let Some((element, component)) = component(&elements, s, ComponentType::Flat) {
-                flat = Some(Tally { element, component, start: s.start, end: s.start, quantity: Decimal::ONE });
-            }
+            && let Some((element, component)) = component(&elements, s, ComponentType::Flat)
+        {
+            flat = Some(Tally { element, component, start: s.start, end: s.start, quantity: Decimal::ONE });
+        }
         if let Some(c) = component(&elements, s, ComponentType::Energy) {
             add(&mut energy, c, s.start, s.end, s.energy_wh);
         }

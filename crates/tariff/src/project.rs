@@ -24,7 +24,8 @@ pub struct Outlook {
 fn continued(activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Activity {
     let start = activity.end().map_or(from, |end| end.max(from));
     let energy_wh = outlook.power_w.max(Decimal::ZERO) * Decimal::from(seconds) / Decimal::from(3600);
-    let period = Period { start, end: Timestamp::from_millis(start.millis() + i64::from(seconds) * 1000), status: outlook.status, paused: outlook.paused, energy_wh };
+    let period =
+        Period { start, end: Timestamp::from_millis(start.millis() + i64::from(seconds) * 1000), status: outlook.status, paused: outlook.paused, energy_wh };
     activity.then(period).unwrap_or_else(|_| activity.clone())
 }
 

@@ -12,8 +12,14 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 use tariff::{Activity, Outlook, Period, price, project, seconds_until};
 
-const STATUSES: [ConnectorStatus; 6] =
-    [ConnectorStatus::Charging, ConnectorStatus::Charging, ConnectorStatus::SuspendedEV, ConnectorStatus::SuspendedEVSE, ConnectorStatus::Finishing, ConnectorStatus::Preparing];
+const STATUSES: [ConnectorStatus; 6] = [
+    ConnectorStatus::Charging,
+    ConnectorStatus::Charging,
+    ConnectorStatus::SuspendedEV,
+    ConnectorStatus::SuspendedEVSE,
+    ConnectorStatus::Finishing,
+    ConnectorStatus::Preparing,
+];
 const ZONES: [Tz; 4] = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Europe::Amsterdam, chrono_tz::Asia::Tokyo];
 
 /// A period as generated: seconds, status, paused, power in Wh per second (thousandths).
@@ -38,7 +44,13 @@ fn activity(start_s: i64, steps: &[Step]) -> Activity {
     for s in steps {
         at += s.gap_s;
         let energy = Decimal::new(s.milli_wh_per_s * s.length_s, 3);
-        periods.push(Period { start: Timestamp::from_millis(at * 1000), end: Timestamp::from_millis((at + s.length_s) * 1000), status: s.status, paused: s.paused, energy_wh: energy });
+        periods.push(Period {
+            start: Timestamp::from_millis(at * 1000),
+            end: Timestamp::from_millis((at + s.length_s) * 1000),
+            status: s.status,
+            paused: s.paused,
+            energy_wh: energy,
+        });
         at += s.length_s;
     }
     Activity::new(periods).unwrap()
@@ -52,28 +64,33 @@ fn component(kind: &'static str) -> impl Strategy<Value = Value> {
     (0u32..5000, 0u32..30, 1u32..1200, proptest::option::of(0u32..8)).prop_map(move |(cents, tax, step, grace_quarters)| {
         let mut c = json!({ "type": kind, "price": Decimal::new(i64::from(cents), 2), "tax": tax, "step_size": step });
         if kind == "PARKING_TIME"
-            && let Some(q) = grace_quarters {
-                c["grace_period"] = json!(Decimal::new(i64::from(q) * 25, 2));
-            }
+            && let Some(q) = grace_quarters
+        {
+            c["grace_period"] = json!(Decimal::new(i64::from(q) * 25, 2));
+        }
         c
     })
 }
 
 fn components() -> impl Strategy<Value = Vec<Value>> {
-    (proptest::option::of(component("FLAT")), proptest::option::of(component("ENERGY")), proptest::option::of(component("TIME")), proptest::option::of(component("PARKING_TIME")))
+    (
+        proptest::option::of(component("FLAT")),
+        proptest::option::of(component("ENERGY")),
+        proptest::option::of(component("TIME")),
+        proptest::option::of(component("PARKING_TIME")),
+    )
         .prop_map(|(a, b, c, d)| [a, b, c, d].into_iter().flatten().collect())
 }
 
 /// eDRV rates: price components only, an optional minimum.
 fn plain_rate() -> impl Strategy<Value = Rate> {
-    (components(), proptest::option::of(0u32..3000))
-        .prop_filter_map("a rate prices something", |(components, minimum)| {
-            let mut json = json!({ "currency": "USD", "price_components": components });
-            if let Some(m) = minimum {
-                json["minimum_amount"] = json!(Decimal::new(i64::from(m), 2));
-            }
-            rate(json)
-        })
+    (components(), proptest::option::of(0u32..3000)).prop_filter_map("a rate prices something", |(components, minimum)| {
+        let mut json = json!({ "currency": "USD", "price_components": components });
+        if let Some(m) = minimum {
+            json["minimum_amount"] = json!(Decimal::new(i64::from(m), 2));
+        }
+        rate(json)
+    })
 }
 
 /// eDRV rates on which cost must grow with time and energy. OCPI's step-size rule stops

@@ -69,22 +69,42 @@ fn minutes(cost: &Cost, kind: ComponentType) -> Decimal {
 #[test]
 fn ocpi_tariff_module_examples() {
     let cases: Vec<(&str, &str, Session, &str)> = vec![
-        ("E1 simple energy", r#"{"currency":"EUR","price_components":[{"type":"ENERGY","price":0.25,"tax":10}]}"#, Session::at(10, 0).then(120.0, Charging, "20000"), "5.50"),
-        ("E2 energy and start fee", r#"{"currency":"EUR","price_components":[{"type":"FLAT","price":0.50,"tax":20},{"type":"ENERGY","price":0.25,"tax":10}]}"#, Session::at(10, 0).then(120.0, Charging, "20000"), "6.10"),
+        (
+            "E1 simple energy",
+            r#"{"currency":"EUR","price_components":[{"type":"ENERGY","price":0.25,"tax":10}]}"#,
+            Session::at(10, 0).then(120.0, Charging, "20000"),
+            "5.50",
+        ),
+        (
+            "E2 energy and start fee",
+            r#"{"currency":"EUR","price_components":[{"type":"FLAT","price":0.50,"tax":20},{"type":"ENERGY","price":0.25,"tax":10}]}"#,
+            Session::at(10, 0).then(120.0, Charging, "20000"),
+            "6.10",
+        ),
         (
             "E4 parking billed per 15 minutes",
             r#"{"currency":"EUR","price_components":[{"type":"FLAT","price":0.50,"tax":20},{"type":"ENERGY","price":0.25,"tax":10},{"type":"PARKING_TIME","price":2.00,"tax":20,"step_size":900}]}"#,
             Session::at(10, 0).then(120.0, Charging, "20000").then(40.0, SuspendedEV, "0"),
             "7.90",
         ),
-        ("E6 charging time", r#"{"currency":"EUR","price_components":[{"type":"TIME","price":2.00,"tax":10,"step_size":60}]}"#, Session::at(10, 0).then(150.0, Charging, "30000").then(30.0, Finishing, "0"), "5.50"),
+        (
+            "E6 charging time",
+            r#"{"currency":"EUR","price_components":[{"type":"TIME","price":2.00,"tax":10,"step_size":60}]}"#,
+            Session::at(10, 0).then(150.0, Charging, "30000").then(30.0, Finishing, "0"),
+            "5.50",
+        ),
         (
             "E7 charging and parking time",
             r#"{"currency":"EUR","price_components":[{"type":"TIME","price":3.00,"tax":10,"step_size":60},{"type":"PARKING_TIME","price":5.00,"tax":20,"step_size":300}]}"#,
             Session::at(10, 0).then(150.0, Charging, "30000").then(42.0, SuspendedEV, "0"),
             "12.75",
         ),
-        ("E8 ad hoc 1.90/h + 5.2%", r#"{"currency":"EUR","price_components":[{"type":"TIME","price":1.90,"tax":5.2,"step_size":300}]}"#, Session::at(10, 0).then(150.0, Charging, "1"), "5.00"),
+        (
+            "E8 ad hoc 1.90/h + 5.2%",
+            r#"{"currency":"EUR","price_components":[{"type":"TIME","price":1.90,"tax":5.2,"step_size":300}]}"#,
+            Session::at(10, 0).then(150.0, Charging, "1"),
+            "5.00",
+        ),
         (
             "E10 energy in 100 Wh steps",
             r#"{"currency":"EUR","price_components":[{"type":"FLAT","price":0.50,"tax":20},{"type":"ENERGY","price":0.25,"tax":10,"step_size":100}]}"#,
@@ -139,15 +159,19 @@ fn ocpi_cdr_step_size_examples() {
     assert_eq!(minutes(&cost, ComponentType::Time), d("21"), "C1: charging is not rounded");
     assert_eq!(minutes(&cost, ComponentType::ParkingTime), d("10"), "C1: parking is");
 
-    let c2 = rate(r#"{"currency":"EUR","elements":[{"price_components":[{"type":"ENERGY","price":0.20,"step_size":500}],"restrictions":{"end_time":"17:00"}},
-        {"price_components":[{"type":"ENERGY","price":0.27,"step_size":500}],"restrictions":{"start_time":"17:00"}}]}"#);
+    let c2 = rate(
+        r#"{"currency":"EUR","elements":[{"price_components":[{"type":"ENERGY","price":0.20,"step_size":500}],"restrictions":{"end_time":"17:00"}},
+        {"price_components":[{"type":"ENERGY","price":0.27,"step_size":500}],"restrictions":{"start_time":"17:00"}}]}"#,
+    );
     let cost = Session::at(16, 0).then(60.0, Charging, "4300").then(60.0, Charging, "1100").cost(&c2);
     let after = cost.breakdown.iter().find(|r| r.unit_price == d("0.27")).unwrap();
     assert_eq!(after.quantity, d("1.2"), "C2: the total 5.4 kWh becomes 5.5, not 1.1 after 17:00 becoming 1.5");
     assert_eq!(before_tax(&cost, ComponentType::Energy), d("1.184"));
 
-    let c3 = rate(r#"{"currency":"EUR","elements":[{"price_components":[{"type":"TIME","price":5,"step_size":600}],"restrictions":{"end_time":"17:00"}},
-        {"price_components":[{"type":"TIME","price":7,"step_size":600}],"restrictions":{"start_time":"17:00"}}]}"#);
+    let c3 = rate(
+        r#"{"currency":"EUR","elements":[{"price_components":[{"type":"TIME","price":5,"step_size":600}],"restrictions":{"end_time":"17:00"}},
+        {"price_components":[{"type":"TIME","price":7,"step_size":600}],"restrictions":{"start_time":"17:00"}}]}"#,
+    );
     let cost = Session::at(16, 54).then(28.0, Charging, "1").cost(&c3);
     assert_eq!(minutes(&cost, ComponentType::Time), d("30"), "C3: 28 minutes become 30 in all");
     assert_eq!(before_tax(&cost, ComponentType::Time), d("3.3"));

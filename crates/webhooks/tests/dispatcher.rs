@@ -8,11 +8,11 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use domain::Id;
 use domain::organization::OrganizationInput;
 use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookEndpoint, WebhookInput};
 use domain::webhook_delivery::{self as rules, DeliveryAttempt, FAILING_REASON, GONE_REASON, MAX_ATTEMPTS, RETRY_DELAYS_S};
-use domain::Id;
 use serde_json::Value;
 use store::testing::{BACKENDS, ManualClock, TestDatabase};
 use store::{ApiKeyRecord, Backend, Clock, Filter, Store, SystemClock};
@@ -103,7 +103,10 @@ impl World {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = Store::connect(&db.url, clock.clone()).await.unwrap();
         let org = OrganizationInput { name: "Hooks".into(), country: None, configurations: None }.parse(store.new_id(), store.now()).unwrap();
-        store.create_organization(&org, &ApiKeyRecord { id: format!("{:016x}", rand::random::<u64>()), organization: org.id, secret_sha256: String::new() }).await.unwrap();
+        store
+            .create_organization(&org, &ApiKeyRecord { id: format!("{:016x}", rand::random::<u64>()), organization: org.id, secret_sha256: String::new() })
+            .await
+            .unwrap();
         // Endpoints created from here on do not get the organization's creation.
         clock.advance_ms(1000);
         World { store, clock, org: org.id, db: Some(db), dispatcher: None }
@@ -221,10 +224,16 @@ async fn retries_follow_the_schedule_until_the_receiver_recovers_with_one_webhoo
 
         w.recorded(endpoint.id, 4).await;
         let attempts = w.attempts(endpoint.id).await;
-        let statuses: Vec<(u32, Option<u16>, String, bool)> = attempts.iter().map(|a| (a.attempt, a.response_status, a.status.clone(), a.next_retry_at.is_some())).collect();
+        let statuses: Vec<(u32, Option<u16>, String, bool)> =
+            attempts.iter().map(|a| (a.attempt, a.response_status, a.status.clone(), a.next_retry_at.is_some())).collect();
         assert_eq!(
             statuses,
-            vec![(1, Some(500), "failed".into(), true), (2, Some(500), "failed".into(), true), (3, Some(500), "failed".into(), true), (4, Some(204), "succeeded".into(), false)],
+            vec![
+                (1, Some(500), "failed".into(), true),
+                (2, Some(500), "failed".into(), true),
+                (3, Some(500), "failed".into(), true),
+                (4, Some(204), "succeeded".into(), false)
+            ],
             "{backend:?}"
         );
         let gap = attempts[0].next_retry_at.unwrap().millis() - attempts[0].created_at.millis();
@@ -325,7 +334,9 @@ async fn events_about_one_object_stay_in_order_while_one_is_retried() {
         let ada = UserInput { firstname: Some(Some("Ada".into())), ..UserInput::default() }.create(w.store.new_id(), w.store.now()).unwrap();
         w.store.create_user(w.org, &ada).await.unwrap();
         for name in ["Augusta", "Ada"] {
-            let renamed = UserInput { firstname: Some(Some(name.into())), ..UserInput::default() }.apply(w.store.user_record(w.org, ada.id).await.unwrap(), w.store.now()).unwrap();
+            let renamed = UserInput { firstname: Some(Some(name.into())), ..UserInput::default() }
+                .apply(w.store.user_record(w.org, ada.id).await.unwrap(), w.store.now())
+                .unwrap();
             w.store.update_user(w.org, &renamed).await.unwrap();
         }
         w.user_event().await;
@@ -337,7 +348,8 @@ async fn events_about_one_object_stay_in_order_while_one_is_retried() {
         until("Grace's creation", || receiver.delivered().iter().any(|r| r.id == grace.to_string())).await;
         w.recorded(endpoint.id, 2).await;
         settle().await;
-        let of_ada = || -> Vec<String> { receiver.delivered().into_iter().map(|r| r.id).filter(|id| ada_events.iter().any(|e| e.to_string() == *id)).collect() };
+        let of_ada =
+            || -> Vec<String> { receiver.delivered().into_iter().map(|r| r.id).filter(|id| ada_events.iter().any(|e| e.to_string() == *id)).collect() };
         assert!(of_ada().is_empty(), "{backend:?}: Ada's renames wait behind her failed creation: {:?}", of_ada());
         w.advance_s(6.0);
         until("Ada's events", || of_ada().len() == 3).await;
@@ -420,7 +432,8 @@ async fn after_a_rotation_both_secrets_sign_for_a_day() {
 async fn every_matching_endpoint_gets_each_event_once_and_others_none() {
     for backend in BACKENDS {
         let mut w = World::new(backend).await;
-        let (all, users, wallets) = (Receiver::start(Receiver::answering(200)).await, Receiver::start(Receiver::answering(202)).await, Receiver::start(Receiver::answering(200)).await);
+        let (all, users, wallets) =
+            (Receiver::start(Receiver::answering(200)).await, Receiver::start(Receiver::answering(202)).await, Receiver::start(Receiver::answering(200)).await);
         w.endpoint(&all.url, &["*"]).await;
         w.endpoint(&users.url, &["user.*"]).await;
         w.endpoint(&wallets.url, &["wallet.created"]).await;

@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use domain::transaction::Transaction;
-use ocpp16::Direction;
 use ocpp_server::CallFailure;
+use ocpp16::Direction;
 use serde_json::{Map, Value};
 
 use crate::AppState;
@@ -44,7 +44,12 @@ pub const COMMANDS: [&str; 19] = [
     request_body = Object,
     responses((status = 200, description = "The charger's reply payload", body = Envelope<Object>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable,
         (status = 502, description = "The charger answered with a CALLERROR"), (status = 504, description = "The charger did not answer in time")))]
-pub async fn send(State(s): State<AppState>, Org(org): Org, Path((id, action)): Path<(String, String)>, JsonBody(payload): JsonBody<Map<String, Value>>) -> ApiResult {
+pub async fn send(
+    State(s): State<AppState>,
+    Org(org): Org,
+    Path((id, action)): Path<(String, String)>,
+    JsonBody(payload): JsonBody<Map<String, Value>>,
+) -> ApiResult {
     let id = parse_id("id", &id)?;
     if !COMMANDS.contains(&action.as_str()) {
         return Err(ApiError::bad_request(format!("Invalid `action`: `{action}` is not an OCPP 1.6 command; one of {}", COMMANDS.join(", "))));
@@ -57,7 +62,9 @@ pub async fn send(State(s): State<AppState>, Org(org): Org, Path((id, action)): 
         Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
         Err(CallFailure::Busy) => Err(ApiError::conflict("The chargestation has too many commands waiting; try again")),
         Err(CallFailure::Timeout) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, "The chargestation did not answer in time")),
-        Err(CallFailure::Refused { code, description }) => Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str()))),
+        Err(CallFailure::Refused { code, description }) => {
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str())))
+        }
     }
 }
 

@@ -66,7 +66,10 @@ impl QuoteInput {
             let i = e.index();
             match e {
                 ActivityError::EndsBeforeStart { .. } => Invalid::new(format!("charging_activity[{i}].endTime"), "must not be before startTime"),
-                ActivityError::Overlaps { .. } => Invalid::new(format!("charging_activity[{i}].startTime"), "must not be before the previous period's endTime: periods are in time order and do not overlap"),
+                ActivityError::Overlaps { .. } => Invalid::new(
+                    format!("charging_activity[{i}].startTime"),
+                    "must not be before the previous period's endTime: periods are in time order and do not overlap",
+                ),
                 ActivityError::NegativeEnergy { .. } => Invalid::new(format!("charging_activity[{i}].energy"), "must be at least 0"),
             }
         })?;

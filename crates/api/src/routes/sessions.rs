@@ -4,8 +4,8 @@ use axum::extract::State;
 use domain::rate::ComponentType;
 use domain::session::{PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
 use ocpp_server::{CallFailure, pricing};
-use store::SessionFacts;
 use serde_json::{Value, json};
+use store::SessionFacts;
 
 use crate::AppState;
 use crate::auth::Org;
@@ -28,9 +28,7 @@ pub async fn start(State(s): State<AppState>, Org(org): Org, JsonBody(input): Js
     tokio::spawn(async move {
         let request = json!({ "connectorId": started.connector_id, "idTag": started.id_tag });
         let accepted = matches!(ocpp.call(started.chargestation, "RemoteStartTransaction", request).await, Ok(answer) if answer["status"] == "Accepted");
-        if !accepted
-            && let Err(e) = store.cancel_session(org, started.id, true).await
-        {
+        if !accepted && let Err(e) = store.cancel_session(org, started.id, true).await {
             tracing::error!(error = %e, session = %started.id, "could not cancel a session the charger did not start");
         }
     });

@@ -32,7 +32,6 @@ pub async fn call(socket: &mut Socket, action: &str, payload: Value) -> Value {
     answer[2].clone()
 }
 
-
 /// Answers the next CALL from the server with `payload`; returns that CALL.
 pub async fn answer(socket: &mut Socket, payload: Value) -> Value {
     let request = next(socket).await;

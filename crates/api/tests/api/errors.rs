@@ -9,7 +9,8 @@ use crate::app::{TestApp, on_every_backend};
 async fn bad_requests_are_named_and_change_nothing() {
     on_every_backend(|app: TestApp| async move {
         let key = app.key().await;
-        let raw = |body: &'static str| app.client.post(format!("{}/v1.1/users", app.base)).bearer_auth(&key).header("content-type", "application/json").body(body);
+        let raw =
+            |body: &'static str| app.client.post(format!("{}/v1.1/users", app.base)).bearer_auth(&key).header("content-type", "application/json").body(body);
 
         let message = app.send(raw("{\"firstname\": ")).await.err(400);
         assert!(message.starts_with("Malformed JSON"), "{message}");
@@ -30,7 +31,14 @@ async fn bad_requests_are_named_and_change_nothing() {
         assert!(message.contains("not-an-id"), "{message}");
         app.get("/v1.1/users/0123456789ABCDEF01234567", &key).await.err(400);
         assert_eq!(app.get("/v1.1/users/0123456789abcdef01234567", &key).await.err(404), "User not found");
-        for path in ["/v1.1/wallets/0123456789abcdef01234567", "/v1.1/locations/0123456789abcdef01234567", "/v1.1/chargestations/0123456789abcdef01234567", "/v1.1/connectors/0123456789abcdef01234567", "/v1.1/rates/0123456789abcdef01234567", "/v1.1/events/0123456789abcdef01234567"] {
+        for path in [
+            "/v1.1/wallets/0123456789abcdef01234567",
+            "/v1.1/locations/0123456789abcdef01234567",
+            "/v1.1/chargestations/0123456789abcdef01234567",
+            "/v1.1/connectors/0123456789abcdef01234567",
+            "/v1.1/rates/0123456789abcdef01234567",
+            "/v1.1/events/0123456789abcdef01234567",
+        ] {
             app.get(path, &key).await.err(404);
         }
 
@@ -56,7 +64,10 @@ async fn keys_are_required_and_checked() {
     on_every_backend(|app: TestApp| async move {
         let key = app.key().await;
         assert!(app.call(Method::GET, "/v1.1/users", None, None).await.err(401).contains("Missing API key"));
-        assert_eq!(app.get("/v1.1/users", "jk_0000000000000000_0000000000000000000000000000000000000000000000000000000000000000").await.err(401), "Invalid API key");
+        assert_eq!(
+            app.get("/v1.1/users", "jk_0000000000000000_0000000000000000000000000000000000000000000000000000000000000000").await.err(401),
+            "Invalid API key"
+        );
         app.get("/v1.1/users", "garbage").await.err(401);
         // The right key id with a wrong secret.
         let forged = format!("{}{}", &key[..20], "f".repeat(64));

@@ -12,18 +12,33 @@ async fn rate(app: &TestApp, key: &str, body: Value) -> String {
 async fn quotes_price_an_activity() {
     on_every_backend(|app: TestApp| async move {
         let key = app.key().await;
-        let id = rate(&app, &key, json!({ "name": "Standard", "currency": "USD", "price_components": [
-            { "type": "ENERGY", "price": 0.35, "tax": 8.25 }, { "type": "TIME", "price": 2.00 }, { "type": "PARKING_TIME", "price": 6, "step_size": 300 } ] })).await;
-        let quote = app.post(&format!("/v1.1/rates/{id}/quote"), &key, json!({ "charging_activity": [
+        let id = rate(
+            &app,
+            &key,
+            json!({ "name": "Standard", "currency": "USD", "price_components": [
+            { "type": "ENERGY", "price": 0.35, "tax": 8.25 }, { "type": "TIME", "price": 2.00 }, { "type": "PARKING_TIME", "price": 6, "step_size": 300 } ] }),
+        )
+        .await;
+        let quote = app
+            .post(
+                &format!("/v1.1/rates/{id}/quote"),
+                &key,
+                json!({ "charging_activity": [
             { "startTime": "2026-11-25T10:00:00.000Z", "endTime": "2026-11-25T11:00:00.000Z", "status": "Charging", "energy": 10000 },
-            { "startTime": "2026-11-25T11:00:00.000Z", "endTime": "2026-11-25T11:07:00.000Z", "status": "SuspendedEV", "energy": 0 } ] })).await.ok();
+            { "startTime": "2026-11-25T11:00:00.000Z", "endTime": "2026-11-25T11:07:00.000Z", "status": "SuspendedEV", "energy": 0 } ] }),
+            )
+            .await
+            .ok();
         // 10 kWh at 0.35 + 8.25% = 3.78875; 1 h at 2.00; 7 min parking billed as 10 at 6.00/h = 1.00.
         assert_eq!(quote["amount"], json!(6.79));
         assert_eq!(quote["currency"], "USD");
         let rows = quote["breakdown"].as_array().unwrap();
         let energy = rows.iter().find(|r| r["type"] == "ENERGY").unwrap();
         assert_eq!((energy["quantity"].clone(), energy["unit"].clone(), energy["unitPrice"].clone()), (json!(10), json!("kWh"), json!(0.35)));
-        assert_eq!((energy["beforeTax"].clone(), energy["tax"].clone(), energy["totalTax"].clone(), energy["totalCost"].clone()), (json!(3.5), json!(8.25), json!(0.28875), json!(3.78875)));
+        assert_eq!(
+            (energy["beforeTax"].clone(), energy["tax"].clone(), energy["totalTax"].clone(), energy["totalCost"].clone()),
+            (json!(3.5), json!(8.25), json!(0.28875), json!(3.78875))
+        );
         assert_eq!(energy["rateName"], "Standard");
         assert_eq!(energy["period"], json!({ "startTime": "2026-11-25T10:00:00.000Z", "endTime": "2026-11-25T11:00:00.000Z" }));
         let parking = rows.iter().find(|r| r["type"] == "PARKING_TIME").unwrap();
@@ -31,9 +46,14 @@ async fn quotes_price_an_activity() {
         assert_eq!(parking["totalCost"], json!(1));
 
         // Times of day are read in the time zone given.
-        let night = rate(&app, &key, json!({ "currency": "USD", "elements": [
+        let night = rate(
+            &app,
+            &key,
+            json!({ "currency": "USD", "elements": [
             { "price_components": [{ "type": "ENERGY", "price": 0.10 }], "restrictions": { "start_time": "22:00", "end_time": "06:00" } } ],
-            "price_components": [{ "type": "ENERGY", "price": 0.40 }] })).await;
+            "price_components": [{ "type": "ENERGY", "price": 0.40 }] }),
+        )
+        .await;
         let at_3_utc = json!([{ "startTime": "2026-07-01T03:00:00.000Z", "endTime": "2026-07-01T04:00:00.000Z", "status": "Charging", "energy": 10000 }]);
         let utc = app.post(&format!("/v1.1/rates/{night}/quote"), &key, json!({ "charging_activity": at_3_utc })).await.ok();
         let la = app.post(&format!("/v1.1/rates/{night}/quote"), &key, json!({ "charging_activity": at_3_utc, "timezone": "America/Los_Angeles" })).await.ok();

@@ -39,11 +39,12 @@ async fn organizations_through_the_admin_api() {
         app.post("/v1.1/organizations/0123456789abcdef01234567/api_keys", ADMIN_TOKEN, json!({})).await.err(404);
 
         // The organization changes its own settings.
-        let patched = app.patch("/v1.1/organization", &key, json!({ "configurations": { "session": { "minimum_balance": 500 } }, "name": "Acme Inc" })).await.ok();
+        let patched =
+            app.patch("/v1.1/organization", &key, json!({ "configurations": { "session": { "minimum_balance": 500 } }, "name": "Acme Inc" })).await.ok();
         assert_eq!(patched["configurations"]["session"]["minimum_balance"], 500);
         assert_eq!(patched["name"], "Acme Inc");
         assert_eq!(patched["country"], "US");
-        assert_ne!(patched["updatedAt"], created["updatedAt"].clone(), "updatedAt moves") ;
+        assert_ne!(patched["updatedAt"], created["updatedAt"].clone(), "updatedAt moves");
         let message = app.patch("/v1.1/organization", &key, json!({ "configurations": { "session": { "minimum_balance": -1 } } })).await.err(400);
         assert!(message.contains("configurations.session.minimum_balance"), "{message}");
         let message = app.patch("/v1.1/organization", &key, json!({ "country": "Narnia" })).await.err(400);

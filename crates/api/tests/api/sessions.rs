@@ -23,9 +23,11 @@ async fn a_token_session_runs_and_stops() {
 
         let mut s = charger(&app, "CP-T").await;
         assert_eq!(call(&mut s, "BootNotification", json!({ "chargePointVendor": "Acme", "chargePointModel": "T" })).await["status"], "Accepted");
-        let started = call(&mut s, "StartTransaction", json!({ "connectorId": 1, "idTag": "CARD-7", "meterStart": 1000, "timestamp": "2026-11-25T10:00:00Z" })).await;
+        let started =
+            call(&mut s, "StartTransaction", json!({ "connectorId": 1, "idTag": "CARD-7", "meterStart": 1000, "timestamp": "2026-11-25T10:00:00Z" })).await;
         assert_eq!(started["idTagInfo"]["status"], "Accepted");
-        let blocked = call(&mut s, "StartTransaction", json!({ "connectorId": 2, "idTag": "CARD-B", "meterStart": 0, "timestamp": "2026-11-25T10:00:00Z" })).await;
+        let blocked =
+            call(&mut s, "StartTransaction", json!({ "connectorId": 2, "idTag": "CARD-B", "meterStart": 0, "timestamp": "2026-11-25T10:00:00Z" })).await;
         assert_eq!(blocked["idTagInfo"]["status"], "Blocked");
 
         let sessions = app.get("/v1.1/sessions?status=started", &key).await.ok();
@@ -50,7 +52,12 @@ async fn a_token_session_runs_and_stops() {
         };
         let (answer, ()) = tokio::join!(stop, charger_side);
         assert_eq!(answer.ok()["status"], "started", "running until the charger reports the stop");
-        call(&mut s, "StopTransaction", json!({ "transactionId": started["transactionId"], "meterStop": 9000, "timestamp": "2026-11-25T11:00:00Z", "reason": "Remote" })).await;
+        call(
+            &mut s,
+            "StopTransaction",
+            json!({ "transactionId": started["transactionId"], "meterStop": 9000, "timestamp": "2026-11-25T11:00:00Z", "reason": "Remote" }),
+        )
+        .await;
         let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!((ended["status"].as_str(), ended["endedAt"].as_str()), (Some("ended"), Some("2026-11-25T11:00:00.000Z")));
         assert_eq!(app.post(&format!("/v1.1/sessions/{id}/stop"), &key, json!({})).await.err(409), "Session is ended, not running");

@@ -13,9 +13,13 @@ async fn organizations_see_only_their_own_objects() {
         let user = app.user(&a).await;
         let wallet = app.funded_wallet(&a, 5000).await;
         let location = app.post("/v1.1/locations", &a, json!({ "name": "A's depot" })).await.ok()["_id"].as_str().unwrap().to_string();
-        let rate = app.post("/v1.1/rates", &a, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.3 }] })).await.ok()["_id"].as_str().unwrap().to_string();
+        let rate = app.post("/v1.1/rates", &a, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.3 }] })).await.ok()["_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let cs = app.post("/v1.1/chargestations", &a, json!({ "endpoint": "A-1" })).await.ok()["_id"].as_str().unwrap().to_string();
-        let connector = app.post("/v1.1/connectors", &a, json!({ "chargestation": cs, "connector_id": 1, "rate": rate })).await.ok()["_id"].as_str().unwrap().to_string();
+        let connector =
+            app.post("/v1.1/connectors", &a, json!({ "chargestation": cs, "connector_id": 1, "rate": rate })).await.ok()["_id"].as_str().unwrap().to_string();
         let event = app.get("/v1.1/events?limit=1", &a).await.ok()[0]["_id"].as_str().unwrap().to_string();
 
         for path in [

@@ -105,7 +105,11 @@ fn signed(body: &str) -> String {
 }
 
 async fn deliver(app: &TestApp, org: &str, header: Option<&str>, body: &str) -> Answer {
-    let mut request = app.client.post(format!("{}/v1.1/integrations/stripe/{org}/webhook", app.base)).header("content-type", "application/json; charset=utf-8").body(body.to_string());
+    let mut request = app
+        .client
+        .post(format!("{}/v1.1/integrations/stripe/{org}/webhook", app.base))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body.to_string());
     if let Some(h) = header {
         request = request.header("Stripe-Signature", h);
     }
@@ -314,7 +318,8 @@ async fn only_this_organizations_top_ups_are_touched_and_other_events_are_acknow
         ] {
             assert_eq!(deliver(&app, &org, Some(&signed(&body)), &body).await.ok()["applied"], false, "{body}");
         }
-        let unknown = json!({ "id": "evt_x", "object": "event", "type": "customer.created", "data": { "object": { "id": "cus_1", "object": "customer" } } }).to_string();
+        let unknown =
+            json!({ "id": "evt_x", "object": "event", "type": "customer.created", "data": { "object": { "id": "cus_1", "object": "customer" } } }).to_string();
         let receipt = deliver(&app, &org, Some(&signed(&unknown)), &unknown).await.ok();
         assert_eq!(receipt, json!({ "event": "evt_x", "type": "customer.created", "applied": false }));
         let not_json = "this is not an event";
@@ -327,7 +332,10 @@ async fn only_this_organizations_top_ups_are_touched_and_other_events_are_acknow
         let failed = event("payment_intent.payment_failed", "pi_mine", &mine, 2500);
         assert_eq!(deliver(&app, &org, Some(&signed(&failed)), &failed).await.ok()["applied"], true);
         let shown = app.get(&format!("/v1.1/top_up/{mine}"), &key).await.ok();
-        assert_eq!((&shown["status"], &shown["failure_code"], &shown["failure_message"]), (&json!("failed"), &json!("card_declined:generic_decline"), &json!("Your card was declined.")));
+        assert_eq!(
+            (&shown["status"], &shown["failure_code"], &shown["failure_message"]),
+            (&json!("failed"), &json!("card_declined:generic_decline"), &json!("Your card was declined."))
+        );
         assert_eq!(shown["client_secret"], "pi_mine_secret_abc", "the driver may try another card");
         assert_eq!(deliver(&app, &org, Some(&signed(&failed)), &failed).await.ok()["applied"], false);
         let paid = event("payment_intent.succeeded", "pi_mine", &mine, 2500);
@@ -336,7 +344,10 @@ async fn only_this_organizations_top_ups_are_touched_and_other_events_are_acknow
         let shown = app.get(&format!("/v1.1/top_up/{mine}"), &key).await.ok();
         assert_eq!((&shown["status"], &shown["failure_code"]), (&json!("completed"), &Value::Null));
         assert_eq!(balance(&app, &key, &wallet).await, 2500);
-        assert_eq!(app.event_types(&key).await.iter().filter(|t| t.starts_with("top_up.")).collect::<Vec<_>>(), ["top_up.created", "top_up.failed", "top_up.completed"]);
+        assert_eq!(
+            app.event_types(&key).await.iter().filter(|t| t.starts_with("top_up.")).collect::<Vec<_>>(),
+            ["top_up.created", "top_up.failed", "top_up.completed"]
+        );
         app
     })
     .await;

@@ -68,7 +68,10 @@ async fn the_start_checks_come_in_order_and_refusals_hold_nothing() {
         // Success: the whole available balance is held; the charger is asked to start.
         let session = app.post("/v1.1/sessions", &key, start(&connector, &rich)).await.ok();
         assert_eq!((session["status"].as_str(), session["type"].as_str()), (Some("created"), Some("wallet")));
-        assert_eq!((session["chargestation"].as_str(), session["connector"].as_str(), session["user"].as_str()), (Some(site.cs.as_str()), Some(connector.as_str()), Some(rich.as_str())));
+        assert_eq!(
+            (session["chargestation"].as_str(), session["connector"].as_str(), session["user"].as_str()),
+            (Some(site.cs.as_str()), Some(connector.as_str()), Some(rich.as_str()))
+        );
         let payment = &session["payment"];
         assert_eq!(payment["type"], "api_wallet");
         assert_eq!(payment["status"], "authorized");
@@ -84,7 +87,9 @@ async fn the_start_checks_come_in_order_and_refusals_hold_nothing() {
         assert!(id_tag.len() <= 20);
         assert_eq!(remote[3]["connectorId"], 1);
         assert_eq!(call(&mut site.socket, "Authorize", json!({ "idTag": id_tag })).await["idTagInfo"]["status"], "Accepted", "the session's idTag is accepted");
-        let started = call(&mut site.socket, "StartTransaction", json!({ "connectorId": 1, "idTag": id_tag, "meterStart": 0, "timestamp": "2026-11-25T10:00:00Z" })).await;
+        let started =
+            call(&mut site.socket, "StartTransaction", json!({ "connectorId": 1, "idTag": id_tag, "meterStart": 0, "timestamp": "2026-11-25T10:00:00Z" }))
+                .await;
         assert_eq!(started["idTagInfo"]["status"], "Accepted");
         let id = session["_id"].as_str().unwrap();
         let running = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
@@ -92,7 +97,11 @@ async fn the_start_checks_come_in_order_and_refusals_hold_nothing() {
 
         let (second, _) = wallet_user(&app, &key, 3000).await;
         assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &second)).await.err(409), "Connector is not available");
-        assert_eq!(app.post("/v1.1/sessions", &key, start(&connector, &rich)).await.err(405), "User does not have minimum balance", "the balance check comes first");
+        assert_eq!(
+            app.post("/v1.1/sessions", &key, start(&connector, &rich)).await.err(405),
+            "User does not have minimum balance",
+            "the balance check comes first"
+        );
         let types = app.event_types(&key).await;
         let tail: Vec<&str> = types.iter().map(String::as_str).filter(|t| t.starts_with("session.") || t.starts_with("payment.")).collect();
         assert_eq!(tail, ["session.created", "payment.created", "payment.authorized", "session.started"]);
@@ -171,7 +180,12 @@ async fn concurrent_starts_never_hold_more_than_the_wallet_has() {
 async fn running(app: &TestApp, site: &mut Site, connector: &str, user: &str, at: &str) -> (String, Value) {
     let session = app.post("/v1.1/sessions", &site.key, start(connector, user)).await.ok();
     let remote = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
-    let started = call(&mut site.socket, "StartTransaction", json!({ "connectorId": remote[3]["connectorId"], "idTag": remote[3]["idTag"], "meterStart": 1000, "timestamp": at })).await;
+    let started = call(
+        &mut site.socket,
+        "StartTransaction",
+        json!({ "connectorId": remote[3]["connectorId"], "idTag": remote[3]["idTag"], "meterStart": 1000, "timestamp": at }),
+    )
+    .await;
     (session["_id"].as_str().unwrap().to_string(), started["transactionId"].clone())
 }
 
@@ -245,7 +259,14 @@ async fn pause_and_resume_as_the_charger_sees_them() {
     on_every_backend(|app: TestApp| async move {
         let mut site = site(&app, "W-5", 1).await;
         let key = site.key.clone();
-        let parking = app.post("/v1.1/rates", &key, json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.35 }, { "type": "PARKING_TIME", "price": 3600 }] })).await.ok();
+        let parking = app
+            .post(
+                "/v1.1/rates",
+                &key,
+                json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 0.35 }, { "type": "PARKING_TIME", "price": 3600 }] }),
+            )
+            .await
+            .ok();
         app.patch(&format!("/v1.1/connectors/{}", site.connectors[0]), &key, json!({ "rate": parking["_id"] })).await.ok();
         let (user, _) = wallet_user(&app, &key, 100_000).await;
         let connector = site.connectors[0].clone();
@@ -429,7 +450,8 @@ async fn a_stop_request_racing_the_chargers_stop_never_undoes_the_end() {
             let stop = json!({ "transactionId": transaction, "meterStop": 2000, "timestamp": ago(0) });
             // The runner's stop request and the charger's stop, at once: whichever commits
             // second must see what the first wrote.
-            let (asked, _) = tokio::join!(app.store.request_stop(org, id.parse().unwrap(), "authorized_amount"), call(&mut site.socket, "StopTransaction", stop));
+            let (asked, _) =
+                tokio::join!(app.store.request_stop(org, id.parse().unwrap(), "authorized_amount"), call(&mut site.socket, "StopTransaction", stop));
             asked.unwrap();
             let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
             assert_eq!((ended["status"].as_str(), ended["payment"]["status"].as_str()), (Some("ended"), Some("succeeded")), "{ended}");

@@ -14,7 +14,14 @@ fn id(v: &Value) -> String {
 async fn endpoints_are_created_read_changed_rotated_and_deleted() {
     on_every_backend(|app: TestApp| async move {
         let key = app.key().await;
-        let created = app.post("/v1.1/webhooks", &key, json!({ "url": "https://hooks.example.com/joule", "events": ["session.*", "payment.captured"], "description": "billing" })).await.ok();
+        let created = app
+            .post(
+                "/v1.1/webhooks",
+                &key,
+                json!({ "url": "https://hooks.example.com/joule", "events": ["session.*", "payment.captured"], "description": "billing" }),
+            )
+            .await
+            .ok();
         let webhook = id(&created);
         let secret = created["secret"].as_str().unwrap().to_string();
         assert!(secret.starts_with("whsec_") && secret.len() > 40, "{secret}");

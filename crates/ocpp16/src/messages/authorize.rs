@@ -30,11 +30,8 @@ mod tests {
     #[test]
     fn typical_messages_match_the_schemas() {
         let request = AuthorizeRequest { id_tag: "04E91C5A123456".into() };
-        let info = IdTagInfo {
-            expiry_date: Some(ts("2024-06-01T00:00:00+02:00")),
-            parent_id_tag: Some("FLEET-7".into()),
-            status: AuthorizationStatus::Accepted,
-        };
+        let info =
+            IdTagInfo { expiry_date: Some(ts("2024-06-01T00:00:00+02:00")), parent_id_tag: Some("FLEET-7".into()), status: AuthorizationStatus::Accepted };
         round_trip::<Authorize>(&request, &AuthorizeResponse { id_tag_info: info });
         let blocked = IdTagInfo { expiry_date: None, parent_id_tag: None, status: AuthorizationStatus::Blocked };
         round_trip::<Authorize>(&request, &AuthorizeResponse { id_tag_info: blocked });

@@ -67,11 +67,7 @@ mod tests {
             meter_type: Some("Eastron SDM630".into()),
             meter_serial_number: Some("20231234".into()),
         };
-        let response = BootNotificationResponse {
-            status: RegistrationStatus::Accepted,
-            current_time: ts("2024-05-01T10:00:00.123Z"),
-            interval: 300,
-        };
+        let response = BootNotificationResponse { status: RegistrationStatus::Accepted, current_time: ts("2024-05-01T10:00:00.123Z"), interval: 300 };
         round_trip::<BootNotification>(&request, &response);
 
         let minimal = BootNotificationRequest {
@@ -87,20 +83,12 @@ mod tests {
         };
         let pending = BootNotificationResponse { status: RegistrationStatus::Pending, ..response };
         round_trip::<BootNotification>(&minimal, &pending);
-        assert_eq!(
-            serde_json::to_string(&minimal).unwrap(),
-            r#"{"chargePointVendor":"Joule","chargePointModel":"J1"}"#
-        );
+        assert_eq!(serde_json::to_string(&minimal).unwrap(), r#"{"chargePointVendor":"Joule","chargePointModel":"J1"}"#);
     }
 
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use RegistrationStatus as S;
-        enum_matches_schema(
-            &[S::Accepted, S::Pending, S::Rejected],
-            "BootNotification",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Pending, S::Rejected], "BootNotification", Direction::Response, "/properties/status");
     }
 }

@@ -42,11 +42,6 @@ mod tests {
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use CancelReservationStatus as S;
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected],
-            "CancelReservation",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Rejected], "CancelReservation", Direction::Response, "/properties/status");
     }
 }

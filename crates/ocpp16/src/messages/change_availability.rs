@@ -48,27 +48,14 @@ mod tests {
     #[test]
     fn typical_messages_match_the_schemas() {
         let request = ChangeAvailabilityRequest { connector_id: 1, kind: AvailabilityType::Inoperative };
-        round_trip::<ChangeAvailability>(
-            &request,
-            &ChangeAvailabilityResponse { status: AvailabilityStatus::Scheduled },
-        );
+        round_trip::<ChangeAvailability>(&request, &ChangeAvailabilityResponse { status: AvailabilityStatus::Scheduled });
     }
 
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use AvailabilityStatus as S;
         use AvailabilityType as T;
-        enum_matches_schema(
-            &[T::Inoperative, T::Operative],
-            "ChangeAvailability",
-            Direction::Request,
-            "/properties/type",
-        );
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected, S::Scheduled],
-            "ChangeAvailability",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[T::Inoperative, T::Operative], "ChangeAvailability", Direction::Request, "/properties/type");
+        enum_matches_schema(&[S::Accepted, S::Rejected, S::Scheduled], "ChangeAvailability", Direction::Response, "/properties/status");
     }
 }

@@ -39,10 +39,7 @@ mod tests {
     #[test]
     fn typical_messages_match_the_schemas() {
         let request = ChangeConfigurationRequest { key: "MeterValueSampleInterval".into(), value: "60".into() };
-        round_trip::<ChangeConfiguration>(
-            &request,
-            &ChangeConfigurationResponse { status: ConfigurationStatus::RebootRequired },
-        );
+        round_trip::<ChangeConfiguration>(&request, &ChangeConfigurationResponse { status: ConfigurationStatus::RebootRequired });
     }
 
     #[test]

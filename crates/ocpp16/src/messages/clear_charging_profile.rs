@@ -53,20 +53,12 @@ mod tests {
         let response = ClearChargingProfileResponse { status: ClearChargingProfileStatus::Accepted };
         round_trip::<ClearChargingProfile>(&request, &response);
         let everything = ClearChargingProfileRequest::default();
-        round_trip::<ClearChargingProfile>(
-            &everything,
-            &ClearChargingProfileResponse { status: ClearChargingProfileStatus::Unknown },
-        );
+        round_trip::<ClearChargingProfile>(&everything, &ClearChargingProfileResponse { status: ClearChargingProfileStatus::Unknown });
     }
 
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use ClearChargingProfileStatus as S;
-        enum_matches_schema(
-            &[S::Accepted, S::Unknown],
-            "ClearChargingProfile",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Unknown], "ClearChargingProfile", Direction::Response, "/properties/status");
     }
 }

@@ -310,25 +310,10 @@ mod tests {
         use AuthorizationStatus as S;
         let statuses = [S::Accepted, S::Blocked, S::Expired, S::Invalid, S::ConcurrentTx];
         enum_matches_schema(&statuses, "Authorize", Response, "/properties/idTagInfo/properties/status");
-        enum_matches_schema(
-            &statuses,
-            "SendLocalList",
-            Request,
-            "/properties/localAuthorizationList/items/properties/idTagInfo/properties/status",
-        );
+        enum_matches_schema(&statuses, "SendLocalList", Request, "/properties/localAuthorizationList/items/properties/idTagInfo/properties/status");
 
         use ChargePointStatus as C;
-        let statuses = [
-            C::Available,
-            C::Preparing,
-            C::Charging,
-            C::SuspendedEVSE,
-            C::SuspendedEV,
-            C::Finishing,
-            C::Reserved,
-            C::Unavailable,
-            C::Faulted,
-        ];
+        let statuses = [C::Available, C::Preparing, C::Charging, C::SuspendedEVSE, C::SuspendedEV, C::Finishing, C::Reserved, C::Unavailable, C::Faulted];
         enum_matches_schema(&statuses, "StatusNotification", Request, "/properties/status");
 
         use ChargePointErrorCode as E;
@@ -353,23 +338,10 @@ mod tests {
         enum_matches_schema(&codes, "StatusNotification", Request, "/properties/errorCode");
 
         use ReadingContext as R;
-        let contexts = [
-            R::InterruptionBegin,
-            R::InterruptionEnd,
-            R::SampleClock,
-            R::SamplePeriodic,
-            R::TransactionBegin,
-            R::TransactionEnd,
-            R::Trigger,
-            R::Other,
-        ];
+        let contexts =
+            [R::InterruptionBegin, R::InterruptionEnd, R::SampleClock, R::SamplePeriodic, R::TransactionBegin, R::TransactionEnd, R::Trigger, R::Other];
         enum_matches_schema(&contexts, "MeterValues", Request, &format!("{SAMPLED_VALUE}/context"));
-        enum_matches_schema(
-            &[ValueFormat::Raw, ValueFormat::SignedData],
-            "MeterValues",
-            Request,
-            &format!("{SAMPLED_VALUE}/format"),
-        );
+        enum_matches_schema(&[ValueFormat::Raw, ValueFormat::SignedData], "MeterValues", Request, &format!("{SAMPLED_VALUE}/format"));
 
         use Measurand as M;
         let measurands = [
@@ -403,12 +375,7 @@ mod tests {
         enum_matches_schema(&phases, "MeterValues", Request, &format!("{SAMPLED_VALUE}/phase"));
 
         use Location as L;
-        enum_matches_schema(
-            &[L::Cable, L::Ev, L::Inlet, L::Outlet, L::Body],
-            "MeterValues",
-            Request,
-            &format!("{SAMPLED_VALUE}/location"),
-        );
+        enum_matches_schema(&[L::Cable, L::Ev, L::Inlet, L::Outlet, L::Body], "MeterValues", Request, &format!("{SAMPLED_VALUE}/location"));
 
         use UnitOfMeasure as U;
         let units = [
@@ -432,45 +399,20 @@ mod tests {
         ];
         let transaction_data = "/properties/transactionData/items/properties/sampledValue/items/properties/unit";
         enum_matches_schema(&units, "StopTransaction", Request, transaction_data);
-        enum_matches_schema(
-            &[&units[..], &[U::Hertz]].concat(),
-            "MeterValues",
-            Request,
-            &format!("{SAMPLED_VALUE}/unit"),
-        );
+        enum_matches_schema(&[&units[..], &[U::Hertz]].concat(), "MeterValues", Request, &format!("{SAMPLED_VALUE}/unit"));
 
         use ChargingProfilePurpose as Pp;
         let purposes = [Pp::ChargePointMaxProfile, Pp::TxDefaultProfile, Pp::TxProfile];
         enum_matches_schema(&purposes, "SetChargingProfile", Request, &format!("{PROFILE}/chargingProfilePurpose"));
-        enum_matches_schema(
-            &purposes,
-            "RemoteStartTransaction",
-            Request,
-            "/properties/chargingProfile/properties/chargingProfilePurpose",
-        );
+        enum_matches_schema(&purposes, "RemoteStartTransaction", Request, "/properties/chargingProfile/properties/chargingProfilePurpose");
         enum_matches_schema(&purposes, "ClearChargingProfile", Request, "/properties/chargingProfilePurpose");
 
         use ChargingProfileKind as K;
-        enum_matches_schema(
-            &[K::Absolute, K::Recurring, K::Relative],
-            "SetChargingProfile",
-            Request,
-            &format!("{PROFILE}/chargingProfileKind"),
-        );
-        enum_matches_schema(
-            &[RecurrencyKind::Daily, RecurrencyKind::Weekly],
-            "SetChargingProfile",
-            Request,
-            &format!("{PROFILE}/recurrencyKind"),
-        );
+        enum_matches_schema(&[K::Absolute, K::Recurring, K::Relative], "SetChargingProfile", Request, &format!("{PROFILE}/chargingProfileKind"));
+        enum_matches_schema(&[RecurrencyKind::Daily, RecurrencyKind::Weekly], "SetChargingProfile", Request, &format!("{PROFILE}/recurrencyKind"));
 
         let units = [ChargingRateUnit::Amperes, ChargingRateUnit::Watts];
-        enum_matches_schema(
-            &units,
-            "SetChargingProfile",
-            Request,
-            &format!("{PROFILE}/chargingSchedule/properties/chargingRateUnit"),
-        );
+        enum_matches_schema(&units, "SetChargingProfile", Request, &format!("{PROFILE}/chargingSchedule/properties/chargingRateUnit"));
         enum_matches_schema(&units, "GetCompositeSchedule", Request, "/properties/chargingRateUnit");
     }
 }

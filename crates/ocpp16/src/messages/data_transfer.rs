@@ -44,18 +44,11 @@ mod tests {
 
     #[test]
     fn typical_messages_match_the_schemas() {
-        let request = DataTransferRequest {
-            vendor_id: "com.example".into(),
-            message_id: Some("Display".into()),
-            data: Some(r#"{"line1":"Welcome"}"#.into()),
-        };
+        let request = DataTransferRequest { vendor_id: "com.example".into(), message_id: Some("Display".into()), data: Some(r#"{"line1":"Welcome"}"#.into()) };
         let response = DataTransferResponse { status: DataTransferStatus::Accepted, data: Some("ok".into()) };
         round_trip::<DataTransfer>(&request, &response);
         let bare = DataTransferRequest { vendor_id: "com.example".into(), message_id: None, data: None };
-        round_trip::<DataTransfer>(
-            &bare,
-            &DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None },
-        );
+        round_trip::<DataTransfer>(&bare, &DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None });
     }
 
     #[test]

@@ -46,15 +46,7 @@ mod tests {
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use FirmwareStatus as S;
-        let statuses = [
-            S::Downloaded,
-            S::DownloadFailed,
-            S::Downloading,
-            S::Idle,
-            S::InstallationFailed,
-            S::Installing,
-            S::Installed,
-        ];
+        let statuses = [S::Downloaded, S::DownloadFailed, S::Downloading, S::Idle, S::InstallationFailed, S::Installing, S::Installed];
         enum_matches_schema(&statuses, "FirmwareStatusNotification", Direction::Request, "/properties/status");
     }
 }

@@ -50,11 +50,7 @@ mod tests {
 
     #[test]
     fn typical_messages_match_the_schemas() {
-        let request = GetCompositeScheduleRequest {
-            connector_id: 1,
-            duration: 3600,
-            charging_rate_unit: Some(ChargingRateUnit::Watts),
-        };
+        let request = GetCompositeScheduleRequest { connector_id: 1, duration: 3600, charging_rate_unit: Some(ChargingRateUnit::Watts) };
         let schedule = ChargingSchedule {
             duration: Some(3600),
             start_schedule: Some(ts("2024-05-01T10:00:00Z")),
@@ -72,26 +68,14 @@ mod tests {
             charging_schedule: Some(schedule),
         };
         round_trip::<GetCompositeSchedule>(&request, &response);
-        let rejected = GetCompositeScheduleResponse {
-            status: GetCompositeScheduleStatus::Rejected,
-            connector_id: None,
-            schedule_start: None,
-            charging_schedule: None,
-        };
-        round_trip::<GetCompositeSchedule>(
-            &GetCompositeScheduleRequest { charging_rate_unit: None, ..request },
-            &rejected,
-        );
+        let rejected =
+            GetCompositeScheduleResponse { status: GetCompositeScheduleStatus::Rejected, connector_id: None, schedule_start: None, charging_schedule: None };
+        round_trip::<GetCompositeSchedule>(&GetCompositeScheduleRequest { charging_rate_unit: None, ..request }, &rejected);
     }
 
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use GetCompositeScheduleStatus as S;
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected],
-            "GetCompositeSchedule",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Rejected], "GetCompositeSchedule", Direction::Response, "/properties/status");
     }
 }

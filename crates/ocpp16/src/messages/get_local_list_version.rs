@@ -28,13 +28,7 @@ mod tests {
 
     #[test]
     fn typical_messages_match_the_schemas() {
-        round_trip::<GetLocalListVersion>(
-            &GetLocalListVersionRequest {},
-            &GetLocalListVersionResponse { list_version: 12 },
-        );
-        round_trip::<GetLocalListVersion>(
-            &GetLocalListVersionRequest {},
-            &GetLocalListVersionResponse { list_version: -1 },
-        );
+        round_trip::<GetLocalListVersion>(&GetLocalListVersionRequest {}, &GetLocalListVersionResponse { list_version: 12 });
+        round_trip::<GetLocalListVersion>(&GetLocalListVersionRequest {}, &GetLocalListVersionResponse { list_version: -1 });
     }
 }

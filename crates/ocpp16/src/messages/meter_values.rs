@@ -59,23 +59,12 @@ mod tests {
             location: None,
             unit: Some(UnitOfMeasure::Hertz),
         };
-        let bare = SampledValue {
-            value: "1200".into(),
-            context: None,
-            format: None,
-            measurand: None,
-            phase: None,
-            location: None,
-            unit: None,
-        };
+        let bare = SampledValue { value: "1200".into(), context: None, format: None, measurand: None, phase: None, location: None, unit: None };
         let request = MeterValuesRequest {
             connector_id: 1,
             transaction_id: Some(170_123),
             meter_value: vec![
-                MeterValue {
-                    timestamp: ts("2024-05-01T10:15:00+02:00"),
-                    sampled_value: vec![energy, current, frequency],
-                },
+                MeterValue { timestamp: ts("2024-05-01T10:15:00+02:00"), sampled_value: vec![energy, current, frequency] },
                 MeterValue { timestamp: ts("2024-05-01T10:30:00.5+02:00"), sampled_value: vec![bare] },
             ],
         };

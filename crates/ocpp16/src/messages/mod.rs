@@ -102,10 +102,7 @@ fn decode<T: DeserializeOwned>(action: &str, direction: Direction, payload: &Val
     // Only what the schema accepts and the type cannot hold gets here, like an integer beyond i64.
     serde_path_to_error::deserialize(payload).map_err(|error| {
         let path: String = error.path().iter().map(|segment| format!("/{segment}")).collect();
-        Violation {
-            code: ErrorCode::TypeConstraintViolation,
-            description: format!("{}: {}", if path.is_empty() { "(root)" } else { &path }, error.inner()),
-        }
+        Violation { code: ErrorCode::TypeConstraintViolation, description: format!("{}: {}", if path.is_empty() { "(root)" } else { &path }, error.inner()) }
     })
 }
 
@@ -137,8 +134,7 @@ mod tests {
         let request = decode_request::<StatusNotification>(&payload).unwrap();
         assert_eq!(request.status, ChargePointStatus::Charging);
 
-        let missing =
-            decode_request::<StatusNotification>(&json!({"connectorId": 1, "status": "Charging"})).unwrap_err();
+        let missing = decode_request::<StatusNotification>(&json!({"connectorId": 1, "status": "Charging"})).unwrap_err();
         assert_eq!(missing.code, ErrorCode::OccurenceConstraintViolation);
         let wrong_direction = decode_response::<StatusNotification>(&payload).unwrap_err();
         assert_eq!(wrong_direction.code, ErrorCode::FormationViolation);
@@ -206,8 +202,7 @@ pub(crate) mod testing {
             .iter()
             .map(|v| v.as_str().unwrap().to_owned())
             .collect();
-        let mut actual: Vec<String> =
-            variants.iter().map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned()).collect();
+        let mut actual: Vec<String> = variants.iter().map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned()).collect();
         expected.sort();
         actual.sort();
         assert_eq!(actual, expected, "{name}.json{pointer}");

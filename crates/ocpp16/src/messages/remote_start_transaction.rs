@@ -40,9 +40,7 @@ mod tests {
 
     use super::*;
     use crate::messages::testing::{enum_matches_schema, round_trip, ts};
-    use crate::messages::{
-        ChargingProfileKind, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod,
-    };
+    use crate::messages::{ChargingProfileKind, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod};
     use crate::validate::Direction;
 
     #[test]
@@ -60,46 +58,21 @@ mod tests {
                 duration: Some(7200),
                 start_schedule: None,
                 charging_rate_unit: ChargingRateUnit::Amperes,
-                charging_schedule_period: vec![ChargingSchedulePeriod {
-                    start_period: 0,
-                    limit: Decimal::new(160, 1),
-                    number_phases: Some(3),
-                }],
+                charging_schedule_period: vec![ChargingSchedulePeriod { start_period: 0, limit: Decimal::new(160, 1), number_phases: Some(3) }],
                 min_charging_rate: Some(Decimal::new(6, 0)),
             },
         };
-        let request = RemoteStartTransactionRequest {
-            connector_id: Some(1),
-            id_tag: "JOULE-WALLET-1".into(),
-            charging_profile: Some(profile),
-        };
+        let request = RemoteStartTransactionRequest { connector_id: Some(1), id_tag: "JOULE-WALLET-1".into(), charging_profile: Some(profile) };
         let response = RemoteStartTransactionResponse { status: RemoteStartStopStatus::Accepted };
         round_trip::<RemoteStartTransaction>(&request, &response);
-        let plain = RemoteStartTransactionRequest {
-            connector_id: None,
-            id_tag: "JOULE-WALLET-1".into(),
-            charging_profile: None,
-        };
-        round_trip::<RemoteStartTransaction>(
-            &plain,
-            &RemoteStartTransactionResponse { status: RemoteStartStopStatus::Rejected },
-        );
+        let plain = RemoteStartTransactionRequest { connector_id: None, id_tag: "JOULE-WALLET-1".into(), charging_profile: None };
+        round_trip::<RemoteStartTransaction>(&plain, &RemoteStartTransactionResponse { status: RemoteStartStopStatus::Rejected });
     }
 
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use RemoteStartStopStatus as S;
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected],
-            "RemoteStartTransaction",
-            Direction::Response,
-            "/properties/status",
-        );
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected],
-            "RemoteStopTransaction",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Rejected], "RemoteStartTransaction", Direction::Response, "/properties/status");
+        enum_matches_schema(&[S::Accepted, S::Rejected], "RemoteStopTransaction", Direction::Response, "/properties/status");
     }
 }

@@ -49,11 +49,6 @@ mod tests {
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         enum_matches_schema(&[ResetType::Hard, ResetType::Soft], "Reset", Direction::Request, "/properties/type");
-        enum_matches_schema(
-            &[ResetStatus::Accepted, ResetStatus::Rejected],
-            "Reset",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[ResetStatus::Accepted, ResetStatus::Rejected], "Reset", Direction::Response, "/properties/status");
     }
 }

@@ -73,8 +73,7 @@ mod tests {
             update_type: UpdateType::Differential,
         };
         round_trip::<SendLocalList>(&request, &SendLocalListResponse { status: UpdateStatus::Accepted });
-        let clear =
-            SendLocalListRequest { list_version: 14, local_authorization_list: None, update_type: UpdateType::Full };
+        let clear = SendLocalListRequest { list_version: 14, local_authorization_list: None, update_type: UpdateType::Full };
         round_trip::<SendLocalList>(&clear, &SendLocalListResponse { status: UpdateStatus::VersionMismatch });
     }
 
@@ -83,11 +82,6 @@ mod tests {
         use UpdateStatus as S;
         let statuses = [S::Accepted, S::Failed, S::NotSupported, S::VersionMismatch];
         enum_matches_schema(&statuses, "SendLocalList", Direction::Response, "/properties/status");
-        enum_matches_schema(
-            &[UpdateType::Differential, UpdateType::Full],
-            "SendLocalList",
-            Direction::Request,
-            "/properties/updateType",
-        );
+        enum_matches_schema(&[UpdateType::Differential, UpdateType::Full], "SendLocalList", Direction::Request, "/properties/updateType");
     }
 }

@@ -36,10 +36,7 @@ mod tests {
 
     use super::*;
     use crate::messages::testing::{enum_matches_schema, round_trip, ts};
-    use crate::messages::{
-        ChargingProfileKind, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod,
-        RecurrencyKind,
-    };
+    use crate::messages::{ChargingProfileKind, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod, RecurrencyKind};
     use crate::validate::Direction;
 
     fn period(start_period: i64, limit: Decimal) -> ChargingSchedulePeriod {
@@ -69,10 +66,7 @@ mod tests {
             },
         };
         let request = SetChargingProfileRequest { connector_id: 1, cs_charging_profiles: transaction };
-        round_trip::<SetChargingProfile>(
-            &request,
-            &SetChargingProfileResponse { status: ChargingProfileStatus::Accepted },
-        );
+        round_trip::<SetChargingProfile>(&request, &SetChargingProfileResponse { status: ChargingProfileStatus::Accepted });
 
         // Off-peak every night: 6 A from 07:00, 32 A from 22:00 local.
         let nightly = ChargingProfile {
@@ -93,10 +87,7 @@ mod tests {
             },
         };
         let request = SetChargingProfileRequest { connector_id: 0, cs_charging_profiles: nightly };
-        round_trip::<SetChargingProfile>(
-            &request,
-            &SetChargingProfileResponse { status: ChargingProfileStatus::NotSupported },
-        );
+        round_trip::<SetChargingProfile>(&request, &SetChargingProfileResponse { status: ChargingProfileStatus::NotSupported });
 
         let site_limit = ChargingProfile {
             charging_profile_id: 2,
@@ -116,10 +107,7 @@ mod tests {
             },
         };
         let request = SetChargingProfileRequest { connector_id: 0, cs_charging_profiles: site_limit };
-        round_trip::<SetChargingProfile>(
-            &request,
-            &SetChargingProfileResponse { status: ChargingProfileStatus::Rejected },
-        );
+        round_trip::<SetChargingProfile>(&request, &SetChargingProfileResponse { status: ChargingProfileStatus::Rejected });
     }
 
     #[test]

@@ -78,26 +78,14 @@ mod tests {
             transaction_id: 170_123,
             reason: Some(Reason::EVDisconnected),
             transaction_data: Some(vec![
-                MeterValue {
-                    timestamp: ts("2024-05-01T10:00:03+02:00"),
-                    sampled_value: vec![energy("1234567", ReadingContext::TransactionBegin)],
-                },
-                MeterValue {
-                    timestamp: ts("2024-05-01T11:00:00+02:00"),
-                    sampled_value: vec![energy("1254567", ReadingContext::TransactionEnd)],
-                },
+                MeterValue { timestamp: ts("2024-05-01T10:00:03+02:00"), sampled_value: vec![energy("1234567", ReadingContext::TransactionBegin)] },
+                MeterValue { timestamp: ts("2024-05-01T11:00:00+02:00"), sampled_value: vec![energy("1254567", ReadingContext::TransactionEnd)] },
             ]),
         };
-        let response = StopTransactionResponse {
-            id_tag_info: Some(IdTagInfo {
-                expiry_date: None,
-                parent_id_tag: None,
-                status: AuthorizationStatus::Accepted,
-            }),
-        };
+        let response =
+            StopTransactionResponse { id_tag_info: Some(IdTagInfo { expiry_date: None, parent_id_tag: None, status: AuthorizationStatus::Accepted }) };
         round_trip::<StopTransaction>(&request, &response);
-        let remote =
-            StopTransactionRequest { id_tag: None, reason: Some(Reason::Remote), transaction_data: None, ..request };
+        let remote = StopTransactionRequest { id_tag: None, reason: Some(Reason::Remote), transaction_data: None, ..request };
         round_trip::<StopTransaction>(&remote, &StopTransactionResponse::default());
     }
 

@@ -49,8 +49,7 @@ mod tests {
 
     #[test]
     fn typical_messages_match_the_schemas() {
-        let request =
-            TriggerMessageRequest { requested_message: MessageTrigger::StatusNotification, connector_id: Some(1) };
+        let request = TriggerMessageRequest { requested_message: MessageTrigger::StatusNotification, connector_id: Some(1) };
         round_trip::<TriggerMessage>(&request, &TriggerMessageResponse { status: TriggerMessageStatus::Accepted });
         let boot = TriggerMessageRequest { requested_message: MessageTrigger::BootNotification, connector_id: None };
         round_trip::<TriggerMessage>(&boot, &TriggerMessageResponse { status: TriggerMessageStatus::NotImplemented });
@@ -60,20 +59,9 @@ mod tests {
     fn enums_spell_exactly_the_schema_values() {
         use MessageTrigger as M;
         use TriggerMessageStatus as S;
-        let triggers = [
-            M::BootNotification,
-            M::DiagnosticsStatusNotification,
-            M::FirmwareStatusNotification,
-            M::Heartbeat,
-            M::MeterValues,
-            M::StatusNotification,
-        ];
+        let triggers =
+            [M::BootNotification, M::DiagnosticsStatusNotification, M::FirmwareStatusNotification, M::Heartbeat, M::MeterValues, M::StatusNotification];
         enum_matches_schema(&triggers, "TriggerMessage", Direction::Request, "/properties/requestedMessage");
-        enum_matches_schema(
-            &[S::Accepted, S::Rejected, S::NotImplemented],
-            "TriggerMessage",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Accepted, S::Rejected, S::NotImplemented], "TriggerMessage", Direction::Response, "/properties/status");
     }
 }

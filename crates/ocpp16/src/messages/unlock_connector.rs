@@ -44,11 +44,6 @@ mod tests {
     #[test]
     fn enums_spell_exactly_the_schema_values() {
         use UnlockStatus as S;
-        enum_matches_schema(
-            &[S::Unlocked, S::UnlockFailed, S::NotSupported],
-            "UnlockConnector",
-            Direction::Response,
-            "/properties/status",
-        );
+        enum_matches_schema(&[S::Unlocked, S::UnlockFailed, S::NotSupported], "UnlockConnector", Direction::Response, "/properties/status");
     }
 }

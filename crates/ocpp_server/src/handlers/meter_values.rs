@@ -47,10 +47,15 @@ pub fn samples(meter_values: &[MeterValue]) -> Vec<Sample> {
 }
 
 pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<MeterValuesResponse, Failure> {
-    let connector_id = u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
+    let connector_id =
+        u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value);
     let transaction = request.transaction_id;
-    let recorded = link.server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::progress).await?;
+    let recorded = link
+        .server
+        .store
+        .record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::progress)
+        .await?;
     // Session intelligence decides on every report, not only on its timer.
     if let Some(facts) = recorded.session.filter(|f| f.session.token.is_none()) {
         session_watch::check(&link.server, &facts).await?;
@@ -68,12 +73,14 @@ mod tests {
 
     #[test]
     fn units_are_normalized_and_defaults_applied() {
-        let s = reading(r#"[{"timestamp":"2026-11-25T10:00:00Z","sampledValue":[
+        let s = reading(
+            r#"[{"timestamp":"2026-11-25T10:00:00Z","sampledValue":[
             {"value":"12.5","unit":"kWh","measurand":"Energy.Active.Import.Register"},
             {"value":"7.2","unit":"kW","measurand":"Power.Active.Import"},
             {"value":"1500"},
             {"value":"abc"},
-            {"value":"0A1B","format":"SignedData"}]}]"#);
+            {"value":"0A1B","format":"SignedData"}]}]"#,
+        );
         assert_eq!(s.len(), 3);
         assert_eq!((s[0].unit.as_str(), s[0].value.as_str()), ("Wh", "12500"));
         assert_eq!((s[1].measurand.as_str(), s[1].unit.as_str(), s[1].value.as_str()), ("Power.Active.Import", "W", "7200"));

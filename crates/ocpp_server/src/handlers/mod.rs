@@ -91,7 +91,10 @@ pub async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<V
     }
     // Until a BootNotification is accepted, OCPP 1.6 lets a charger send nothing else.
     if link.registration != Registration::Accepted && action != "BootNotification" {
-        return Err(Failure::new(ErrorCode::SecurityError, format!("the chargestation's registration is {}: send BootNotification first", link.registration.as_str())));
+        return Err(Failure::new(
+            ErrorCode::SecurityError,
+            format!("the chargestation's registration is {}: send BootNotification first", link.registration.as_str()),
+        ));
     }
     match action {
         "BootNotification" => answer(boot::handle(link, request(payload)?).await),

@@ -12,7 +12,8 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
     let store = &link.server.store;
     let (authorization, token) = store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     let start = TransactionStart {
-        connector_id: u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
+        connector_id: u32::try_from(request.connector_id)
+            .map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
         id_tag: request.id_tag.clone(),
         meter_start_wh: request.meter_start,
         started_at: timestamp(&request.timestamp),

@@ -9,7 +9,8 @@ use super::{Failure, Link, timestamp, wire_name};
 pub async fn handle(link: &mut Link, request: StatusNotificationRequest) -> Result<StatusNotificationResponse, Failure> {
     let name = wire_name(&request.status);
     let status = ConnectorStatus::parse(&name).ok_or_else(|| Failure::new(ErrorCode::PropertyConstraintViolation, format!("unknown status {name}")))?;
-    let connector_id = u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
+    let connector_id =
+        u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     // A status the charger queued while offline carries its own time; late ones lose.
     let at = request.timestamp.as_ref().map(timestamp).unwrap_or_else(|| link.now());
     link.server.store.record_status(link.login.organization, link.login.chargestation, connector_id, status, at).await?;

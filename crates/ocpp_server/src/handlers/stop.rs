@@ -50,11 +50,7 @@ fn bill(end: &SessionFacts) -> Bill {
         metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(u64::try_from(cents.trunc()).unwrap_or(0));
     }
     let stopped_at = end.transaction.stopped_at.unwrap_or(end.transaction.started_at);
-    let stop_latency_s = end
-        .session
-        .stop_requested
-        .as_ref()
-        .map(|asked| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
+    let stop_latency_s = end.session.stop_requested.as_ref().map(|asked| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
     Bill {
         cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
         metrics: pricing::metrics(end, &activity),

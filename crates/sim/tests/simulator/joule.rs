@@ -5,12 +5,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::Id;
 use domain::chargestation::{Registration, SecurityType};
 use domain::organization::OrganizationInput;
 use domain::page::Page;
 use domain::token::{Token, TokenStatus, TokenType};
 use domain::transaction::Transaction;
-use domain::Id;
 use ocpp_server::{OcppConfig, OcppServer};
 use sqlx::{AnyPool, Row};
 use store::testing::TestDatabase;
@@ -52,7 +52,10 @@ impl Joule {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
-        let router = api::router(ocpp.clone(), api::ApiConfig { admin_token: None, public_ws_url: format!("ws://{address}"), listen_addresses: vec![address], stripe: Default::default() });
+        let router = api::router(
+            ocpp.clone(),
+            api::ApiConfig { admin_token: None, public_ws_url: format!("ws://{address}"), listen_addresses: vec![address], stripe: Default::default() },
+        );
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router)

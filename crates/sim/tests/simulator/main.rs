@@ -106,10 +106,8 @@ async fn a_remote_start_charges_a_limit_of_zero_suspends_and_a_remote_stop_ends_
         assert_eq!(call(&joule, cs, "SetChargingProfile", limit_zero).await, json!({"status": "Accepted"}));
         status_in_joule(&joule, cs, 1, ConnectorStatus::SuspendedEVSE).await;
         let suspended_at = energy(joule.readings(cs).await).len();
-        let flat = eventually("meter values while suspended", || async {
-            Some(energy(joule.readings(cs).await)).filter(|e| e.len() >= suspended_at + 3)
-        })
-        .await;
+        let flat =
+            eventually("meter values while suspended", || async { Some(energy(joule.readings(cs).await)).filter(|e| e.len() >= suspended_at + 3) }).await;
         let tail = &flat[suspended_at + 1..];
         assert!(tail.windows(2).all(|w| w[0] == w[1]), "no energy at a limit of zero: {flat:?}");
 
