@@ -26,9 +26,15 @@ class Delivery:
     edrv: str
     body: bytes
     event: dict
-    # The secrets both signatures verify with.
-    verified_by: list[str] = field(default_factory=list)
+    # The receiver's secrets, read when asked: a delivery may arrive before the endpoint's
+    # creation answer has told the test its secret.
+    secrets: list[str] = field(default_factory=list, repr=False)
     status: int = 0
+
+    @property
+    def verified_by(self) -> list[str]:
+        """The known secrets both signatures verify with."""
+        return [s for s in self.secrets if standard_valid(s, self) and edrv_valid(s, self.edrv, self.timestamp, self.body)]
 
 
 def edrv_valid(secret: str, header: str, timestamp: str, body: bytes) -> bool:
@@ -74,9 +80,9 @@ class Receiver:
                     edrv=self.headers.get("edrv-signature", ""),
                     body=body,
                     event=json.loads(body),
+                    secrets=receiver.secrets,
                 )
                 with receiver.lock:
-                    d.verified_by = [s for s in receiver.secrets if standard_valid(s, d) and edrv_valid(s, d.edrv, d.timestamp, body)]
                     nth = 1 + sum(1 for seen in receiver.deliveries if seen.id == d.id)
                     status = receiver.answer(d, nth)
                     d.status = status or 0
