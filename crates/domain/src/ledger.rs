@@ -50,9 +50,10 @@ impl Balances {
 
 impl Balances {
     /// Places a hold (a pending transfer): the money stays in the balance but is no longer
-    /// available. A hold is positive and at most the available balance.
+    /// available. A hold is at most the available balance; it is zero only for an empty wallet
+    /// of an organization that requires no minimum balance.
     pub fn hold(self, amount: Cents) -> Result<Balances, LedgerError> {
-        if amount <= Cents::ZERO || amount > self.available {
+        if amount < Cents::ZERO || amount > self.available {
             return Err(LedgerError::InsufficientFunds);
         }
         Ok(Balances { balance: self.balance, available: Cents(self.available.0 - amount.0) })
@@ -68,6 +69,49 @@ impl Balances {
         let available = self.available.checked_add(Cents(held.0 - captured.0)).ok_or(LedgerError::Overflow)?;
         let next = Balances { balance, available };
         if next.is_valid() { Ok(next) } else { Err(LedgerError::CaptureExceedsHold) }
+    }
+}
+
+/// Every way a wallet's balances can change. The store applies each one with one guarded
+/// `UPDATE` and checks the row it changed against [`Balances::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Movement {
+    /// A credit (positive) or debit (negative) by hand.
+    Adjust(Cents),
+    /// A paid top-up's credit.
+    TopUp(Cents),
+    /// A session's hold.
+    Hold(Cents),
+    /// A hold ended without capturing anything.
+    Release(Cents),
+    /// A hold of `held` ended by taking `captured` and releasing the rest.
+    Capture { held: Cents, captured: Cents },
+}
+
+impl Movement {
+    /// The ledger entry the movement writes, as its kind and signed amount: holds and releases
+    /// move no money, so they write none, nor does a capture of nothing.
+    pub fn entry(self) -> Option<(EntryKind, Cents)> {
+        match self {
+            Movement::Adjust(amount) => Some((EntryKind::Adjustment, amount)),
+            Movement::TopUp(amount) => Some((EntryKind::TopUp, amount)),
+            Movement::Capture { captured, .. } if captured > Cents::ZERO => Some((EntryKind::SessionCapture, Cents(-captured.0))),
+            Movement::Hold(_) | Movement::Release(_) | Movement::Capture { .. } => None,
+        }
+    }
+}
+
+impl Balances {
+    /// The wallet after `movement`, or why the ledger refuses it.
+    pub fn apply(self, movement: Movement) -> Result<Balances, LedgerError> {
+        match movement {
+            Movement::Adjust(amount) => self.adjust(amount),
+            Movement::TopUp(amount) if amount > Cents::ZERO => self.adjust(amount),
+            Movement::TopUp(_) => Err(LedgerError::Overflow),
+            Movement::Hold(amount) => self.hold(amount),
+            Movement::Release(held) => self.settle(held, Cents::ZERO),
+            Movement::Capture { held, captured } => self.settle(held, captured),
+        }
     }
 }
 
@@ -177,6 +221,33 @@ mod tests {
                 prop_assert!(wallet.is_valid());
                 prop_assert_eq!(wallet.balance.0, start - captured_total);
                 prop_assert_eq!(wallet.available, wallet.balance, "no hold stays open");
+            }
+        }
+    }
+
+    fn movement() -> impl Strategy<Value = Movement> {
+        prop_oneof![
+            (-50_000i64..50_000).prop_map(|a| Movement::Adjust(Cents(a))),
+            (-10i64..50_000).prop_map(|a| Movement::TopUp(Cents(a))),
+            (-10i64..50_000).prop_map(|a| Movement::Hold(Cents(a))),
+            (-10i64..50_000).prop_map(|a| Movement::Release(Cents(a))),
+            (0i64..50_000, -10i64..60_000).prop_map(|(h, c)| Movement::Capture { held: Cents(h), captured: Cents(c) }),
+        ]
+    }
+
+    proptest! {
+        /// Whatever is applied, the wallet stays valid, and its balance changes by exactly the
+        /// amount of the entry the movement writes (none: not at all).
+        #[test]
+        fn every_movement_is_written_down(movements in proptest::collection::vec(movement(), 0..60)) {
+            let mut wallet = Balances::default();
+            for m in movements {
+                if let Ok(next) = wallet.apply(m) {
+                    prop_assert!(next.is_valid());
+                    let entry = m.entry().map_or(Cents::ZERO, |(_, amount)| amount);
+                    prop_assert_eq!(next.balance.0 - wallet.balance.0, entry.0, "{:?}", m);
+                    wallet = next;
+                }
             }
         }
     }

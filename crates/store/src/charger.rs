@@ -4,7 +4,7 @@
 use domain::chargestation::{Registration, SecurityType};
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
-use domain::ledger::{EntryKind, LedgerEntry, LedgerError};
+use domain::ledger::Movement;
 use domain::page::Page;
 use domain::payment::PaymentStatus;
 use domain::rate::Rate;
@@ -561,35 +561,10 @@ impl Store {
         documents::replace(&mut *conn, org, &session).await?;
         events.push(NewEvent::of("session", "ended", &session).for_chargestation(cs));
         if let (Some(payment), Some((wallet, held, captured))) = (&session.payment, settled) {
-            let released = held.0 - captured.0;
-            let row = sqlx::query(
-                "UPDATE wallets SET balance = balance - $1, available_balance = available_balance + $2, updated_at = $3 \
-                 WHERE id = $4 AND organization_id = $5 AND balance - $1 >= 0 AND available_balance + $2 <= balance - $1 RETURNING balance",
-            )
-            .bind(captured.0)
-            .bind(released)
-            .bind(now.millis())
-            .bind(wallet.to_string())
-            .bind(org.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::Ledger(LedgerError::CaptureExceedsHold))?;
-            let balance_after = domain::Cents(row.try_get("balance")?);
-            if captured.0 > 0 {
-                let entry = LedgerEntry {
-                    id: self.new_id(),
-                    wallet,
-                    kind: EntryKind::SessionCapture,
-                    amount: domain::Cents(-captured.0),
-                    balance_after,
-                    reference: Some(session.id.to_string()),
-                    created_at: now,
-                };
-                self.insert_entry(&mut *conn, org, &entry).await?;
-            }
+            let (after, _) = self.move_wallet(&mut *conn, org, wallet, Movement::Capture { held, captured }, Some(session.id.to_string())).await?;
             events.push(NewEvent::of("payment", "captured", payment).for_chargestation(cs));
             events.push(NewEvent::of("session", "payment.captured", &session).for_chargestation(cs));
-            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut *conn, org, wallet).await?).for_chargestation(cs));
+            events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(cs));
         }
         Ok(events)
     }

@@ -9,6 +9,8 @@
 //! - `documents`: resources stored as their API JSON plus indexed columns (users, locations,
 //!   rates, connectors, organizations).
 //! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
+//! - `ledger`: the only code that changes a wallet's balances, checked against the pure
+//!   ledger rules.
 //! - `top_ups`: Stripe top-ups, whose completion credits the wallet in the same transaction.
 //! - `webhooks`: endpoints, the fan-out of events into deliveries, the dispatcher's claims.
 
@@ -19,6 +21,7 @@ mod documents;
 mod error;
 mod events;
 mod idempotency;
+mod ledger;
 mod organizations;
 mod resources;
 mod sessions;

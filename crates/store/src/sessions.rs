@@ -3,7 +3,7 @@
 
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
-use domain::ledger::LedgerError;
+use domain::ledger::{LedgerError, Movement};
 use domain::organization::Organization;
 use domain::payment::{Payment, PaymentStatus};
 use domain::rate::Rate;
@@ -63,19 +63,12 @@ impl Store {
             }
             self.check_startable(&mut tx, org, &connector).await?;
             let held = wallet.available_balance;
-            // Guarded: a concurrent start that held the money first leaves too little here.
-            let updated = sqlx::query("UPDATE wallets SET available_balance = available_balance - $1, updated_at = $2 WHERE id = $3 AND available_balance >= $1 AND available_balance >= $4")
-                .bind(held.0)
-                .bind(now.millis())
-                .bind(wallet.id.to_string())
-                .bind(minimum.0)
-                .execute(&mut *tx)
-                .await?;
-            if updated.rows_affected() == 0 {
-                return Err(refused("User does not have minimum balance"));
-            }
+            // A concurrent start that held the money first leaves too little here.
+            let (after, _) = self.move_wallet(&mut tx, org, wallet.id, Movement::Hold(held), None).await.map_err(|e| match e {
+                StoreError::Ledger(LedgerError::InsufficientFunds) => refused("User does not have minimum balance"),
+                e => e,
+            })?;
             let authorized = Payment::authorize(self.new_id(), id, wallet.id, held, wallet.currency, now);
-            let after = self.wallet_in(&mut tx, org, wallet.id).await?;
             events.push(NewEvent::of("payment", "created", &authorized).for_chargestation(connector.chargestation));
             events.push(NewEvent::of("payment", "authorized", &authorized).for_chargestation(connector.chargestation));
             // The session's own story: ordered with its chargestation's other events.
@@ -158,9 +151,9 @@ impl Store {
         documents::replace(&mut tx, org, &session).await?;
         events.push(NewEvent::of("session", "cancelled", &session).for_chargestation(cs));
         if let (Some(payment), Some((wallet, held))) = (&session.payment, released) {
-            self.release_hold(&mut tx, org, wallet, held).await?;
+            let (after, _) = self.move_wallet(&mut tx, org, wallet, Movement::Release(held), None).await?;
             events.push(NewEvent::of("payment", "canceled", payment).for_chargestation(cs));
-            events.push(NewEvent::of("wallet", "updated", &self.wallet_in(&mut tx, org, wallet).await?).for_chargestation(cs));
+            events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(cs));
         }
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
@@ -190,20 +183,6 @@ impl Store {
         self.record(&mut tx, org, vec![NewEvent::of("session", action, &session).for_chargestation(session.chargestation)]).await?;
         tx.commit().await?;
         Ok(session)
-    }
-
-    async fn release_hold(&self, conn: &mut AnyConnection, org: Id, wallet: Id, held: Cents) -> Result<(), StoreError> {
-        let released = sqlx::query("UPDATE wallets SET available_balance = available_balance + $1, updated_at = $2 WHERE id = $3 AND organization_id = $4 AND available_balance + $1 <= balance")
-            .bind(held.0)
-            .bind(self.now().millis())
-            .bind(wallet.to_string())
-            .bind(org.to_string())
-            .execute(conn)
-            .await?;
-        if released.rows_affected() == 0 {
-            return Err(StoreError::Ledger(LedgerError::CaptureExceedsHold));
-        }
-        Ok(())
     }
 
     /// The cents held on a wallet by its sessions; `balance − available_balance` equals it.

@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection};
 
+use domain::ledger::{LedgerEntry, Movement};
 use domain::organization::{Organization, OrganizationInput};
 use domain::user::UserInput;
 use domain::wallet::Wallet;
 use domain::{Currency, Id, Timestamp};
 
-use crate::{ApiKeyRecord, Backend, Clock, Store};
+use crate::{ApiKeyRecord, Backend, Clock, Store, StoreError};
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -99,4 +100,19 @@ pub async fn wallet(store: &Store, org: Id) -> Wallet {
     let wallet = Wallet::new(store.new_id(), user.id, Currency::USD, store.now());
     store.create_wallet(org, &wallet).await.unwrap();
     wallet
+}
+
+/// One ledger movement in its own write transaction, as the use cases that hold, release,
+/// capture and credit make it inside theirs; for testing the ledger without the rest.
+pub async fn move_wallet(
+    store: &Store,
+    org: Id,
+    wallet: Id,
+    movement: Movement,
+    reference: Option<String>,
+) -> Result<(Wallet, Option<LedgerEntry>), StoreError> {
+    let mut tx = store.write().await?;
+    let moved = store.move_wallet(&mut tx, org, wallet, movement, reference).await?;
+    tx.commit().await?;
+    Ok(moved)
 }

@@ -7,7 +7,7 @@
 //! or concurrent Stripe event finds the top-up completed already and credits nothing.
 
 use domain::event::NewEvent;
-use domain::ledger::{EntryKind, LedgerEntry};
+use domain::ledger::{LedgerEntry, Movement};
 use domain::page::Page;
 use domain::stripe::SecretKey;
 use domain::top_up::{TopUp, TopUpKind, TopUpStatus, TopUpView, Transition};
@@ -244,7 +244,7 @@ impl Store {
         let credit = match transition {
             Transition::Complete => {
                 let t = &top_up.top_up;
-                Some(self.move_money(&mut tx, org, t.wallet, t.wallet_amount, EntryKind::TopUp, Some(t.id.to_string())).await?)
+                Some(self.move_money(&mut tx, org, t.wallet, Movement::TopUp(t.wallet_amount), Some(t.id.to_string())).await?)
             }
             Transition::Fail | Transition::Expire => None,
         };

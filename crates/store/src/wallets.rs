@@ -1,9 +1,8 @@
-//! Wallets and their ledger. A balance changes only in the transaction that writes its ledger
-//! entry, and only through a guarded UPDATE, so concurrent changes can never take a wallet
-//! below zero or lose an update.
+//! Wallets and their ledger. Balances change only through `ledger`, in the transaction that
+//! writes the ledger entry.
 
 use domain::event::NewEvent;
-use domain::ledger::{EntryKind, LedgerEntry, MAX_BALANCE};
+use domain::ledger::{EntryKind, LedgerEntry, Movement};
 use domain::page::Page;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id, Timestamp};
@@ -21,11 +20,13 @@ macro_rules! wallet_columns {
     };
 }
 
+pub(crate) const WALLET_COLUMNS: &str = wallet_columns!();
+
 fn parse_id(row: &AnyRow, column: &str) -> Result<Id, StoreError> {
     row.try_get::<String, _>(column)?.parse().map_err(StoreError::corrupt)
 }
 
-fn wallet_from_row(row: &AnyRow) -> Result<Wallet, StoreError> {
+pub(crate) fn wallet_from_row(row: &AnyRow) -> Result<Wallet, StoreError> {
     let currency: String = row.try_get("currency")?;
     Ok(Wallet {
         id: parse_id(row, "id")?,
@@ -111,73 +112,25 @@ impl Store {
     /// money held for a session): anything more is `InsufficientFunds` and changes nothing.
     pub async fn adjust_wallet(&self, org: Id, wallet: Id, adjustment: &Adjustment) -> Result<(Wallet, LedgerEntry), StoreError> {
         let mut tx = self.write().await?;
-        let moved = self.move_money(&mut tx, org, wallet, adjustment.amount, EntryKind::Adjustment, Some(adjustment.reason.clone())).await?;
+        let moved = self.move_money(&mut tx, org, wallet, Movement::Adjust(adjustment.amount), Some(adjustment.reason.clone())).await?;
         tx.commit().await?;
         Ok(moved)
     }
 
-    /// Inside the caller's transaction: credits (positive) or debits (negative) money that is
-    /// not held, with its ledger entry and the `wallet.updated` event.
+    /// Inside the caller's transaction: an adjustment or a top-up's credit, with its ledger
+    /// entry and the `wallet.updated` event.
     pub(crate) async fn move_money(
         &self,
         tx: &mut AnyConnection,
         org: Id,
         wallet: Id,
-        amount: Cents,
-        kind: EntryKind,
+        movement: Movement,
         reference: Option<String>,
     ) -> Result<(Wallet, LedgerEntry), StoreError> {
-        let now = self.now();
-        // The guard decides; if it refuses while the ledger rule, on the balance read a moment
-        // later, would allow it, a concurrent change came in between (PostgreSQL reads each
-        // statement afresh): try the guarded update again.
-        let mut attempts = 0;
-        let row = loop {
-            let row = sqlx::query(concat!(
-                "UPDATE wallets SET balance = balance + $1, available_balance = available_balance + $1, updated_at = $2 ",
-                "WHERE id = $3 AND organization_id = $4 AND available_balance + $1 >= 0 AND balance + $1 <= $5 ",
-                "RETURNING ",
-                wallet_columns!()
-            ))
-            .bind(amount.0)
-            .bind(now.millis())
-            .bind(wallet.to_string())
-            .bind(org.to_string())
-            .bind(MAX_BALANCE.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                break row;
-            }
-            let current = self.wallet_in(tx, org, wallet).await?;
-            current.balances().adjust(amount)?;
-            attempts += 1;
-            if attempts == 10 {
-                return Err(StoreError::Conflict("The wallet is changing too fast; try again".into()));
-            }
-        };
-        let updated = wallet_from_row(&row)?;
-        // Taken while the wallet's row is locked, so entries sort in the order they applied.
-        let now = self.now();
-        let entry = LedgerEntry { id: self.new_id(), wallet, kind, amount, balance_after: updated.balance, reference, created_at: now };
-        self.insert_entry(tx, org, &entry).await?;
+        let (updated, entry) = self.move_wallet(tx, org, wallet, movement, reference).await?;
+        let entry = entry.ok_or_else(|| StoreError::corrupt(format!("{movement:?} wrote no ledger entry")))?;
         self.record(tx, org, vec![NewEvent::of("wallet", "updated", &updated)]).await?;
         Ok((updated, entry))
-    }
-
-    pub(crate) async fn insert_entry(&self, conn: &mut AnyConnection, org: Id, entry: &LedgerEntry) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO ledger_entries (id, organization_id, wallet_id, kind, amount, balance_after, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(entry.id.to_string())
-            .bind(org.to_string())
-            .bind(entry.wallet.to_string())
-            .bind(entry.kind.as_str())
-            .bind(entry.amount.0)
-            .bind(entry.balance_after.0)
-            .bind(entry.reference.clone())
-            .bind(entry.created_at.millis())
-            .execute(conn)
-            .await?;
-        Ok(())
     }
 
     /// The wallet's ledger, newest first.
@@ -189,14 +142,5 @@ impl Store {
         let filters = [Filter::Eq("wallet_id", wallet.to_string())];
         let rows = documents::list_rows(&mut conn, "ledger_entries", "*", org, page, &filters).await?;
         rows.iter().map(entry_from_row).collect()
-    }
-
-    /// The sum of a wallet's ledger entries, which must always equal its balance.
-    pub async fn ledger_sum(&self, wallet: Id) -> Result<Cents, StoreError> {
-        let sum: Option<i64> = sqlx::query_scalar("SELECT CAST(SUM(amount) AS BIGINT) FROM ledger_entries WHERE wallet_id = $1")
-            .bind(wallet.to_string())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(Cents(sum.unwrap_or(0)))
     }
 }

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use domain::chargestation::{Registration, SecurityType};
 use domain::connector::ConnectorInput;
-use domain::ledger::{Balances, LedgerError};
+use domain::ledger::LedgerError;
 use domain::page::Page;
 use domain::rate::RateInput;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
-use proptest::prelude::*;
 use store::testing::{BACKENDS, TestDatabase, organization, wallet};
 use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoreError, StoredSecurity, SystemClock};
 
@@ -168,41 +167,6 @@ async fn concurrent_adjustments_never_lose_an_update() {
         assert!(refused >= 29, "{backend:?}: 1140 cents pay for at most 11 debits of 100, yet {refused} were refused");
         store.close().await;
         db.remove().await;
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
-
-    /// Random adjustments give the same outcome, step by step, in the pure ledger model and in
-    /// each database.
-    #[test]
-    fn the_databases_follow_the_ledger_model(amounts in proptest::collection::vec(-3000i64..3000, 1..25)) {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            for backend in BACKENDS {
-                let db = TestDatabase::fresh(backend).await;
-                let store = open(&db).await;
-                let org = organization(&store, "Model").await;
-                let w = wallet(&store, org.id).await;
-                let mut model = Balances::default();
-                for &amount in amounts.iter().filter(|a| **a != 0) {
-                    let expected = model.adjust(Cents(amount));
-                    let actual = store.adjust_wallet(org.id, w.id, &adjustment(amount)).await;
-                    match (expected, actual) {
-                        (Ok(next), Ok((stored, _))) => {
-                            model = next;
-                            assert_eq!(stored.balances(), model, "{backend:?}");
-                        }
-                        (Err(e), Err(StoreError::Ledger(got))) => assert_eq!(e, got, "{backend:?}"),
-                        (e, a) => panic!("{backend:?}: model {e:?}, database {a:?}"),
-                    }
-                    assert_eq!(assert_ledger(&store, org.id, w.id).await.balances(), model);
-                }
-                store.close().await;
-                db.remove().await;
-            }
-        });
     }
 }
 
