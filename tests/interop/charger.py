@@ -177,9 +177,10 @@ async def _listen(charger: ChargePoint):
 
 
 @contextlib.asynccontextmanager
-async def connect(joule, endpoint: str, charger=Charger, headers: dict | None = None):
-    """A charger connected to Joule as `endpoint`, answering CALLs in the background."""
-    async with websockets.connect(f"{joule.ws_url}/ocpp/{endpoint}", subprotocols=["ocpp1.6"], additional_headers=headers, open_timeout=10) as ws:
+async def connect(joule, endpoint: str, charger=Charger, headers: dict | None = None, **options):
+    """A charger connected to Joule as `endpoint`, answering CALLs in the background. `options`
+    go to the socket (`local_addr=("127.0.0.2", 0)` connects from another address)."""
+    async with websockets.connect(f"{joule.ws_url}/ocpp/{endpoint}", subprotocols=["ocpp1.6"], additional_headers=headers, open_timeout=10, **options) as ws:
         assert ws.subprotocol == "ocpp1.6"
         cp = charger(endpoint, Wire(ws))
         task = asyncio.create_task(_listen(cp))

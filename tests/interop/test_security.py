@@ -1,21 +1,35 @@
-"""The WebSocket handshake: subprotocol, known endpoint, Basic credentials."""
+"""The WebSocket handshake: subprotocol, known endpoint, Basic credentials, and logins under
+attack: throttled failures, password checks that leave the API responsive, credentials that
+change under an open connection."""
+
+import asyncio
+import statistics
+import threading
+import time
+import urllib.request
 
 import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
 from charger import basic_auth, connect
-from server import new_endpoint
+from server import eventually, new_endpoint
 
 PASSWORD = "correct-horse-battery"
 
 
-async def refused(joule, endpoint: str, **options) -> int:
-    """The HTTP status Joule refused the handshake with."""
-    with pytest.raises(InvalidStatus) as refusal:
+async def refusal(joule, endpoint: str, **options) -> tuple[int, bytes, str | None]:
+    """The HTTP status, body and authentication challenge Joule refused the handshake with."""
+    with pytest.raises(InvalidStatus) as refused:
         async with connect(joule, endpoint, **options):
             pass
-    return refusal.value.response.status_code
+    response = refused.value.response
+    return response.status_code, response.body, response.headers.get("WWW-Authenticate")
+
+
+async def refused(joule, endpoint: str, **options) -> int:
+    """The HTTP status Joule refused the handshake with."""
+    return (await refusal(joule, endpoint, **options))[0]
 
 
 async def test_basic_security_needs_the_chargestations_own_credentials(joule, api):
@@ -36,8 +50,17 @@ async def test_basic_security_needs_the_chargestations_own_credentials(joule, ap
         assert (await api.chargestation(cs["_id"]))["online"] is True
 
 
-async def test_an_unknown_endpoint_is_not_found(joule, api):
-    assert await refused(joule, new_endpoint()) == 404
+async def test_an_unknown_endpoint_is_refused_like_a_wrong_password(joule, api):
+    cs = await api.create_chargestation(security={"type": "basic", "password": PASSWORD})
+    unknown = new_endpoint()
+    answers = [
+        await refusal(joule, unknown, headers=basic_auth(unknown, PASSWORD)),
+        await refusal(joule, cs["endpoint"], headers=basic_auth(cs["endpoint"], "wrong-password")),
+        await refusal(joule, unknown),
+        await refusal(joule, cs["endpoint"]),
+    ]
+    assert answers[0][0] == 401, answers
+    assert all(answer == answers[0] for answer in answers), "status, body and challenge tell nothing about the endpoint"
 
 
 @pytest.mark.parametrize("subprotocols", [None, ["ocpp2.0.1"]], ids=["none", "ocpp2.0.1"])
@@ -47,3 +70,111 @@ async def test_the_ocpp16_subprotocol_is_required(joule, api, subprotocols):
         async with websockets.connect(f"{joule.ws_url}/ocpp/{cs['endpoint']}", subprotocols=subprotocols, open_timeout=10):
             pass
     assert 400 <= refusal.value.response.status_code < 500
+
+
+async def test_changing_security_disconnects_the_charger(joule, api):
+    cs = await api.create_chargestation()
+    endpoint = cs["endpoint"]
+    async with connect(joule, endpoint) as charger:
+        assert (await charger.boot()).status == "Accepted"
+        await api.ok("PATCH", f"/v1.1/chargestations/{cs['_id']}", {"security": {"type": "basic", "password": PASSWORD}})
+        await asyncio.wait_for(charger.wire.ws.wait_closed(), 10)
+        assert "security" in charger.wire.ws.close_reason
+    await eventually(lambda: offline(api, cs["_id"]))
+    assert await refused(joule, endpoint) == 401, "the old way in is closed"
+
+    async with connect(joule, endpoint, headers=basic_auth(endpoint, PASSWORD)) as charger:
+        assert (await charger.boot()).status == "Accepted"
+        await api.ok("PATCH", f"/v1.1/chargestations/{cs['_id']}", {"security": {"type": "basic", "password": "a-new-password"}})
+        await asyncio.wait_for(charger.wire.ws.wait_closed(), 10)
+    await eventually(lambda: offline(api, cs["_id"]))
+    assert await refused(joule, endpoint, headers=basic_auth(endpoint, PASSWORD)) == 401
+    async with connect(joule, endpoint, headers=basic_auth(endpoint, "a-new-password")) as charger:
+        assert (await charger.boot()).status == "Accepted"
+        assert (await api.chargestation(cs["_id"]))["online"] is True
+
+
+async def offline(api, cs_id: str) -> bool:
+    return (await api.chargestation(cs_id))["online"] is False
+
+
+async def timed_refusal(joule, endpoint: str, password: str) -> float:
+    started = time.perf_counter()
+    assert await refused(joule, endpoint, headers=basic_auth(endpoint, password)) == 401
+    return time.perf_counter() - started
+
+
+async def test_repeated_failures_are_refused_for_a_while(own_joule):
+    joule = own_joule()
+    api = joule.organization()
+    cs = await api.create_chargestation(security={"type": "basic", "password": PASSWORD})
+    other = await api.create_chargestation(security={"type": "basic", "password": PASSWORD})
+    open_cs = await api.create_chargestation()
+
+    # An unknown endpoint costs a password check like a known one: its refusal takes as long.
+    wrong, unknown = [], []
+    for _ in range(5):
+        wrong.append(await timed_refusal(joule, cs["endpoint"], "wrong-password"))
+        unknown.append(await timed_refusal(joule, new_endpoint(), PASSWORD))
+    assert statistics.median(unknown) > statistics.median(wrong) / 2, (unknown, wrong)
+
+    # Ten failures for one endpoint within a minute: refused at once, even with the right password.
+    for _ in range(5):
+        assert await refused(joule, cs["endpoint"], headers=basic_auth(cs["endpoint"], "wrong-password")) == 401
+    with pytest.raises(InvalidStatus) as throttled:
+        async with connect(joule, cs["endpoint"], headers=basic_auth(cs["endpoint"], PASSWORD)):
+            pass
+    assert throttled.value.response.status_code == 429
+    assert 1 <= int(throttled.value.response.headers["Retry-After"]) <= 60
+    async with connect(joule, other["endpoint"], headers=basic_auth(other["endpoint"], PASSWORD)) as charger:
+        assert (await charger.boot()).status == "Accepted", "other endpoints are not held up"
+
+    # Fifty failures from one address, over any endpoints: that address waits, others do not.
+    for _ in range(35):
+        await refused(joule, new_endpoint(), headers=basic_auth("someone", "guess"))
+    assert await refused(joule, open_cs["endpoint"]) == 429
+    async with connect(joule, open_cs["endpoint"], local_addr=("127.0.0.2", 0)) as charger:
+        assert (await charger.boot()).status == "Accepted"
+
+
+def healthz_latencies(url: str, stop: threading.Event) -> list[float]:
+    """Times GET /healthz back to back until `stop` is set."""
+    latencies = []
+    while not stop.is_set():
+        started = time.perf_counter()
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as r:
+            assert r.status == 200
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def logins(joule, result: str) -> float:
+    with urllib.request.urlopen(f"{joule.url}/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    line = next((l for l in metrics.splitlines() if l.startswith(f'joule_charger_logins_total{{result="{result}"}}')), None)
+    return float(line.split()[-1]) if line else 0.0
+
+
+async def test_a_flood_of_wrong_passwords_leaves_the_api_responsive(own_joule):
+    joule = own_joule()
+
+    async def guess(client: int, deadline: float):
+        # Each guesser its own address and fresh endpoint names, so throttling never saves the
+        # server a password check: every attempt costs one.
+        while time.perf_counter() < deadline:
+            endpoint = new_endpoint()
+            with pytest.raises(InvalidStatus):
+                async with connect(joule, endpoint, headers=basic_auth(endpoint, "guess"), local_addr=(f"127.0.1.{client + 1}", 0)):
+                    pass
+
+    stop = threading.Event()
+    measuring = asyncio.create_task(asyncio.to_thread(healthz_latencies, joule.url, stop))
+    deadline = time.perf_counter() + 4
+    await asyncio.gather(*(guess(client, deadline) for client in range(60)))
+    stop.set()
+    latencies = sorted(await measuring)
+    checks = logins(joule, "refused")
+    assert checks >= 60, f"the flood ran: {checks} refused logins"
+    # With the checks on the API's own workers, the median was 150 ms and more.
+    assert statistics.median(latencies) < 0.05, statistics.median(latencies)
+    assert latencies[int(len(latencies) * 0.99)] < 0.1, latencies[-10:]

@@ -3,13 +3,14 @@
 //! Handlers are thin: an extractor turns the request into typed input (`extract`, `auth`), the
 //! domain parses it, one store call applies it, and `envelope` answers. Failures become HTTP
 //! answers in one place, `error`. Cross-cutting layers: `idempotency` (POST replays),
-//! `observe` (metrics, logs), the 1 MiB body limit.
+//! `observe` (metrics, logs), `limits` (the body deadline), the 1 MiB body limit.
 
 mod auth;
 mod envelope;
 mod error;
 mod extract;
 mod idempotency;
+mod limits;
 mod observe;
 mod openapi;
 mod routes;
@@ -35,6 +36,8 @@ pub struct ApiConfig {
     pub listen_addresses: Vec<std::net::SocketAddr>,
     /// Where Stripe is and how long top-ups wait for their payment.
     pub stripe: stripe::StripeConfig,
+    /// A request body must arrive whole within this (408 otherwise).
+    pub body_timeout: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -51,6 +54,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("public_ws_url", &self.public_ws_url)
             .field("listen_addresses", &self.listen_addresses)
             .field("stripe", &self.stripe)
+            .field("body_timeout", &self.body_timeout)
             .finish()
     }
 }
@@ -67,6 +71,7 @@ pub struct AppState {
 
 /// The whole HTTP surface, the OCPP endpoint included.
 pub fn router(ocpp: OcppServer, config: ApiConfig) -> Router {
+    let body_timeout = config.body_timeout;
     let top_ups = stripe::TopUps::new(ocpp.store.clone(), config.stripe.client(), config.stripe.top_up_lifetime);
     let state = AppState { store: ocpp.store.clone(), config: Arc::new(config), ocpp: ocpp.clone(), top_ups };
     let metrics = observe::prometheus();
@@ -77,6 +82,7 @@ pub fn router(ocpp: OcppServer, config: ApiConfig) -> Router {
         .merge(ocpp.router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(body_timeout, limits::read_body_within))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(observe::count_requests))
 }

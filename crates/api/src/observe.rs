@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -20,6 +21,10 @@ pub fn prometheus() -> PrometheusHandle {
             metrics::describe_counter!("joule_http_requests_total", "HTTP requests received, by method and route");
             metrics::describe_counter!("joule_http_responses_total", "HTTP responses sent, by method, route and status");
             metrics::describe_gauge!("joule_connected_chargers", "Chargers connected over OCPP right now");
+            metrics::describe_counter!(
+                "joule_charger_logins_total",
+                "Charger handshakes by result: accepted, refused (401), throttled (429 after repeated failures), busy (503, no password check slot)"
+            );
             metrics::describe_counter!("joule_webhook_attempts_total", "Webhook delivery attempts, by result (succeeded: a 2xx answer; failed)");
             metrics::describe_counter!("joule_webhook_endpoints_disabled_total", "Webhook endpoints disabled for a 410 or a spent retry schedule");
             metrics::gauge!("joule_connected_chargers").set(0.0);
@@ -28,12 +33,21 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// The method as a metric label: one of HTTP's own, else `OTHER`, so a client inventing methods
+/// cannot make new time series.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] =
+        [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD, Method::OPTIONS, Method::CONNECT, Method::TRACE];
+    KNOWN.iter().find(|m| *m == method).map_or("OTHER", Method::as_str)
+}
+
 /// Counts each request when it arrives (so the first `/metrics` already shows itself) and its
-/// response when it leaves.
+/// response when it leaves. Labels take only known values: the method (`method_label`) and the
+/// route template that matched, else `unmatched`, never the raw path.
 pub async fn count_requests(request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    metrics::counter!("joule_http_requests_total", "method" => method.clone(), "route" => route.clone()).increment(1);
+    metrics::counter!("joule_http_requests_total", "method" => method, "route" => route.clone()).increment(1);
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

@@ -103,7 +103,13 @@ mod tests {
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
         let app = router(
             ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()),
-            ApiConfig { admin_token: Some("admin-token".into()), public_ws_url: "ws://127.0.0.1".into(), listen_addresses: vec![], stripe: Default::default() },
+            ApiConfig {
+                admin_token: Some("admin-token".into()),
+                public_ws_url: "ws://127.0.0.1".into(),
+                listen_addresses: vec![],
+                stripe: Default::default(),
+                body_timeout: std::time::Duration::from_secs(30),
+            },
         );
         let doc: Value = serde_json::from_str(super::document()).unwrap();
         let mut operations = 0;

@@ -59,6 +59,7 @@ pub async fn run() -> anyhow::Result<()> {
         listener,
         tls: None,
         ocpp,
+        http: crate::settings::Settings::default().http(),
         admin_token: Some(admin_token.clone()),
         public_url: None,
         webhooks: Default::default(),

@@ -2,6 +2,7 @@
 //! here beyond choosing what to run.
 
 mod demo;
+mod http;
 mod serve;
 mod settings;
 mod tls;

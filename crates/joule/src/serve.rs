@@ -9,7 +9,15 @@ use store::{Store, SystemClock};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::http::{self, HttpLimits};
 use crate::settings::{LogFormat, Settings};
+
+/// The HTTP server's limits and the API's body deadline.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpSettings {
+    pub limits: HttpLimits,
+    pub body_timeout: std::time::Duration,
+}
 
 fn init_logs(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -43,6 +51,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         listener,
         tls,
         ocpp: settings.ocpp(),
+        http: settings.http(),
         admin_token: settings.admin_token.clone(),
         public_url: settings.public_url.clone(),
         webhooks: settings.webhooks(),
@@ -62,6 +71,7 @@ pub struct Server {
     pub listener: TcpListener,
     pub tls: Option<TlsAcceptor>,
     pub ocpp: OcppConfig,
+    pub http: HttpSettings,
     pub admin_token: Option<String>,
     /// Where chargers reach the server; `ws://` or `wss://` and the listening address if unset.
     pub public_url: Option<String>,
@@ -81,16 +91,23 @@ impl Server {
             tracing::info!(chargestations = lost, "marked offline the chargers an earlier run left online");
         }
         let expiry = stripe::TopUps::new(self.store.clone(), self.stripe.client(), self.stripe.top_up_lifetime).spawn_expiry(self.stripe.expiry_interval());
-        let config = api::ApiConfig { admin_token: self.admin_token, public_ws_url, listen_addresses: vec![address], stripe: self.stripe };
+        let config = api::ApiConfig {
+            admin_token: self.admin_token,
+            public_ws_url,
+            listen_addresses: vec![address],
+            stripe: self.stripe,
+            body_timeout: self.http.body_timeout,
+        };
         let backend = self.store.backend();
         let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
         let ocpp = OcppServer::new(self.store, self.ocpp);
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
         let router = api::router(ocpp, config);
         tracing::info!(%address, ?backend, "listening on {http}://{address}");
+        let limits = self.http.limits;
         let served = match self.tls {
-            Some(acceptor) => axum::serve(crate::tls::TlsListener::new(self.listener, acceptor)?, router).with_graceful_shutdown(shutdown).await,
-            None => axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await,
+            Some(acceptor) => http::serve(crate::tls::TlsListener::new(self.listener, acceptor)?, router, limits, shutdown).await,
+            None => http::serve(self.listener, router, limits, shutdown).await,
         };
         // The runner would otherwise go on using a store its owner is about to close.
         runner.abort();

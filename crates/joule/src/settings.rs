@@ -73,6 +73,16 @@ pub struct Settings {
     pub stripe_api_base: String,
     /// Seconds a top-up may wait for its payment before it expires.
     pub top_up_lifetime: u64,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub http_header_timeout: u64,
+    /// Seconds a client has to send a request's body (408 otherwise).
+    pub http_body_timeout: u64,
+    /// HTTP connections open at once on this node, chargers' WebSockets included; one more is
+    /// answered 503. Keep it below the open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Charger password (Argon2) checks running at once on this node.
+    pub charger_auth_concurrency: usize,
 }
 
 impl Settings {
@@ -83,7 +93,18 @@ impl Settings {
             ping_interval: std::time::Duration::from_secs(self.ping_interval.max(1)),
             ping_timeout: std::time::Duration::from_secs(self.ping_interval.max(1)),
             start_timeout: std::time::Duration::from_secs(self.start_timeout),
+            auth: ocpp_server::AuthLimits { concurrent_checks: self.charger_auth_concurrency.max(1), ..ocpp_server::AuthLimits::default() },
             ..ocpp_server::OcppConfig::default()
+        }
+    }
+
+    pub fn http(&self) -> crate::serve::HttpSettings {
+        crate::serve::HttpSettings {
+            limits: crate::http::HttpLimits {
+                header_timeout: std::time::Duration::from_secs(self.http_header_timeout.max(1)),
+                max_connections: self.max_connections.max(1),
+            },
+            body_timeout: std::time::Duration::from_secs(self.http_body_timeout.max(1)),
         }
     }
 
@@ -121,6 +142,10 @@ impl std::fmt::Debug for Settings {
             .field("webhook_retry_scale", &self.webhook_retry_scale)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("top_up_lifetime", &self.top_up_lifetime)
+            .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_body_timeout", &self.http_body_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("charger_auth_concurrency", &self.charger_auth_concurrency)
             .finish()
     }
 }
@@ -144,6 +169,12 @@ impl Default for Settings {
             webhook_retry_scale: 1.0,
             stripe_api_base: "https://api.stripe.com".into(),
             top_up_lifetime: 24 * 3600,
+            http_header_timeout: 10,
+            http_body_timeout: 30,
+            // Room for about 19,000 chargers beside the API's clients. The open-file limit must be
+            // higher (with room for the database) for this cap, not `accept`, to be what refuses.
+            max_connections: 20_000,
+            charger_auth_concurrency: 2,
         }
     }
 }
@@ -230,6 +261,17 @@ webhook_retry_scale = 1.0
 # cancelled. Each organization sets its own Stripe keys with PATCH /v1.1/organization.
 stripe_api_base = "https://api.stripe.com"
 top_up_lifetime = 86400
+
+# HTTP: seconds a client has to send a request's headers (also how long an idle keep-alive
+# connection stays open) and its body (408 otherwise), and the connections open at once,
+# chargers' WebSockets included (one more is answered 503; keep it below `ulimit -n`).
+http_header_timeout = 10
+http_body_timeout = 30
+max_connections = 20000
+
+# Charger passwords (Argon2) checked at once on this node. Failed logins are throttled: 10 per
+# endpoint or 50 per source address in a minute, then 429 until the minute ends.
+charger_auth_concurrency = 2
 
 # Serve HTTPS and WSS (OCPP security profile 2) with this PEM certificate chain and key.
 # tls_cert = "/etc/joule/cert.pem"

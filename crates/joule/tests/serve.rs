@@ -175,3 +175,70 @@ async fn the_readme_walkthrough_runs_as_written() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// What the server sends on a raw connection until it closes it, and how long that took.
+async fn until_closed(stream: &mut tokio::net::TcpStream) -> (String, Duration) {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    // An orderly end and a reset both mean closed.
+    let _ = tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut received)).await.expect("the server closes the connection");
+    (String::from_utf8_lossy(&received).into_owned(), started.elapsed())
+}
+
+/// The HTTP limits, with small settings: connections beyond the cap are answered 503, a client
+/// slow to send its headers is cut off, one slow to send its body is answered 408.
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let dir = temp_dir("limits");
+    let limits = [("JOULE_ADMIN_TOKEN", ADMIN), ("JOULE_HTTP_HEADER_TIMEOUT", "1"), ("JOULE_HTTP_BODY_TIMEOUT", "1"), ("JOULE_MAX_CONNECTIONS", "3")];
+    let server = Server::start(&dir, &[], &limits);
+    let address = server.base.trim_start_matches("http://").to_string();
+
+    // The listener takes connections in order: three hold the slots, the fourth is refused.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let mut fourth = TcpStream::connect(&address).await.unwrap();
+    let (answer, _) = until_closed(&mut fourth).await;
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    // Idle connections are closed after the header deadline, which frees their slots.
+    for stream in &mut held {
+        assert_eq!(until_closed(stream).await.0, "", "these were served, not refused");
+    }
+    let client = reqwest::Client::new();
+    let healthy = async {
+        while !client.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status() == 200) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), healthy).await.expect("slots are freed");
+    drop(client);
+
+    let started = std::time::Instant::now();
+    let mut slow = TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: joule\r\n").await.unwrap();
+    let (answer, _) = until_closed(&mut slow).await;
+    assert!(answer.is_empty(), "half a request gets no answer: {answer}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "not before the deadline: {:?}", started.elapsed());
+
+    let mut slow = TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1.1/organizations HTTP/1.1\r\nHost: joule\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(b"{\"name\": ").await.unwrap();
+    let (answer, waited) = until_closed(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains(r#""message":"The request body did not arrive within 1 s""#), "{answer}");
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    let (_, organizations) = get(&server.base, "/v1.1/organizations", ADMIN).await;
+    assert_eq!(organizations["result"], json!([]), "the cut-off request changed nothing");
+
+    let (clean, _) = server.terminate();
+    assert!(clean);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -12,7 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::OcppServer;
 use crate::handlers::{self, Link};
-use crate::registry::{CallFailure, OutboundCall};
+use crate::registry::{CallFailure, OutboundCall, REPLACED};
 
 /// The call this side sent and waits an answer for.
 struct InFlight {
@@ -26,9 +26,24 @@ fn message_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket) {
+/// Which credentials a connection was let in with, and when they were read.
+pub struct Checked {
+    pub endpoint: String,
+    /// `Registry::disconnects` before the credentials were read.
+    pub disconnects: u64,
+}
+
+/// The chargestation's security or password changed after the handshake read them.
+pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
+
+pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked) {
     let cs = login.chargestation;
     let mut registration = server.registry.register(cs);
+    // A change of credentials committed between the handshake's check and this registration
+    // found no connection to close: this one then closes itself.
+    if server.registry.disconnects() != checked.disconnects && !credentials_unchanged(&server, &checked.endpoint, &login).await {
+        server.registry.disconnect(cs, SECURITY_CHANGED);
+    }
     if let Err(e) = server.store.charger_connection(login.organization, cs, true, server.store.now()).await {
         tracing::error!(error = %e, %cs, "could not record the connection");
     }
@@ -44,8 +59,8 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
         tokio::select! {
             // Replacement is signalled before the old call queue closes; check it first.
             biased;
-            _ = &mut registration.replaced => {
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a new connection".into() }))).await;
+            reason = &mut registration.close => {
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.unwrap_or(REPLACED).into() }))).await;
                 break;
             }
             received = socket.recv() => match received {
@@ -66,7 +81,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
             call = registration.calls.recv(), if in_flight.is_none() => {
                 // The queue closes only when a newer connection took this one's place.
                 let Some(call) = call else {
-                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a new connection".into() }))).await;
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: REPLACED.into() }))).await;
                     break;
                 };
                 if let Some(sent) = send_call(&mut socket, call).await {
@@ -102,6 +117,17 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket)
         && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await
     {
         tracing::error!(error = %e, %cs, "could not record the disconnection");
+    }
+}
+
+async fn credentials_unchanged(server: &OcppServer, endpoint: &str, login: &ChargerLogin) -> bool {
+    match server.store.charger_login(endpoint).await {
+        Ok(Some(now)) => (now.chargestation, now.security, &now.password_hash) == (login.chargestation, login.security, &login.password_hash),
+        Ok(None) => false,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the chargestation's credentials again");
+            false
+        }
     }
 }
 

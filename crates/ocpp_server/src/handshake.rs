@@ -1,15 +1,19 @@
 //! The WebSocket handshake at `/ocpp/{endpoint}`: subprotocol `ocpp1.6`, a known endpoint, and
-//! for `basic` security the chargestation's password (OCPP security profiles 1 and 2).
+//! for `basic` security the chargestation's password (OCPP security profiles 1 and 2), checked
+//! through `auth`'s gate.
 
-use axum::extract::{Path, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use domain::chargestation::SecurityType;
 
 use crate::OcppServer;
-use crate::connection;
-use crate::passwords::verify_password;
+use crate::auth::Busy;
+use crate::connection::{self, Checked};
 
 pub const SUBPROTOCOL: &str = "ocpp1.6";
 
@@ -30,33 +34,69 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-pub async fn upgrade(State(server): State<OcppServer>, Path(endpoint): Path<String>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+/// Refuses an endpoint or source address that failed too often lately, then checks the
+/// credentials. An unknown endpoint is refused exactly like a wrong password (401, same body,
+/// a password check as long), so endpoint names cannot be probed; a `none` endpoint needs none.
+pub async fn upgrade(
+    State(server): State<OcppServer>,
+    Path(endpoint): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     let offers_ocpp16 = ws.requested_protocols().any(|p| p.as_bytes().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
     if !offers_ocpp16 {
         return refuse(StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 is required");
     }
+    let source = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    if let Some(wait) = server.gate.throttled(&endpoint, source) {
+        counted("throttled");
+        // Not logged one by one: these cost nothing and come as fast as an attacker sends them.
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_millis().div_ceil(1000).max(1).to_string())],
+            "too many failed logins; try again later",
+        )
+            .into_response();
+    }
+    let disconnects = server.registry.disconnects();
     let login = match server.store.charger_login(&endpoint).await {
-        Ok(Some(login)) => login,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown chargestation"),
+        Ok(login) => login,
         Err(e) => {
             tracing::error!(error = %e, "charger login failed");
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     };
-    if login.security == SecurityType::Basic {
-        let valid = match (basic_credentials(&headers), &login.password_hash) {
-            (Some((user, password)), Some(hash)) => user == endpoint && verify_password(&password, hash),
-            _ => false,
+    let open = login.as_ref().is_some_and(|l| l.security == SecurityType::None);
+    let accepted = open
+        || match basic_credentials(&headers) {
+            None => false,
+            Some((user, password)) => match server.gate.check(password, login.as_ref().and_then(|l| l.password_hash.clone())).await {
+                Ok(matches) => matches && user == endpoint,
+                Err(Busy) => {
+                    counted("busy");
+                    return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many logins at once; try again later");
+                }
+            },
         };
-        if !valid {
-            return refuse(StatusCode::UNAUTHORIZED, "wrong or missing credentials");
-        }
-    }
+    let Some(login) = login.filter(|_| accepted) else {
+        counted("refused");
+        server.gate.failed(&endpoint, source);
+        let mut refusal = refuse(StatusCode::UNAUTHORIZED, "unknown chargestation or wrong credentials");
+        refusal.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"OCPP\""));
+        return refusal;
+    };
+    counted("accepted");
+    server.gate.succeeded(&endpoint);
     let limits = server.config.limits;
     ws.protocols([SUBPROTOCOL])
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| connection::run(server, login, socket))
+        .on_upgrade(move |socket| connection::run(server, login, socket, Checked { endpoint, disconnects }))
+}
+
+fn counted(result: &'static str) {
+    metrics::counter!("joule_charger_logins_total", "result" => result).increment(1);
 }

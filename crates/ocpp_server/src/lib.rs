@@ -9,6 +9,7 @@
 //! Messages are parsed and validated against the official schemas by the pure `ocpp16`
 //! crate; what they change is written by `store`.
 
+mod auth;
 mod connection;
 mod handlers;
 mod handshake;
@@ -26,7 +27,8 @@ use domain::Id;
 use serde_json::Value;
 use store::Store;
 
-pub use connection::{DEFAULT_CALL_TIMEOUT, Limits};
+pub use auth::AuthLimits;
+pub use connection::{DEFAULT_CALL_TIMEOUT, Limits, SECURITY_CHANGED};
 pub use handshake::SUBPROTOCOL;
 pub use registry::{CallFailure, Registry};
 
@@ -40,6 +42,8 @@ pub struct OcppConfig {
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
     pub limits: Limits,
+    /// Password checks and throttling of failed logins.
+    pub auth: AuthLimits,
     /// A session the charger has not started after this is cancelled and its hold released.
     pub start_timeout: Duration,
     /// How often the session runner looks at running sessions (it also decides on every
@@ -55,6 +59,7 @@ impl Default for OcppConfig {
             ping_interval: Duration::from_secs(30),
             ping_timeout: Duration::from_secs(30),
             limits: Limits::default(),
+            auth: AuthLimits::default(),
             start_timeout: Duration::from_secs(120),
             watch_interval: Duration::from_secs(5),
         }
@@ -67,11 +72,12 @@ pub struct OcppServer {
     pub store: Store,
     pub registry: Arc<Registry>,
     pub config: Arc<OcppConfig>,
+    gate: Arc<auth::Gate>,
 }
 
 impl OcppServer {
     pub fn new(store: Store, config: OcppConfig) -> OcppServer {
-        OcppServer { store, registry: Arc::new(Registry::default()), config: Arc::new(config) }
+        OcppServer { store, registry: Arc::new(Registry::default()), gate: Arc::new(auth::Gate::new(config.auth)), config: Arc::new(config) }
     }
 
     /// `/ocpp/{endpoint}`, to merge into the application's router.

@@ -35,22 +35,29 @@ pub struct OutboundCall {
 struct Entry {
     generation: u64,
     calls: mpsc::Sender<OutboundCall>,
-    replaced: Option<oneshot::Sender<()>>,
+    close: Option<oneshot::Sender<&'static str>>,
 }
 
+/// Why a connection is told to close when a newer one takes its place.
+pub const REPLACED: &str = "replaced by a new connection";
+
 /// Connected chargers by chargestation id. A new connection for a chargestation replaces the
-/// old one, which is told to close.
+/// old one, which is told to close; so is one whose credentials changed.
 #[derive(Default)]
 pub struct Registry {
     entries: Mutex<HashMap<Id, Entry>>,
     generations: AtomicU64,
+    /// Counts `disconnect`s, so a handshake can tell whether credentials may have changed
+    /// between its check and its registration.
+    disconnects: AtomicU64,
 }
 
 /// A connection's registration: the receiving ends its task listens on.
 pub struct Registration {
     pub generation: u64,
     pub calls: mpsc::Receiver<OutboundCall>,
-    pub replaced: oneshot::Receiver<()>,
+    /// Says why the connection must close.
+    pub close: oneshot::Receiver<&'static str>,
 }
 
 /// Calls waiting behind the one in flight, per charger.
@@ -60,16 +67,24 @@ impl Registry {
     pub fn register(&self, cs: Id) -> Registration {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (calls_tx, calls) = mpsc::channel(QUEUE);
-        let (replaced_tx, replaced) = oneshot::channel();
-        let entry = Entry { generation, calls: calls_tx, replaced: Some(replaced_tx) };
+        let (close_tx, close) = oneshot::channel();
+        let entry = Entry { generation, calls: calls_tx, close: Some(close_tx) };
         let old = self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(cs, entry);
         if let Some(mut old) = old
-            && let Some(tell) = old.replaced.take()
+            && let Some(tell) = old.close.take()
         {
-            let _ = tell.send(());
+            let _ = tell.send(REPLACED);
         }
         self.publish();
-        Registration { generation, calls, replaced }
+        Registration { generation, calls, close }
+    }
+
+    /// Tells the chargestation's connection, if any, to close; it then goes offline as any
+    /// closed connection does. Answers whether there was one.
+    pub fn disconnect(&self, cs: Id, reason: &'static str) -> bool {
+        self.disconnects.fetch_add(1, Ordering::SeqCst);
+        let tell = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&cs).and_then(|e| e.close.take());
+        tell.is_some_and(|tell| tell.send(reason).is_ok())
     }
 
     /// Removes the connection if it is still the registered one; tells whether it was.
@@ -82,6 +97,10 @@ impl Registry {
         drop(entries);
         self.publish();
         current
+    }
+
+    pub fn disconnects(&self) -> u64 {
+        self.disconnects.load(Ordering::SeqCst)
     }
 
     pub fn is_connected(&self, cs: Id) -> bool {

@@ -1,13 +1,14 @@
 //! The central system against misbehaving chargers: raw WebSocket clients sending what real
 //! hardware sometimes does. Every test runs against a real server on a random port.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Id;
 use domain::chargestation::{Registration, SecurityType};
 use futures_util::{SinkExt, StreamExt};
-use ocpp_server::{CallFailure, OcppConfig, OcppServer, passwords};
+use ocpp_server::{AuthLimits, CallFailure, OcppConfig, OcppServer, passwords};
 use serde_json::{Value, json};
 use store::testing::TestDatabase;
 use store::{ApiKeyRecord, Backend, ChargestationRecord, Store, StoredSecurity, SystemClock};
@@ -34,7 +35,7 @@ async fn harness(config: OcppConfig) -> Harness {
     let server = OcppServer::new(store, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("ws://{}/ocpp", listener.local_addr().unwrap());
-    let router = server.router();
+    let router = server.router().into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     Harness { server, base, org: org.id, db }
 }
@@ -168,19 +169,37 @@ async fn bad_frames_get_the_right_error_and_the_connection_stays_up() {
     h.stop().await;
 }
 
+fn status(r: Result<Socket, WsError>) -> u16 {
+    match r {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("{e}"),
+        Ok(_) => 101,
+    }
+}
+
+/// A refused handshake's status, body and authentication challenge.
+fn refusal(r: Result<Socket, WsError>) -> (u16, String, Option<String>) {
+    match r {
+        Err(WsError::Http(response)) => (
+            response.status().as_u16(),
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned(),
+            response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_string()),
+        ),
+        other => panic!("not refused: {:?}", other.map(|_| ())),
+    }
+}
+
 #[tokio::test]
 async fn handshakes_are_refused_without_the_subprotocol_or_the_right_credentials() {
     let h = harness(OcppConfig::default()).await;
     h.chargestation("OPEN", None, Registration::Accepted).await;
     h.chargestation("LOCKED", Some("s3cret-password"), Registration::Accepted).await;
-    let status = |r: Result<Socket, WsError>| match r {
-        Err(WsError::Http(response)) => response.status().as_u16(),
-        Err(e) => panic!("{e}"),
-        Ok(_) => 101,
-    };
     assert_eq!(status(h.connect_with("OPEN", None, None).await), 400, "no subprotocol");
     assert_eq!(status(h.connect_with("OPEN", Some("ocpp2.0.1"), None).await), 400, "another subprotocol");
-    assert_eq!(status(h.connect_with("NOBODY", Some("ocpp1.6"), None).await), 404);
+    assert_eq!(status(h.connect_with("NOBODY", Some("ocpp1.6"), None).await), 401, "unknown endpoints are refused like wrong passwords");
+    let unknown = refusal(h.connect_with("NOBODY", Some("ocpp1.6"), Some(("NOBODY", "s3cret-password"))).await);
+    let wrong = refusal(h.connect_with("LOCKED", Some("ocpp1.6"), Some(("LOCKED", "wrong-password"))).await);
+    assert_eq!(unknown, wrong, "an unknown endpoint cannot be told from a wrong password");
     assert_eq!(status(h.connect_with("LOCKED", Some("ocpp1.6"), None).await), 401, "no credentials");
     assert_eq!(status(h.connect_with("LOCKED", Some("ocpp1.6"), Some(("LOCKED", "wrong-password"))).await), 401);
     assert_eq!(status(h.connect_with("LOCKED", Some("ocpp1.6"), Some(("OPEN", "s3cret-password"))).await), 401, "another identity");
@@ -281,5 +300,56 @@ async fn a_silent_charger_is_dropped_and_marked_offline() {
     h.until(cs, |c| c.online).await;
     h.until(cs, |c| !c.online).await;
     drop(silent);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_by_endpoint_and_by_source() {
+    let auth = AuthLimits { failures_per_endpoint: 3, failures_per_source: 8, ..AuthLimits::default() };
+    let h = harness(OcppConfig { auth, ..OcppConfig::default() }).await;
+    h.chargestation("OPEN", None, Registration::Accepted).await;
+    h.chargestation("LOCKED", Some("right-password"), Registration::Accepted).await;
+    h.chargestation("LOCKED-2", Some("right-password"), Registration::Accepted).await;
+    let login = |endpoint: &'static str, password: &'static str| h.connect_with(endpoint, Some("ocpp1.6"), Some((endpoint, password)));
+
+    // A charger that logs in has its endpoint's failures forgotten.
+    assert_eq!(status(login("LOCKED-2", "wrong").await), 401);
+    assert_eq!(status(login("LOCKED-2", "wrong").await), 401);
+    assert_eq!(status(login("LOCKED-2", "right-password").await), 101);
+    assert_eq!(status(login("LOCKED-2", "wrong").await), 401);
+    assert_eq!(status(login("LOCKED-2", "wrong").await), 401, "two failures since the login, not four");
+
+    for _ in 0..3 {
+        assert_eq!(status(login("LOCKED", "wrong").await), 401);
+    }
+    let throttled = login("LOCKED", "right-password").await;
+    let Err(WsError::Http(response)) = throttled else { panic!("not refused") };
+    assert_eq!(response.status().as_u16(), 429, "refused, even with the right password, until the window ends");
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    // Eight failures from this address, over any endpoints, known or not: the address waits.
+    assert_eq!(status(login("NOBODY", "guess").await), 401);
+    assert_eq!(status(h.connect_with("OPEN", Some("ocpp1.6"), None).await), 429);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_disconnected_charger_is_closed_with_the_reason_and_goes_offline() {
+    let h = harness(OcppConfig::default()).await;
+    let cs = h.chargestation("CP-D", None, Registration::Accepted).await;
+    let mut s = h.connect("CP-D").await;
+    h.until(cs, |c| c.online).await;
+    assert!(h.server.registry.disconnect(cs, "the chargestation's security changed"));
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), s.next()).await.expect("closed in time") {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| f.reason.to_string()).as_deref(), Some("the chargestation's security changed"));
+    h.until(cs, |c| !c.online).await;
+    assert!(!h.server.registry.disconnect(cs, "again"), "nothing left to close");
     h.stop().await;
 }

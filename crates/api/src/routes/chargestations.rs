@@ -56,12 +56,19 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     ok(s.store.chargestation(org, id).await?)
 }
 
-/// Changes a chargestation's location, security or registration.
+/// Changes a chargestation's location, security or registration. A change of `security`
+/// closes the charger's open connection, so it reconnects with the new credentials.
 #[utoipa::path(patch, path = "/v1.1/chargestations/{id}", operation_id = "update_chargestation", tag = "chargestations",
     params(IdPath), request_body = ChargestationPatch,
     responses((status = 200, description = "OK", body = Envelope<Chargestation>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<ChargestationPatch>) -> ApiResult {
     let changes = patch.parse()?;
     let update = ChargestationUpdate { location: changes.location, security: changes.security.map(stored), registration: changes.registration };
-    ok(s.store.update_chargestation(org, id, &update).await?)
+    let security_changed = update.security.is_some();
+    let chargestation = s.store.update_chargestation(org, id, &update).await?;
+    if security_changed {
+        // Its open connection logged in with the old credentials: it must log in again.
+        s.ocpp.registry.disconnect(id, ocpp_server::SECURITY_CHANGED);
+    }
+    ok(chargestation)
 }

@@ -73,8 +73,13 @@ impl TestApp {
         let address = listener.local_addr().unwrap();
         // Stripe is never called from these tests: where one would be, nothing listens.
         let stripe = stripe::StripeConfig { api_base: UNREACHABLE_STRIPE.into(), max_retries: 0, ..Default::default() };
-        let config =
-            api::ApiConfig { admin_token: Some(ADMIN_TOKEN.into()), public_ws_url: format!("ws://{address}"), listen_addresses: vec![address], stripe };
+        let config = api::ApiConfig {
+            admin_token: Some(ADMIN_TOKEN.into()),
+            public_ws_url: format!("ws://{address}"),
+            listen_addresses: vec![address],
+            stripe,
+            body_timeout: std::time::Duration::from_secs(30),
+        };
         let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
         let router = api::router(ocpp.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

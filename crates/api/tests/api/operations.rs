@@ -19,7 +19,39 @@ async fn operational_endpoints_need_no_key_and_no_envelope() {
             assert!(doc["paths"].get(path).is_some(), "{path} in the OpenAPI document");
         }
         assert!(doc["components"]["securitySchemes"].is_object());
+        let params = doc["paths"]["/v1.1/users"]["get"]["parameters"].as_array().unwrap();
+        let page = params.iter().find(|p| p["name"] == "page").unwrap();
+        assert_eq!((page["schema"]["minimum"].as_u64(), page["schema"]["maximum"].as_u64()), (Some(1), Some(10_000)), "{page}");
         app
     })
     .await;
+}
+
+#[tokio::test]
+async fn metric_labels_take_only_known_methods_and_route_templates() {
+    let app = TestApp::spawn(store::Backend::Sqlite).await;
+    let key = app.key().await;
+    let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let probe = "no-such-route-4f1c9e";
+    for (method, path) in [(odd.clone(), "/healthz".to_string()), (odd, format!("/{probe}")), (reqwest::Method::GET, format!("/v1.1/{probe}/7"))] {
+        app.client.request(method, format!("{}{path}", app.base)).send().await.unwrap();
+    }
+    let user = app.user(&key).await;
+    app.get(&format!("/v1.1/users/{user}"), &key).await.ok();
+
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let label_values = |label: &str| -> std::collections::BTreeSet<String> {
+        let needle = format!("{label}=\"");
+        metrics.lines().filter(|l| l.starts_with("joule_http_")).filter_map(|l| l.split(&needle).nth(1)?.split('"').next().map(String::from)).collect()
+    };
+    let methods = label_values("method");
+    assert!(methods.contains("OTHER") && !methods.contains("BREW"), "{methods:?}");
+    assert!(
+        methods.iter().all(|m| ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE", "OTHER"].contains(&m.as_str())),
+        "{methods:?}"
+    );
+    let routes = label_values("route");
+    assert!(routes.contains("unmatched") && routes.contains("/v1.1/users/{id}") && !routes.contains(&format!("/v1.1/users/{user}")), "{routes:?}");
+    assert!(routes.iter().all(|r| !r.contains(probe)), "{routes:?}");
+    app.stop().await;
 }

@@ -79,6 +79,8 @@ async fn users_list_newest_first_and_patch() {
         assert_eq!(app.get("/v1.1/users", &key).await.ok().as_array().unwrap().len(), 5);
         app.get("/v1.1/users?limit=101", &key).await.err(400);
         app.get("/v1.1/users?page=0", &key).await.err(400);
+        assert!(app.get("/v1.1/users?page=10001", &key).await.err(400).contains("`page`"), "pages stop at 10,000");
+        assert!(app.get("/v1.1/users?page=10000", &key).await.ok().as_array().unwrap().is_empty());
         app.get("/v1.1/users?createdAt[gte]=yesterday", &key).await.err(400);
         let future = app.get("/v1.1/users?createdAt[gte]=2999-01-01T00:00:00.000Z", &key).await.ok();
         assert!(future.as_array().unwrap().is_empty());

@@ -54,7 +54,13 @@ impl Joule {
         let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
         let router = api::router(
             ocpp.clone(),
-            api::ApiConfig { admin_token: None, public_ws_url: format!("ws://{address}"), listen_addresses: vec![address], stripe: Default::default() },
+            api::ApiConfig {
+                admin_token: None,
+                public_ws_url: format!("ws://{address}"),
+                listen_addresses: vec![address],
+                stripe: Default::default(),
+                body_timeout: std::time::Duration::from_secs(30),
+            },
         );
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {

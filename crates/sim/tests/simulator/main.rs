@@ -232,7 +232,7 @@ async fn basic_credentials_are_presented_and_refusals_reported() {
             Ok(_) => panic!("connected"),
         };
         assert_eq!(refused(Charger::connect(with("wrong horse")).await), 401);
-        assert_eq!(refused(Charger::connect(config(&joule, "SIM-UNKNOWN", 1)).await), 404);
+        assert_eq!(refused(Charger::connect(config(&joule, "SIM-UNKNOWN", 1)).await), 401, "refused like a wrong password");
         joule
     })
     .await;
