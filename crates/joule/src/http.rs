@@ -1,5 +1,6 @@
-//! The HTTP/1.1 server under the API and the OCPP endpoint: hyper with upgrades (WebSockets),
-//! a deadline for request headers, and a cap on open connections, WebSockets included.
+//! The HTTP/1.1 server under the API and the OCPP endpoint, over TCP or TLS: hyper with
+//! upgrades (WebSockets), a deadline for request headers, and a cap on open connections,
+//! WebSockets and TLS handshakes included.
 
 use std::future::Future;
 use std::io;
@@ -16,7 +17,9 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 #[derive(Clone, Copy, Debug)]
@@ -32,43 +35,33 @@ pub struct HttpLimits {
 const TOO_MANY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
 
-/// Serves `router` until `shutdown` resolves, then lets the requests in flight finish.
-pub async fn serve<L>(mut listener: L, router: Router, limits: HttpLimits, shutdown: impl Future<Output = ()>) -> io::Result<()>
-where
-    L: Listener<Addr = SocketAddr>,
-{
+/// A TLS client that has not finished its handshake by then is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `router` (over TLS with `tls`) until `shutdown` resolves, then lets the requests in
+/// flight finish. A connection takes its slot when accepted, before any TLS handshake, so
+/// handshakes in progress count too and never hold up `accept`.
+pub async fn serve(mut listener: TcpListener, tls: Option<TlsAcceptor>, router: Router, limits: HttpLimits, shutdown: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     // Dropping `stop` tells connections to finish; `finished` resolves when all have.
     let (stop, stopping) = watch::channel(());
     let (finished, open) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     loop {
-        let (io, peer) = tokio::select! {
-            accepted = listener.accept() => accepted,
+        let (tcp, peer) = tokio::select! {
+            accepted = Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(io));
+            // A TLS client could not read a plain answer; it is only closed.
+            if tls.is_none() {
+                tokio::spawn(refuse(tcp));
+            }
             continue;
         };
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(request)
-        });
-        let (mut stopping, open) = (stopping.clone(), open.clone());
+        let (router, tls, stopping, open) = (router.clone(), tls.clone(), stopping.clone(), open.clone());
         tokio::spawn(async move {
-            let io = TokioIo::new(Counted { io, _slot: slot });
-            let connection =
-                http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).serve_connection(io, service).with_upgrades();
-            let mut connection = pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
+            handle(tcp, slot, peer, tls, router, limits, stopping).await;
             drop(open);
         });
     }
@@ -76,7 +69,53 @@ where
     drop(stop);
     drop(open);
     finished.closed().await;
-    Ok(())
+}
+
+/// Takes a connection through its TLS handshake, if any, and serves it.
+async fn handle(
+    tcp: TcpStream,
+    slot: OwnedSemaphorePermit,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: HttpLimits,
+    mut stopping: watch::Receiver<()>,
+) {
+    let Some(acceptor) = tls else {
+        return serve_connection(Counted { io: tcp, _slot: slot }, peer, router, limits, stopping).await;
+    };
+    let handshake = tokio::select! {
+        done = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => done,
+        // A stopping server does not wait for handshakes in progress.
+        _ = stopping.changed() => return,
+    };
+    match handshake {
+        Ok(Ok(io)) => serve_connection(Counted { io, _slot: slot }, peer, router, limits, stopping).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+    }
+}
+
+/// Serves one connection's requests, and its upgrade if it asks for one, until it closes or
+/// the server stops.
+async fn serve_connection<T>(io: Counted<T>, peer: SocketAddr, router: Router, limits: HttpLimits, mut stopping: watch::Receiver<()>)
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        router.clone().oneshot(request)
+    });
+    let connection =
+        http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).serve_connection(TokioIo::new(io), service).with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// Tells a connection over the cap so, briefly, and closes it.

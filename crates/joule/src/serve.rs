@@ -104,16 +104,12 @@ impl Server {
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
         let router = api::router(ocpp, config);
         tracing::info!(%address, ?backend, "listening on {http}://{address}");
-        let limits = self.http.limits;
-        let served = match self.tls {
-            Some(acceptor) => http::serve(crate::tls::TlsListener::new(self.listener, acceptor)?, router, limits, shutdown).await,
-            None => http::serve(self.listener, router, limits, shutdown).await,
-        };
+        http::serve(self.listener, self.tls, router, self.http.limits, shutdown).await;
         // The runner would otherwise go on using a store its owner is about to close.
         runner.abort();
         dispatcher.abort();
         expiry.abort();
-        Ok(served?)
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -37,6 +38,7 @@ async fn chargers_boot_over_tls_with_basic_credentials() {
         .arg("--tls-key")
         .arg(&key)
         .env("JOULE_ADMIN_TOKEN", ADMIN)
+        .env("JOULE_MAX_CONNECTIONS", "4")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .spawn()
@@ -76,6 +78,19 @@ async fn chargers_boot_over_tls_with_basic_credentials() {
     // Plain WebSocket on the TLS port gets nowhere.
     let plain = format!("ws://127.0.0.1:{port}/ocpp/TLS-1").into_client_request().unwrap();
     assert!(tokio_tungstenite::connect_async(plain).await.is_err());
+
+    // Clients that never start their TLS handshake hold slots too: with the cap at 4 and the
+    // charger's connection open, the fourth such client at the latest is closed at once.
+    let mut silent = Vec::new();
+    let refused = loop {
+        let mut tcp = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
+        match tokio::time::timeout(std::time::Duration::from_secs(1), tcp.read(&mut [0u8; 1])).await {
+            Ok(closed) => break closed,
+            Err(_) => silent.push(tcp),
+        }
+        assert!(silent.len() < 4, "handshakes in progress count toward the cap");
+    };
+    assert!(matches!(refused, Ok(0) | Err(_)), "{refused:?}");
 
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(child.wait().unwrap().success());
