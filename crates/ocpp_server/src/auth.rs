@@ -4,9 +4,8 @@
 //! an unknown endpoint costs a hash like a known one, so timing does not tell them apart. What
 //! is remembered is bounded, so an attacker cannot grow it.
 
-use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -53,7 +52,9 @@ pub struct Busy;
 pub struct Gate {
     limits: AuthLimits,
     checks: Arc<Semaphore>,
-    endpoints: Throttle<String>,
+    /// Endpoints by a keyed hash of their name: made-up names of any length cost 8 bytes each.
+    endpoints: Throttle<u64>,
+    endpoint_keys: RandomState,
     sources: Throttle<IpAddr>,
 }
 
@@ -63,6 +64,7 @@ impl Gate {
             limits,
             checks: Arc::new(Semaphore::new(limits.concurrent_checks.max(1))),
             endpoints: Throttle::new(limits.failures_per_endpoint, limits.window, limits.tracked),
+            endpoint_keys: RandomState::new(),
             sources: Throttle::new(limits.failures_per_source, limits.window, limits.tracked),
         }
     }
@@ -71,12 +73,12 @@ impl Gate {
     pub fn throttled(&self, endpoint: &str, source: Option<IpAddr>) -> Option<Duration> {
         let now = Instant::now();
         let by_source = source.and_then(|ip| self.sources.refused_for(&source_key(ip), now));
-        self.endpoints.refused_for(endpoint, now).max(by_source)
+        self.endpoints.refused_for(&self.endpoint_keys.hash_one(endpoint), now).max(by_source)
     }
 
     pub fn failed(&self, endpoint: &str, source: Option<IpAddr>) {
         let now = Instant::now();
-        self.endpoints.fail(endpoint.to_string(), now);
+        self.endpoints.fail(self.endpoint_keys.hash_one(endpoint), now);
         if let Some(ip) = source {
             self.sources.fail(source_key(ip), now);
         }
@@ -84,7 +86,7 @@ impl Gate {
 
     /// A charger that logged in has its endpoint's failures forgotten (not its address's).
     pub fn succeeded(&self, endpoint: &str) {
-        self.endpoints.forget(endpoint);
+        self.endpoints.forget(&self.endpoint_keys.hash_one(endpoint));
     }
 
     /// Whether `password` matches `hash`. Without a hash (an unknown endpoint) it is checked
@@ -150,10 +152,7 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
         self.failures.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn refused_for<Q: Hash + Eq + ?Sized>(&self, key: &Q, now: Instant) -> Option<Duration>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn refused_for(&self, key: &K, now: Instant) -> Option<Duration> {
         let failures = self.lock();
         let f = failures.get(key)?;
         let ends = f.since + self.window;
@@ -177,10 +176,7 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
         f.count = f.count.saturating_add(1);
     }
 
-    pub fn forget<Q: Hash + Eq + ?Sized>(&self, key: &Q)
-    where
-        K: Borrow<Q>,
-    {
+    pub fn forget(&self, key: &K) {
         self.lock().remove(key);
     }
 
@@ -203,18 +199,18 @@ mod tests {
         for _ in 0..2 {
             t.fail("cp", start);
         }
-        assert_eq!(t.refused_for("cp", start), None, "below the limit");
+        assert_eq!(t.refused_for(&"cp", start), None, "below the limit");
         t.fail("cp", start + Duration::from_secs(10));
-        assert_eq!(t.refused_for("cp", start + Duration::from_secs(20)), Some(Duration::from_secs(40)));
-        assert_eq!(t.refused_for("other", start), None);
-        assert_eq!(t.refused_for("cp", start + MINUTE), None, "the window ended");
+        assert_eq!(t.refused_for(&"cp", start + Duration::from_secs(20)), Some(Duration::from_secs(40)));
+        assert_eq!(t.refused_for(&"other", start), None);
+        assert_eq!(t.refused_for(&"cp", start + MINUTE), None, "the window ended");
         t.fail("cp", start + MINUTE);
-        assert_eq!(t.refused_for("cp", start + MINUTE), None, "a new window counts from one");
+        assert_eq!(t.refused_for(&"cp", start + MINUTE), None, "a new window counts from one");
         t.fail("cp", start + MINUTE);
         t.fail("cp", start + MINUTE);
-        assert!(t.refused_for("cp", start + MINUTE).is_some());
-        t.forget("cp");
-        assert_eq!(t.refused_for("cp", start + MINUTE), None);
+        assert!(t.refused_for(&"cp", start + MINUTE).is_some());
+        t.forget(&"cp");
+        assert_eq!(t.refused_for(&"cp", start + MINUTE), None);
     }
 
     #[test]
@@ -225,7 +221,7 @@ mod tests {
             t.fail(key.to_string(), start + Duration::from_secs(at));
         }
         assert_eq!(t.len(), 3);
-        assert_eq!(t.refused_for("old", start + Duration::from_secs(61)), None, "the expired one made room");
+        assert_eq!(t.refused_for(&"old".to_string(), start + Duration::from_secs(61)), None, "the expired one made room");
         for n in 0..1000 {
             t.fail(format!("k{n}"), start + Duration::from_secs(62));
         }
