@@ -72,9 +72,16 @@ impl Rate {
 pub struct PriceComponentInput {
     #[serde(rename = "type")]
     pub kind: ComponentType,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub price: Decimal,
+    /// A percentage.
+    #[schema(minimum = 0, maximum = 100)]
     pub tax: Option<Decimal>,
+    /// ENERGY in Wh, TIME and PARKING_TIME in seconds; default 1.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub step_size: Option<i64>,
+    /// PARKING_TIME only: hours of free parking.
+    #[schema(minimum = 0, maximum = 168)]
     pub grace_period: Option<Decimal>,
 }
 
@@ -86,14 +93,18 @@ pub struct RateInput {
     #[schema(value_type = Currency)]
     pub currency: String,
     #[serde(default)]
+    #[schema(max_items = 4)]
     pub price_components: Vec<PriceComponentInput>,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub minimum_amount: Option<Decimal>,
+    #[schema(max_items = 32)]
     pub elements: Option<Vec<ElementInput>>,
 }
 
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementInput {
+    #[schema(max_items = 4)]
     pub price_components: Vec<PriceComponentInput>,
     pub restrictions: Option<Restrictions>,
 }
@@ -101,6 +112,13 @@ pub struct ElementInput {
 /// Prices above this are refused: no charging tariff comes near it, and it keeps every
 /// product of price, energy and time far inside exact decimal range.
 const MAX_PRICE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+/// The largest step: 1 MWh for ENERGY, over 11 days for TIME and PARKING_TIME.
+const MAX_STEP_SIZE: u32 = 1_000_000;
+/// The longest grace period, hours: a week, the longest time target of a session.
+const MAX_GRACE_PERIOD_HOURS: Decimal = Decimal::from_parts(168, 0, 0, false, 0);
+/// The most elements a rate holds: each is evaluated for every piece of a session, and 32 is
+/// more than any real tariff needs (OCPI's examples use fewer than 10).
+pub const MAX_ELEMENTS: usize = 32;
 
 fn component(input: PriceComponentInput) -> Result<PriceComponent, Invalid> {
     if input.price < Decimal::ZERO || input.price > MAX_PRICE {
@@ -112,12 +130,17 @@ fn component(input: PriceComponentInput) -> Result<PriceComponent, Invalid> {
     }
     let step_size = match input.step_size {
         None => 1,
-        Some(n) => u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| Invalid::new("step_size", "must be an integer of at least 1"))?,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_STEP_SIZE).contains(n))
+            .ok_or_else(|| Invalid::new("step_size", format!("must be an integer from 1 to {MAX_STEP_SIZE}")))?,
     };
     let grace_period = match (input.kind, input.grace_period) {
         (_, None) => None,
-        (ComponentType::ParkingTime, Some(g)) if g >= Decimal::ZERO => Some(g),
-        (ComponentType::ParkingTime, Some(_)) => return Err(Invalid::new("grace_period", "must be a number of hours of at least 0")),
+        (ComponentType::ParkingTime, Some(g)) if g >= Decimal::ZERO && g <= MAX_GRACE_PERIOD_HOURS => Some(g),
+        (ComponentType::ParkingTime, Some(_)) => {
+            return Err(Invalid::new("grace_period", format!("must be a number of hours from 0 to {MAX_GRACE_PERIOD_HOURS}")));
+        }
         (_, Some(_)) => return Err(Invalid::new("grace_period", "is only allowed on a PARKING_TIME component")),
     };
     Ok(PriceComponent { kind: input.kind, price: input.price, tax, step_size, grace_period })
@@ -152,6 +175,7 @@ impl RateInput {
         let currency = Currency::parse(&self.currency).ok_or_else(|| Invalid::new("currency", "must be an ISO 4217 currency code such as \"USD\""))?;
         let price_components = components(self.price_components, "price_components")?;
         let elements = match self.elements {
+            Some(list) if list.len() > MAX_ELEMENTS => return Err(Invalid::new("elements", format!("must hold at most {MAX_ELEMENTS} elements"))),
             Some(list) if !list.is_empty() => {
                 Some(list.into_iter().enumerate().map(|(i, e)| element(e, &format!("elements[{i}]"))).collect::<Result<Vec<_>, _>>()?)
             }
@@ -235,9 +259,20 @@ mod tests {
                 "elements[0].restrictions.max_kwh",
             ),
             (r#"{"currency":"USD","elements":[]}"#, "price_components"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1,"step_size":1000001}]}"#, "price_components[0].step_size"),
+            (r#"{"currency":"USD","price_components":[{"type":"PARKING_TIME","price":1,"grace_period":168.01}]}"#, "price_components[0].grace_period"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1}],"minimum_amount":1e20}"#, "minimum_amount"),
+            (r#"{"currency":"USD","price_components":[{"type":"TIME","price":1e20}]}"#, "price_components[0].price"),
         ] {
             assert_eq!(create(json).unwrap_err().field, field, "{json}");
         }
+    }
+
+    #[test]
+    fn a_rate_holds_at_most_32_elements() {
+        let rate = |n: usize| format!(r#"{{"currency":"USD","elements":[{}]}}"#, vec![r#"{"price_components":[{"type":"TIME","price":1}]}"#; n].join(","));
+        assert_eq!(create(&rate(MAX_ELEMENTS)).unwrap().elements.unwrap().len(), MAX_ELEMENTS);
+        assert_eq!(create(&rate(MAX_ELEMENTS + 1)).unwrap_err().field, "elements");
     }
 }
 

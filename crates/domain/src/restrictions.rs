@@ -123,20 +123,27 @@ pub struct Restrictions {
     pub end_date: Option<NaiveDate>,
     /// Energy delivered so far in the session, kWh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub min_kwh: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub max_kwh: Option<Decimal>,
     /// Charging power, kW.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub min_power: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub max_power: Option<Decimal>,
     /// Seconds since the session started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 2678400)]
     pub min_duration: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 2678400)]
     pub max_duration: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 7)]
     pub day_of_week: Option<Vec<DayOfWeek>>,
 }
 
@@ -147,9 +154,16 @@ fn ordered<T: PartialOrd>(min: Option<T>, max: Option<T>, max_name: &str, what: 
     }
 }
 
-fn non_negative(value: Option<Decimal>, name: &str) -> Result<(), Invalid> {
+/// The largest energy threshold, kWh: the largest session energy target.
+const MAX_KWH: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// The largest power threshold, kW: ten times the most powerful chargers.
+const MAX_POWER_KW: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// The longest duration threshold, seconds: 31 days, the longest quote.
+const MAX_DURATION_S: u32 = 31 * 24 * 3600;
+
+fn within(value: Option<Decimal>, max: Decimal, name: &str) -> Result<(), Invalid> {
     match value {
-        Some(v) if v < Decimal::ZERO => Err(Invalid::new(name, "must be at least 0")),
+        Some(v) if v < Decimal::ZERO || v > max => Err(Invalid::new(name, format!("must be from 0 to {max}"))),
         _ => Ok(()),
     }
 }
@@ -157,8 +171,21 @@ fn non_negative(value: Option<Decimal>, name: &str) -> Result<(), Invalid> {
 impl Restrictions {
     /// Refuses restrictions that can never hold together.
     pub fn check(&self) -> Result<(), Invalid> {
-        for (value, name) in [(self.min_kwh, "min_kwh"), (self.max_kwh, "max_kwh"), (self.min_power, "min_power"), (self.max_power, "max_power")] {
-            non_negative(value, name)?;
+        for (value, max, name) in [
+            (self.min_kwh, MAX_KWH, "min_kwh"),
+            (self.max_kwh, MAX_KWH, "max_kwh"),
+            (self.min_power, MAX_POWER_KW, "min_power"),
+            (self.max_power, MAX_POWER_KW, "max_power"),
+        ] {
+            within(value, max, name)?;
+        }
+        for (value, name) in [(self.min_duration, "min_duration"), (self.max_duration, "max_duration")] {
+            if value.is_some_and(|s| s > MAX_DURATION_S) {
+                return Err(Invalid::new(name, format!("must be at most {MAX_DURATION_S} seconds (31 days)")));
+            }
+        }
+        if self.day_of_week.as_ref().is_some_and(|days| days.iter().enumerate().any(|(i, d)| days[..i].contains(d))) {
+            return Err(Invalid::new("day_of_week", "must name each day at most once"));
         }
         ordered(self.min_kwh, self.max_kwh, "max_kwh", "energy")?;
         ordered(self.min_power, self.max_power, "max_power", "power")?;
@@ -262,6 +289,10 @@ mod tests {
             (r#"{"day_of_week":[]}"#, "day_of_week"),
             (r#"{"max_duration":0}"#, "max_duration"),
             (r#"{"min_kwh":-1}"#, "min_kwh"),
+            (r#"{"max_kwh":1e20}"#, "max_kwh"),
+            (r#"{"min_power":10000.5}"#, "min_power"),
+            (r#"{"max_duration":2678401}"#, "max_duration"),
+            (r#"{"day_of_week":["MONDAY","FRIDAY","MONDAY"]}"#, "day_of_week"),
         ] {
             assert_eq!(r(json).check().unwrap_err().field, field, "{json}");
         }

@@ -1,6 +1,7 @@
 //! Charging sessions: a transaction at a charger as the API shows it, started through the API
 //! (later with a wallet payment) or at the charger with a token.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,7 +54,7 @@ pub struct Metrics {
     /// Energy delivered, Wh.
     #[serde(rename = "energyConsumed")]
     #[schema(value_type = f64)]
-    pub energy_consumed_wh: rust_decimal::Decimal,
+    pub energy_consumed_wh: Decimal,
     /// Seconds spent charging (energy flowing, not paused).
     #[serde(rename = "energyPeriod")]
     pub energy_period_s: i64,
@@ -139,15 +140,33 @@ pub struct SessionInput {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    /// kWh.
+    /// kWh, above 0 and at most 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub energy: Option<rust_decimal::Decimal>,
-    /// Minutes.
+    #[schema(exclusive_minimum = 0, maximum = 10000)]
+    pub energy: Option<Decimal>,
+    /// Minutes, from 1 to 10,080 (7 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10080)]
     pub time: Option<u32>,
-    /// In the rate's currency, major units.
+    /// In the rate's currency, major units, above 0 and at most 1,000,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<rust_decimal::Decimal>,
+    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    pub cost: Option<Decimal>,
+}
+
+/// The largest energy target: more than any battery takes, far inside exact arithmetic.
+pub const MAX_TARGET_ENERGY_KWH: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// The longest time target: a week.
+pub const MAX_TARGET_TIME_MINUTES: u32 = 7 * 24 * 60;
+/// The largest cost target, in major units.
+pub const MAX_TARGET_COST: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// A decimal target that must be above 0 and at most `max`.
+fn positive_up_to(value: Option<Decimal>, max: Decimal, field: &str, unit: &str) -> Result<(), Invalid> {
+    match value {
+        Some(v) if v <= Decimal::ZERO || v > max => Err(Invalid::new(field, format!("must be a number{unit} above 0 and at most {max}"))),
+        _ => Ok(()),
+    }
 }
 
 /// Without a time target a session stops after 12 hours (eDRV's default).
@@ -173,14 +192,10 @@ impl SessionInput {
             return Err(Invalid::new("user", "is required for a wallet session"));
         }
         let mut target = self.target.unwrap_or(Target { energy: None, time: None, cost: None });
-        if target.energy.is_some_and(|e| e <= rust_decimal::Decimal::ZERO) {
-            return Err(Invalid::new("target.energy", "must be a number of kWh above 0"));
-        }
-        if target.cost.is_some_and(|c| c <= rust_decimal::Decimal::ZERO) {
-            return Err(Invalid::new("target.cost", "must be above 0"));
-        }
-        if target.time == Some(0) {
-            return Err(Invalid::new("target.time", "must be a number of minutes above 0"));
+        positive_up_to(target.energy, MAX_TARGET_ENERGY_KWH, "target.energy", " of kWh")?;
+        positive_up_to(target.cost, MAX_TARGET_COST, "target.cost", "")?;
+        if target.time.is_some_and(|t| t == 0 || t > MAX_TARGET_TIME_MINUTES) {
+            return Err(Invalid::new("target.time", format!("must be a number of minutes from 1 to {MAX_TARGET_TIME_MINUTES} (7 days)")));
         }
         target.time.get_or_insert(DEFAULT_TIME_TARGET_MINUTES);
         Ok(NewSession { wallet, connector: self.connector, user: self.user, target })
@@ -201,4 +216,31 @@ pub const PAUSE_STACK_LEVEL: i64 = 8;
 /// The id of a session's pause profile, derived from its transaction.
 pub fn pause_profile_id(transaction_id: i64) -> i64 {
     900_000_000 + transaction_id % 100_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(target: &str) -> Result<NewSession, Invalid> {
+        let json = format!(r#"{{"connector":"{}","target":{target}}}"#, Id::from_parts(1, [0; 5], 1));
+        serde_json::from_str::<SessionInput>(&json).unwrap().parse()
+    }
+
+    #[test]
+    fn targets_are_bounded() {
+        for (target, field) in [
+            (r#"{"energy":1e26}"#, "target.energy"),
+            (r#"{"energy":10000.001}"#, "target.energy"),
+            (r#"{"energy":0}"#, "target.energy"),
+            (r#"{"cost":1000000.01}"#, "target.cost"),
+            (r#"{"cost":-1}"#, "target.cost"),
+            (r#"{"time":10081}"#, "target.time"),
+            (r#"{"time":0}"#, "target.time"),
+        ] {
+            assert_eq!(parse(target).unwrap_err().field, field, "{target}");
+        }
+        let most = parse(r#"{"energy":10000,"cost":1000000,"time":10080}"#).unwrap().target;
+        assert_eq!((most.energy, most.cost, most.time), (Some(MAX_TARGET_ENERGY_KWH), Some(MAX_TARGET_COST), Some(MAX_TARGET_TIME_MINUTES)));
+    }
 }

@@ -1,5 +1,6 @@
 //! Transactions: what a charger reported with StartTransaction and StopTransaction.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,4 +37,30 @@ pub struct Transaction {
     pub created_at: Timestamp,
     #[serde(rename = "updatedAt")]
     pub updated_at: Timestamp,
+}
+
+/// The largest meter value Joule takes, in Wh or W: a thousand GWh, far beyond any charger,
+/// and far inside exact decimal arithmetic for every sum and price made from it.
+pub const MAX_METER_VALUE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// A charger's value in the unit Joule stores (Wh, W, ...), from the value as sent and the
+/// factor of its unit (1000 for kWh), or `None` if it is beyond [`MAX_METER_VALUE`] either way.
+pub fn meter_value(value: Decimal, factor: Decimal) -> Option<Decimal> {
+    value.checked_mul(factor).filter(|v| v.abs() <= MAX_METER_VALUE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meter_values_are_bounded_after_their_unit() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(MAX_METER_VALUE, Decimal::from(1_000_000_000_000i64));
+        assert_eq!(meter_value(d("1000000000"), Decimal::ONE_THOUSAND), Some(MAX_METER_VALUE));
+        assert_eq!(meter_value(d("1000000000.001"), Decimal::ONE_THOUSAND), None);
+        assert_eq!(meter_value(d("100000000000000000000000000"), Decimal::ONE_THOUSAND), None, "would overflow");
+        assert_eq!(meter_value(d("-1000000000001"), Decimal::ONE), None);
+        assert_eq!(meter_value(d("12.5"), Decimal::ONE_THOUSAND), Some(d("12500.0")));
+    }
 }

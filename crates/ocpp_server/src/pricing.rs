@@ -21,9 +21,13 @@ pub fn timezone(f: &SessionFacts) -> Tz {
     f.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
-/// The cost of the activity so far, or `None` for a session without a rate.
+/// The cost of the activity so far, or `None` for a session without a rate, or one the tariff
+/// engine cannot price (beyond its bounds: see `tariff::PricingError`), which is billed nothing.
 pub fn cost(f: &SessionFacts, activity: &Activity) -> Option<Cost> {
-    f.rate.as_ref().map(|rate| tariff::price(rate, timezone(f), activity))
+    let rate = f.rate.as_ref()?;
+    tariff::price(rate, timezone(f), activity)
+        .inspect_err(|e| tracing::error!(error = %e, session = %f.session.id, "a session's activity cannot be priced"))
+        .ok()
 }
 
 /// The cost as the session's JSON shows it.

@@ -67,7 +67,7 @@ pub async fn check(server: &OcppServer, facts: &SessionFacts) -> Result<(), Stor
 
 fn targets(target: Option<&domain::session::Target>) -> Targets {
     Targets {
-        energy_wh: target.and_then(|t| t.energy).map(|kwh| kwh * Decimal::ONE_THOUSAND),
+        energy_wh: target.and_then(|t| t.energy).and_then(|kwh| kwh.checked_mul(Decimal::ONE_THOUSAND)),
         duration_s: target.and_then(|t| t.time).map(|minutes| minutes.saturating_mul(60)),
         cost: target.and_then(|t| t.cost),
     }
@@ -80,7 +80,11 @@ fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
     }
     let activity = pricing::activity(f);
     let power_w = match f.readings.as_slice() {
-        [.., (t0, e0), (t1, e1)] if t1 > t0 => (*e1 - *e0) * Decimal::from(3_600_000) / Decimal::from(t1.millis() - t0.millis()),
+        [.., (t0, e0), (t1, e1)] if t1 > t0 => e1
+            .checked_sub(*e0)
+            .and_then(|wh| wh.checked_mul(Decimal::from(3_600_000)))
+            .and_then(|x| x.checked_div(Decimal::from(t1.millis().saturating_sub(t0.millis()))))
+            .unwrap_or(Decimal::from(UNKNOWN_POWER_W)),
         _ => Decimal::from(UNKNOWN_POWER_W),
     };
     let paused = f.session.status == domain::session::SessionStatus::Paused;

@@ -117,7 +117,7 @@ fn session(rng: &mut Rng, latency_s: i64, learned: Option<u32>) -> (Outcome, Opt
         paused: false,
         energy_wh: Decimal::from(peak * minutes) / Decimal::from(60),
     };
-    let authorized = price(&rate, chrono_tz::UTC, &Activity::new(vec![at_peak]).unwrap()).amount.max(Decimal::ONE);
+    let authorized = price(&rate, chrono_tz::UTC, &Activity::new(vec![at_peak]).unwrap()).unwrap().amount.max(Decimal::ONE);
     let mut cumulative = Vec::new();
     let mut readings = vec![(0, Decimal::ZERO)];
     let (mut now, end) = (0i64, 12 * 3600);
@@ -159,7 +159,7 @@ fn session(rng: &mut Rng, latency_s: i64, learned: Option<u32>) -> (Outcome, Opt
     let mut delivered = readings.clone();
     delivered.retain(|(s, _)| *s < stopped);
     delivered.push((stopped, car.energy_wh(&mut cumulative, stopped)));
-    let cost = price(&rate, chrono_tz::UTC, &activity(&delivered)).amount;
+    let cost = price(&rate, chrono_tz::UTC, &activity(&delivered)).unwrap().amount;
     let held = domain::Cents((authorized * Decimal::from(100)).trunc().try_into().unwrap());
     let settled = settle(cost, held, domain::Currency::USD);
     let outcome = Outcome {

@@ -24,7 +24,8 @@ pub fn from_readings(
     let mut register = meter_start_wh;
     for pair in points.windows(2) {
         let ((start, _), (end, value)) = (pair[0], pair[1]);
-        let energy = (value - register).max(Decimal::ZERO);
+        // A reading too far from the register to subtract (beyond exact decimals) adds nothing.
+        let energy = value.checked_sub(register).unwrap_or(Decimal::ZERO).max(Decimal::ZERO);
         register = register.max(value);
         let status = if energy > Decimal::ZERO { ConnectorStatus::Charging } else { ConnectorStatus::SuspendedEV };
         periods.push(Period { start, end, status, paused: false, energy_wh: energy });
@@ -52,9 +53,15 @@ fn cut(activity: &Activity, cuts: &[i64], label: impl Fn(&Period, i64) -> (Conne
         let mut given = Decimal::ZERO;
         for (i, w) in bounds.windows(2).enumerate() {
             let last = i == bounds.len() - 2;
-            let energy = if last { p.energy_wh - given } else { p.energy_wh * Decimal::from(w[1] - w[0]) / Decimal::from(b - a) };
-            given += energy;
-            let (status, paused) = label(p, w[0] + (w[1] - w[0]) / 2);
+            // Checked: a share beyond exact decimals is left to the last piece, which takes the rest.
+            let energy = if last {
+                p.energy_wh.checked_sub(given).unwrap_or(Decimal::ZERO)
+            } else {
+                let (piece, whole) = (Decimal::from(w[1]) - Decimal::from(w[0]), Decimal::from(b) - Decimal::from(a));
+                p.energy_wh.checked_mul(piece).and_then(|e| e.checked_div(whole)).unwrap_or(Decimal::ZERO)
+            };
+            given = given.checked_add(energy).unwrap_or(p.energy_wh);
+            let (status, paused) = label(p, i64::midpoint(w[0], w[1]));
             periods.push(Period { start: Timestamp::from_millis(w[0]), end: Timestamp::from_millis(w[1]), status, paused, energy_wh: energy });
         }
     }

@@ -11,7 +11,7 @@ use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use domain::rate::{ComponentType, Rate};
 use rust_decimal::Decimal;
-use tariff::{Activity, Outlook, project, seconds_until};
+use tariff::{Activity, Outlook, seconds_until};
 
 /// eDRV's session targets; a target that is set stops the session when reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -68,15 +68,32 @@ pub enum Decision {
     Stop(StopReason),
 }
 
-fn energy_wh(activity: &Activity) -> Decimal {
-    activity.periods().iter().map(|p| p.energy_wh).sum()
+/// The energy of the activity, `None` beyond exact decimals.
+fn energy_wh(activity: &Activity) -> Option<Decimal> {
+    activity.periods().iter().try_fold(Decimal::ZERO, |sum, p| sum.checked_add(p.energy_wh))
+}
+
+/// Where the energy target stands `ahead_s` from now: `None` once it is reached (or the
+/// projection is beyond exact decimals, which reaches any target), else the seconds still to go
+/// at this power (`u32::MAX` without power).
+fn energy_target_in_s(w: &Watch, target_wh: Decimal, ahead_s: u32) -> Option<u32> {
+    let per_s = w.outlook.power_w.max(Decimal::ZERO) / Decimal::from(3600);
+    let projected = energy_wh(w.activity)?.checked_add(per_s.checked_mul(Decimal::from(ahead_s))?)?;
+    if projected >= target_wh {
+        return None;
+    }
+    if per_s == Decimal::ZERO {
+        return Some(u32::MAX);
+    }
+    let s = (target_wh - projected).checked_div(per_s)?.ceil();
+    Some(u32::try_from(s).unwrap_or(u32::MAX).max(1))
 }
 
 pub fn decide(w: &Watch) -> Decision {
     // The activity is known up to the last meter report; from there the session is assumed to
     // go on as it is going, through now and the horizon.
     let from = w.activity.end().unwrap_or(w.started_at).min(w.now);
-    let unreported_s = u32::try_from((w.now.millis() - from.millis() + 999) / 1000).unwrap_or(u32::MAX);
+    let unreported_s = u32::try_from(w.now.millis().saturating_sub(from.millis()).saturating_add(999) / 1000).unwrap_or(u32::MAX);
     let ahead_s = unreported_s.saturating_add(w.horizon_s);
     let mut recheck = w.recheck_s.max(1);
     // A charging car may stop taking energy at any moment and park: where parking is billed,
@@ -88,38 +105,29 @@ pub fn decide(w: &Watch) -> Decision {
         let Some(cap) = cap else { continue };
         for outlook in outlooks {
             match seconds_until(w.rate, w.tz, w.activity, from, *outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
-                Some(s) if s <= ahead_s => return Decision::Stop(reason),
-                Some(s) => recheck = recheck.min(s - ahead_s),
-                None => {}
+                Ok(Some(s)) if s <= ahead_s => return Decision::Stop(reason),
+                Ok(Some(s)) => recheck = recheck.min(s - ahead_s),
+                Ok(None) => {}
+                // A session Joule cannot price must not go on spending.
+                Err(_) => return Decision::Stop(reason),
             }
         }
     }
     if let Some(target) = w.targets.energy_wh {
-        let per_s = w.outlook.power_w.max(Decimal::ZERO) / Decimal::from(3600);
-        let projected = energy_wh(w.activity) + per_s * Decimal::from(ahead_s);
-        if projected >= target {
-            return Decision::Stop(StopReason::EnergyTarget);
-        }
-        if per_s > Decimal::ZERO {
-            let s = ((target - projected) / per_s).ceil();
-            recheck = recheck.min(u32::try_from(s).unwrap_or(u32::MAX).max(1));
+        match energy_target_in_s(w, target, ahead_s) {
+            None => return Decision::Stop(StopReason::EnergyTarget),
+            Some(s) => recheck = recheck.min(s),
         }
     }
     if let Some(target_s) = w.targets.duration_s {
-        let ends_at = w.started_at.millis() + i64::from(target_s) * 1000;
-        let left_ms = ends_at - (w.now.millis() + i64::from(w.horizon_s) * 1000);
+        let ends_at = w.started_at.millis().saturating_add(i64::from(target_s) * 1000);
+        let left_ms = ends_at.saturating_sub(w.now.millis().saturating_add(i64::from(w.horizon_s) * 1000));
         if left_ms <= 0 {
             return Decision::Stop(StopReason::TimeTarget);
         }
-        recheck = recheck.min(u32::try_from((left_ms + 999) / 1000).unwrap_or(u32::MAX).max(1));
+        recheck = recheck.min(u32::try_from(left_ms.saturating_add(999) / 1000).unwrap_or(u32::MAX).max(1));
     }
     Decision::Continue { recheck_in_s: recheck }
-}
-
-/// The cost the session would have `seconds` after its last report, for progress displays.
-pub fn projected_cost(w: &Watch, seconds: u32) -> Decimal {
-    let from = w.activity.end().unwrap_or(w.started_at);
-    project(w.rate, w.tz, w.activity, from, seconds, w.outlook).amount
 }
 
 /// Until a charger has reported twice, Joule expects its next meter report this long after the
@@ -134,9 +142,9 @@ const MAX_LEARNED_S: u32 = 600;
 /// When the next meter report is expected after the last one: the longest of the last three
 /// gaps between reports, so that one quick report does not shorten the horizon.
 pub fn meter_interval_s(report_times: &[Timestamp]) -> u32 {
-    let gaps = report_times.windows(2).rev().take(3).map(|w| w[1].millis() - w[0].millis());
+    let gaps = report_times.windows(2).rev().take(3).map(|w| w[1].millis().saturating_sub(w[0].millis()));
     match gaps.max() {
-        Some(ms) if ms > 0 => u32::try_from((ms + 999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S),
+        Some(ms) if ms > 0 => u32::try_from(ms.saturating_add(999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S),
         _ => DEFAULT_METER_INTERVAL_S,
     }
 }
@@ -145,7 +153,7 @@ pub fn meter_interval_s(report_times: &[Timestamp]) -> u32 {
 /// request and the stop it reported. It rises at once to a slower observation and falls only
 /// halfway to a quicker one, so one fast stop does not make Joule late for the next.
 pub fn learn_stop_latency_s(previous_s: Option<u32>, observed_ms: i64) -> u32 {
-    let observed = u32::try_from((observed_ms.max(0) + 999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S);
+    let observed = u32::try_from(observed_ms.max(0).saturating_add(999) / 1000).unwrap_or(MAX_LEARNED_S).clamp(1, MAX_LEARNED_S);
     match previous_s {
         Some(previous) if observed < previous => previous - (previous - observed) / 2,
         _ => observed,

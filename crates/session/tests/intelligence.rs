@@ -57,7 +57,7 @@ fn run(rate: &Rate, power_w: i64, interval_s: i64, authorized: Decimal, targets:
         match decide(&watch) {
             Decision::Stop(reason) => {
                 let stopped = now + LATENCY_S * 1000;
-                return (Some(reason), price(rate, chrono_tz::UTC, &activity_until(stopped)).amount);
+                return (Some(reason), price(rate, chrono_tz::UTC, &activity_until(stopped)).unwrap().amount);
             }
             Decision::Continue { recheck_in_s } => {
                 let next_report = last_report + interval_s * 1000;
@@ -68,7 +68,7 @@ fn run(rate: &Rate, power_w: i64, interval_s: i64, authorized: Decimal, targets:
             }
         }
     }
-    (None, price(rate, chrono_tz::UTC, &activity_until(day)).amount)
+    (None, price(rate, chrono_tz::UTC, &activity_until(day)).unwrap().amount)
 }
 
 proptest! {
@@ -88,7 +88,7 @@ proptest! {
             paused: false,
             energy_wh: Decimal::from(power_w * minutes) / Decimal::from(60),
         }]).unwrap();
-        let authorized = price(&rate, chrono_tz::UTC, &full).amount;
+        let authorized = price(&rate, chrono_tz::UTC, &full).unwrap().amount;
         let (reason, cost) = run(&rate, power_w, interval, authorized, Targets::default());
         prop_assert_eq!(reason, Some(StopReason::Authorization));
         prop_assert!(cost <= authorized, "cost {} above {} authorized", cost, authorized);

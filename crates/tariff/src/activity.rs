@@ -39,7 +39,7 @@ impl Period {
     }
 
     pub fn duration_ms(&self) -> i64 {
-        self.end.millis() - self.start.millis()
+        self.end.millis().saturating_sub(self.start.millis())
     }
 }
 

@@ -2,7 +2,7 @@
 //! semantics and eDRV's fields (tax as a percentage, `grace_period`, `minimum_amount`).
 //!
 //! Pure: a [`Rate`](domain::rate::Rate), the location's time zone and the session's
-//! [`Activity`] go in, a [`Cost`] comes out. The running cost of a session, its final cost and
+//! [`Activity`] go in, a [`Cost`] comes out (or a [`PricingError`]: pricing never panics). The running cost of a session, its final cost and
 //! the quote API all call [`price`]; session intelligence calls [`project`] and
 //! [`seconds_until`], which price the same way.
 //!
@@ -25,7 +25,7 @@
 //!     paused: false,
 //!     energy_wh: Decimal::from(10_000),
 //! }]).unwrap();
-//! let cost = price(&rate, chrono_tz::UTC, &activity);
+//! let cost = price(&rate, chrono_tz::UTC, &activity).unwrap();
 //! // 10 kWh at $0.35 plus 10% tax, and one hour at $2.00.
 //! assert_eq!(cost.amount, Decimal::new(585, 2));
 //! ```
@@ -40,5 +40,5 @@ mod project;
 
 pub use activity::{Activity, ActivityError, Period, Use};
 pub use cost::{Cost, CostRow, Span};
-pub use engine::price;
+pub use engine::{MAX_SPAN_DAYS, PricingError, price};
 pub use project::{Outlook, project, seconds_until};

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::activity::{Activity, Period};
 use crate::cost::Cost;
-use crate::engine::price;
+use crate::engine::{PricingError, price};
 
 /// How the session is going right now.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,22 +21,22 @@ pub struct Outlook {
 
 /// The activity continued from its end (or from `from`, if later) for `seconds` as `outlook`
 /// says.
-fn continued(activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Activity {
+fn continued(activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Result<Activity, PricingError> {
     let start = activity.end().map_or(from, |end| end.max(from));
-    let energy_wh = outlook.power_w.max(Decimal::ZERO) * Decimal::from(seconds) / Decimal::from(3600);
-    let period =
-        Period { start, end: Timestamp::from_millis(start.millis() + i64::from(seconds) * 1000), status: outlook.status, paused: outlook.paused, energy_wh };
-    activity.then(period).unwrap_or_else(|_| activity.clone())
+    let energy_wh = outlook.power_w.max(Decimal::ZERO).checked_mul(Decimal::from(seconds)).ok_or(PricingError::Overflow)? / Decimal::from(3600);
+    let end = Timestamp::from_millis(start.millis().saturating_add(i64::from(seconds) * 1000));
+    let period = Period { start, end, status: outlook.status, paused: outlook.paused, energy_wh };
+    Ok(activity.then(period).unwrap_or_else(|_| activity.clone()))
 }
 
 /// The cost `seconds` after `from`, if the session goes on as `outlook` says.
-pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Cost {
-    price(rate, tz, &continued(activity, from, seconds, outlook))
+pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Result<Cost, PricingError> {
+    price(rate, tz, &continued(activity, from, seconds, outlook)?)
 }
 
 /// The fewest whole seconds after `from`, at most `within`, after which the cost reaches
 /// `amount`; `None` if it does not within that time. Cost never falls as a session goes on,
-/// so a binary search finds it.
+/// so a binary search finds it. An activity that cannot be priced is an error.
 ///
 /// ```
 /// use domain::connector::ConnectorStatus;
@@ -53,17 +53,25 @@ pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, second
 /// // which is what would be charged.
 /// let now = Timestamp::from_millis(0);
 /// let s = seconds_until(&rate, chrono_tz::UTC, &Activity::default(), now, charging, Decimal::ONE, 3600);
-/// assert_eq!(s, Some(995));
+/// assert_eq!(s, Ok(Some(995)));
 /// ```
-pub fn seconds_until(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, outlook: Outlook, amount: Decimal, within: u32) -> Option<u32> {
-    let reaches = |s: u32| project(rate, tz, activity, from, s, outlook).amount >= amount;
-    if !reaches(within) {
-        return None;
+pub fn seconds_until(
+    rate: &Rate,
+    tz: Tz,
+    activity: &Activity,
+    from: Timestamp,
+    outlook: Outlook,
+    amount: Decimal,
+    within: u32,
+) -> Result<Option<u32>, PricingError> {
+    let reaches = |s: u32| project(rate, tz, activity, from, s, outlook).map(|cost| cost.amount >= amount);
+    if !reaches(within)? {
+        return Ok(None);
     }
     let (mut low, mut high) = (0u32, within);
     while low < high {
         let mid = low + (high - low) / 2;
-        if reaches(mid) { high = mid } else { low = mid + 1 }
+        if reaches(mid)? { high = mid } else { low = mid + 1 }
     }
-    Some(low)
+    Ok(Some(low))
 }

@@ -160,10 +160,10 @@ proptest! {
     #[test]
     fn cost_never_falls_as_a_session_goes_on(rate in monotone_rate(), tz in zone(), start in start(), steps in steps(), more in steps()) {
         let mut longer = steps.clone();
-        let mut previous = price(&rate, tz, &activity(start, &steps)).amount;
+        let mut previous = price(&rate, tz, &activity(start, &steps)).unwrap().amount;
         for s in more {
             longer.push(s);
-            let next = price(&rate, tz, &activity(start, &longer)).amount;
+            let next = price(&rate, tz, &activity(start, &longer)).unwrap().amount;
             prop_assert!(next >= previous, "{previous} then {next}");
             previous = next;
         }
@@ -171,15 +171,15 @@ proptest! {
 
     #[test]
     fn cost_never_falls_with_more_energy_or_a_longer_period(rate in monotone_rate(), tz in zone(), start in start(), steps in steps(), which in any::<prop::sample::Index>(), extra_s in 1i64..3600, extra_power in 1i64..5000) {
-        let before = price(&rate, tz, &activity(start, &steps)).amount;
+        let before = price(&rate, tz, &activity(start, &steps)).unwrap().amount;
         let i = which.index(steps.len());
         let mut more = steps.clone();
         more[i].milli_wh_per_s += extra_power;
-        prop_assert!(price(&rate, tz, &activity(start, &more)).amount >= before);
+        prop_assert!(price(&rate, tz, &activity(start, &more)).unwrap().amount >= before);
         let mut last_longer = steps.clone();
         let last = last_longer.len() - 1;
         last_longer[last].length_s += extra_s;
-        prop_assert!(price(&rate, tz, &activity(start, &last_longer)).amount >= before);
+        prop_assert!(price(&rate, tz, &activity(start, &last_longer)).unwrap().amount >= before);
     }
 
     #[test]
@@ -191,14 +191,14 @@ proptest! {
         let second = Step { gap_s: 0, length_s: steps[i].length_s - cut, ..steps[i].clone() };
         split[i].length_s = cut;
         split.insert(i + 1, second);
-        let whole = price(&rate, tz, &activity(start, &steps));
-        let parts = price(&rate, tz, &activity(start, &split));
+        let whole = price(&rate, tz, &activity(start, &steps)).unwrap();
+        let parts = price(&rate, tz, &activity(start, &split)).unwrap();
         prop_assert_eq!(whole.amount, parts.amount, "{:#?}\n{:#?}", whole.breakdown, parts.breakdown);
     }
 
     #[test]
     fn the_amount_is_never_below_the_minimum(rate in prop_oneof![plain_rate(), restricted_rate()], tz in zone(), start in start(), steps in steps()) {
-        let cost = price(&rate, tz, &activity(start, &steps));
+        let cost = price(&rate, tz, &activity(start, &steps)).unwrap();
         prop_assert!(cost.amount >= rate.minimum_amount.unwrap_or_default());
         prop_assert!(cost.amount >= Decimal::ZERO);
     }
@@ -210,7 +210,7 @@ proptest! {
         for c in &mut rate.price_components {
             c.tax = Decimal::ZERO;
         }
-        let cost = price(&rate, tz, &activity(start, &steps));
+        let cost = price(&rate, tz, &activity(start, &steps)).unwrap();
         let sum: Decimal = cost.breakdown.iter().map(|r| r.before_tax).sum();
         prop_assert_eq!(cost.amount, sum.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero).normalize());
         prop_assert!(cost.breakdown.iter().all(|r| r.total_cost == r.before_tax));
@@ -221,10 +221,10 @@ proptest! {
         let now = activity(start, &steps);
         let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(power) };
         let end = now.end().unwrap();
-        let projected = project(&rate, tz, &now, end, seconds, outlook);
+        let projected = project(&rate, tz, &now, end, seconds, outlook).unwrap();
         let continued = now.then(Period { start: end, end: Timestamp::from_millis(end.millis() + i64::from(seconds) * 1000), status: ConnectorStatus::Charging, paused: false, energy_wh: Decimal::from(power) * Decimal::from(seconds) / Decimal::from(3600) }).unwrap();
-        prop_assert_eq!(projected.amount, price(&rate, tz, &continued).amount);
-        prop_assert_eq!(project(&rate, tz, &now, end, 0, outlook).amount, price(&rate, tz, &now).amount);
+        prop_assert_eq!(projected.amount, price(&rate, tz, &continued).unwrap().amount);
+        prop_assert_eq!(project(&rate, tz, &now, end, 0, outlook).unwrap().amount, price(&rate, tz, &now).unwrap().amount);
     }
 
     #[test]
@@ -233,8 +233,8 @@ proptest! {
         let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(power) };
         let from = now.end().unwrap();
         let amount = Decimal::new(cents, 2);
-        let cost_at = |s: u32| project(&rate, tz, &now, from, s, outlook).amount;
-        match seconds_until(&rate, tz, &now, from, outlook, amount, 86_400) {
+        let cost_at = |s: u32| project(&rate, tz, &now, from, s, outlook).unwrap().amount;
+        match seconds_until(&rate, tz, &now, from, outlook, amount, 86_400).unwrap() {
             Some(s) => {
                 prop_assert!(cost_at(s) >= amount);
                 prop_assert!(s == 0 || cost_at(s - 1) < amount);
@@ -242,4 +242,53 @@ proptest! {
             None => prop_assert!(cost_at(86_400) < amount),
         }
     }
+
+    /// Whatever the numbers, within the bounds the domain parsers keep or far beyond them,
+    /// pricing and projection answer a cost or an error, never a panic; a cost keeps the minimum.
+    #[test]
+    fn huge_activities_are_priced_or_refused_never_a_panic(
+        rate in prop_oneof![plain_rate(), restricted_rate()],
+        tz in zone(),
+        periods in proptest::collection::vec((0i64..(1i64 << 60), prop_oneof![0i64..(400 * 86_400_000), 0i64..(1i64 << 62)], 0u32..29, 0usize..STATUSES.len()), 1..6),
+        power_digits in 0u32..29,
+        start in prop_oneof![Just(i64::MIN / 2), 1_700_000_000_000i64..1_800_000_000_000],
+    ) {
+        let mut at = start;
+        let mut list = Vec::new();
+        for (gap, length, digits, status) in periods {
+            at = at.saturating_add(gap);
+            let end = at.saturating_add(length);
+            list.push(Period { start: Timestamp::from_millis(at), end: Timestamp::from_millis(end), status: STATUSES[status], paused: false, energy_wh: Decimal::from_i128_with_scale(10i128.pow(digits), 0) });
+            at = end;
+        }
+        let activity = Activity::new(list).unwrap();
+        if let Ok(cost) = price(&rate, tz, &activity) {
+            prop_assert!(cost.amount >= rate.minimum_amount.unwrap_or_default());
+        }
+        let outlook = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from_i128_with_scale(10i128.pow(power_digits), 0) };
+        let (end, cap) = (activity.end().unwrap(), Decimal::from(1_000_000));
+        if let Ok(Some(s)) = seconds_until(&rate, tz, &activity, end, outlook, cap, 86_400) {
+            prop_assert!(project(&rate, tz, &activity, end, s, outlook).unwrap().amount >= cap);
+        }
+    }
+}
+
+#[test]
+fn an_activity_beyond_the_span_is_refused_and_overflow_is_an_error() {
+    let rate = rate(json!({ "currency": "USD", "price_components": [{ "type": "ENERGY", "price": 1000000 }, { "type": "TIME", "price": 1 }] })).unwrap();
+    let day = 86_400_000i64;
+    let period = |end: i64, energy: Decimal| {
+        Activity::new(vec![Period {
+            start: Timestamp::from_millis(0),
+            end: Timestamp::from_millis(end),
+            status: ConnectorStatus::Charging,
+            paused: false,
+            energy_wh: energy,
+        }])
+        .unwrap()
+    };
+    assert_eq!(price(&rate, chrono_tz::UTC, &period(tariff::MAX_SPAN_DAYS * day + 1, Decimal::ZERO)), Err(tariff::PricingError::TooLong));
+    assert_eq!(price(&rate, chrono_tz::UTC, &period(day, Decimal::MAX)), Err(tariff::PricingError::Overflow));
+    let most = price(&rate, chrono_tz::UTC, &period(tariff::MAX_SPAN_DAYS * day, Decimal::from(1_000_000_000_000i64))).unwrap();
+    assert_eq!(most.amount, Decimal::from(1_000_000_000_000_000i64 + tariff::MAX_SPAN_DAYS * 24));
 }

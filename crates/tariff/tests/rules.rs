@@ -49,7 +49,7 @@ impl Session {
     }
 
     fn cost(&self, rate: &Rate) -> Cost {
-        price(rate, self.tz, &Activity::new(self.periods.clone()).unwrap())
+        price(rate, self.tz, &Activity::new(self.periods.clone()).unwrap()).unwrap()
     }
 }
 
@@ -273,7 +273,7 @@ fn spec_flat_once_per_session() {
     let cost = Session::at(10, 0).then(10.0, Charging, "100").then(10.0, SuspendedEV, "0").then(10.0, Charging, "100").cost(&tariff);
     assert_eq!(cost.breakdown.len(), 1);
     assert_eq!(cost.amount, d("1.5"));
-    assert_eq!(Activity::new(vec![]).map(|a| price(&tariff, chrono_tz::UTC, &a).amount).unwrap(), Decimal::ZERO, "no activity, no session fee");
+    assert_eq!(Activity::new(vec![]).map(|a| price(&tariff, chrono_tz::UTC, &a).unwrap().amount).unwrap(), Decimal::ZERO, "no activity, no session fee");
 }
 
 #[test]

@@ -13,13 +13,15 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody};
 use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable};
 
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteInput {
+    /// At most 10,000 periods spanning at most 31 days.
+    #[schema(max_items = 10000)]
     pub charging_activity: Vec<PeriodInput>,
     /// IANA time zone for times of day and dates in the rate's restrictions; default UTC.
     pub timezone: Option<String>,
@@ -35,6 +37,7 @@ pub struct PeriodInput {
     /// An OCPP 1.6 connector status: Charging, SuspendedEV, SuspendedEVSE, Finishing...
     pub status: String,
     /// Energy delivered within the period, Wh.
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub energy: Decimal,
     /// Joule paused the session in this period (billed as parking).
     #[serde(default)]
@@ -43,6 +46,10 @@ pub struct PeriodInput {
 
 /// More energy than this in one period is a mistake, not a charging session.
 const MAX_ENERGY_WH: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// A quote prices at most this many periods, over at most this long, so one request's pricing
+/// stays bounded.
+const MAX_PERIODS: usize = 10_000;
+const MAX_SPAN_DAYS: i64 = 31;
 
 impl QuoteInput {
     fn parse(self) -> Result<(Activity, Tz), Invalid> {
@@ -50,6 +57,10 @@ impl QuoteInput {
             None => chrono_tz::UTC,
             Some(name) => domain::location::timezone(name)?.parse().map_err(|_| Invalid::new("timezone", "is not an IANA time zone"))?,
         };
+        if self.charging_activity.len() > MAX_PERIODS {
+            return Err(Invalid::new("charging_activity", format!("must hold at most {MAX_PERIODS} periods")));
+        }
+        let first_start = self.charging_activity.first().map(|p| p.start.millis());
         let mut periods = Vec::with_capacity(self.charging_activity.len());
         for (i, p) in self.charging_activity.into_iter().enumerate() {
             let field = |name: &str| format!("charging_activity[{i}].{name}");
@@ -59,6 +70,9 @@ impl QuoteInput {
             })?;
             if p.energy > MAX_ENERGY_WH {
                 return Err(Invalid::new(field("energy"), format!("must be at most {MAX_ENERGY_WH} Wh")));
+            }
+            if first_start.is_some_and(|first| p.end.millis().saturating_sub(first) > MAX_SPAN_DAYS * 24 * 3_600_000) {
+                return Err(Invalid::new(field("endTime"), format!("must be at most {MAX_SPAN_DAYS} days after the first period's startTime")));
             }
             periods.push(Period { start: p.start, end: p.end, status, paused: p.paused, energy_wh: p.energy });
         }
@@ -84,5 +98,10 @@ impl QuoteInput {
 pub async fn quote(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(input): JsonBody<QuoteInput>) -> ApiResult {
     let (activity, tz) = input.parse()?;
     let rate = s.store.rate(org, id).await?;
-    ok(tariff::price(&rate, tz, &activity))
+    // Pricing up to 10,000 periods over 31 days is CPU work: off the async workers.
+    let priced = tokio::task::spawn_blocking(move || tariff::price(&rate, tz, &activity)).await.map_err(|e| {
+        tracing::error!(error = %e, "pricing a quote failed");
+        ApiError::unavailable()
+    })?;
+    ok(priced.map_err(|e| Invalid::new("charging_activity", format!("cannot be priced: {e}")))?)
 }

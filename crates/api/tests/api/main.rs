@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL. All API tests link into this one binary.
 
 mod app;
+mod bounds;
 mod charger;
 mod errors;
 mod idempotency;

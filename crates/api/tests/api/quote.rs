@@ -140,7 +140,7 @@ async fn a_quote_is_the_engines_price_of_the_activity() {
                 at += length + rng.random_range(0..600_000);
             }
             let quote = app.post(&format!("/v1.1/rates/{id}/quote"), &key, json!({ "charging_activity": activity, "timezone": "America/Chicago" })).await.ok();
-            let priced = tariff::price(&stored, chrono_tz::America::Chicago, &tariff::Activity::new(periods).unwrap());
+            let priced = tariff::price(&stored, chrono_tz::America::Chicago, &tariff::Activity::new(periods).unwrap()).unwrap();
             assert_eq!(quote, serde_json::to_value(&priced).unwrap());
         }
         app

@@ -6,16 +6,18 @@ use ocpp16::messages::{StartTransactionRequest, StartTransactionResponse};
 use store::TransactionStart;
 
 use super::authorize::id_tag_info;
+use super::meter_values::register;
 use super::{Failure, Link, timestamp};
 
 pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result<StartTransactionResponse, Failure> {
     let store = &link.server.store;
+    let meter_start_wh = register(request.meter_start, "meterStart")?;
     let (authorization, token) = store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     let start = TransactionStart {
         connector_id: u32::try_from(request.connector_id)
             .map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
         id_tag: request.id_tag.clone(),
-        meter_start_wh: request.meter_start,
+        meter_start_wh,
         started_at: timestamp(&request.timestamp),
         reservation_id: request.reservation_id,
     };

@@ -9,7 +9,7 @@ use store::{Bill, SessionFacts, TransactionStop};
 use crate::pricing;
 
 use super::authorize::id_tag_info;
-use super::meter_values::samples;
+use super::meter_values::{register, samples};
 use super::{Failure, Link, timestamp, wire_name};
 
 pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<StopTransactionResponse, Failure> {
@@ -17,11 +17,11 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let stop = TransactionStop {
         transaction_id: request.transaction_id,
-        meter_stop_wh: request.meter_stop,
+        meter_stop_wh: register(request.meter_stop, "meterStop")?,
         stopped_at: timestamp(&request.timestamp),
         reason: request.reason.as_ref().map(wire_name),
     };
-    let data = request.transaction_data.as_deref().map(samples).unwrap_or_default();
+    let data = request.transaction_data.as_deref().map(samples).transpose()?.unwrap_or_default();
     if store.stop_transaction(org, cs, &stop, &data, &bill).await?.is_none() {
         tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know");
     }
