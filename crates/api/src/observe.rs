@@ -21,6 +21,8 @@ pub fn prometheus() -> PrometheusHandle {
             metrics::describe_counter!("joule_http_requests_total", "HTTP requests received, by method and route");
             metrics::describe_counter!("joule_http_responses_total", "HTTP responses sent, by method, route and status");
             metrics::describe_gauge!("joule_connected_chargers", "Chargers connected over OCPP right now");
+            metrics::describe_gauge!("joule_http_connections", "HTTP connections open right now, chargers' WebSockets and TLS handshakes included");
+            metrics::describe_counter!("joule_http_connections_refused_total", "Connections refused because max_connections were open");
             metrics::describe_counter!(
                 "joule_charger_logins_total",
                 "Charger handshakes by result: accepted, refused (401), throttled (429 after repeated failures), busy (503, no password check slot)"

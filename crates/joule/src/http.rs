@@ -53,6 +53,7 @@ pub async fn serve(mut listener: TcpListener, tls: Option<TlsAcceptor>, router: 
             () = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!("joule_http_connections_refused_total").increment(1);
             // A TLS client could not read a plain answer; it is only closed.
             if tls.is_none() {
                 tokio::spawn(refuse(tcp));
@@ -82,7 +83,7 @@ async fn handle(
     mut stopping: watch::Receiver<()>,
 ) {
     let Some(acceptor) = tls else {
-        return serve_connection(Counted { io: tcp, _slot: slot }, peer, router, limits, stopping).await;
+        return serve_connection(Counted::new(tcp, slot), peer, router, limits, stopping).await;
     };
     let handshake = tokio::select! {
         done = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => done,
@@ -90,7 +91,7 @@ async fn handle(
         _ = stopping.changed() => return,
     };
     match handshake {
-        Ok(Ok(io)) => serve_connection(Counted { io, _slot: slot }, peer, router, limits, stopping).await,
+        Ok(Ok(io)) => serve_connection(Counted::new(io, slot), peer, router, limits, stopping).await,
         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
     }
@@ -130,8 +131,23 @@ async fn refuse(mut io: impl AsyncWrite + Unpin) {
 /// A connection holding its slot: the slot is freed when the connection is dropped, which for
 /// an upgraded one (a charger's WebSocket) is when the WebSocket closes.
 struct Counted<T> {
-    io: T,
+    // Fields drop in order: the slot is free before the socket closes, so a client that saw
+    // the close finds it free.
     _slot: OwnedSemaphorePermit,
+    io: T,
+}
+
+impl<T> Counted<T> {
+    fn new(io: T, slot: OwnedSemaphorePermit) -> Counted<T> {
+        metrics::gauge!("joule_http_connections").increment(1);
+        Counted { _slot: slot, io }
+    }
+}
+
+impl<T> Drop for Counted<T> {
+    fn drop(&mut self) {
+        metrics::gauge!("joule_http_connections").decrement(1);
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {

@@ -216,6 +216,9 @@ async fn slow_clients_are_cut_off_and_connections_are_capped() {
         }
     };
     tokio::time::timeout(Duration::from_secs(10), healthy).await.expect("slots are freed");
+    let metrics = client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("joule_http_connections_refused_total 1\n"), "{metrics}");
+    assert!(metrics.lines().any(|l| l.starts_with("joule_http_connections ") && l != "joule_http_connections 0"), "this connection is open: {metrics}");
     drop(client);
 
     let started = std::time::Instant::now();
