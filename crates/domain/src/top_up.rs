@@ -166,8 +166,10 @@ pub struct TopUpInput {
     #[schema(value_type = String)]
     pub wallet: Id,
     /// Cents to charge, 1 to 99999999.
+    #[schema(minimum = 1, maximum = 99999999)]
     pub amount: i64,
     /// Cents to credit; `amount` when absent (more than `amount` is a bonus).
+    #[schema(minimum = 1, maximum = 1000000000000.0)]
     pub wallet_amount: Option<i64>,
     /// A saved Stripe payment method (`pm_...`), for `manual_with_payment_method` only.
     pub payment_method: Option<String>,

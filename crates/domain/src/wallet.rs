@@ -71,6 +71,8 @@ impl WalletInput {
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentInput {
+    /// Cents, credit (positive) or debit (negative); not 0.
+    #[schema(minimum = -100000000000.0, maximum = 100000000000.0)]
     pub amount: i64,
     pub reason: String,
 }

@@ -85,3 +85,33 @@ async fn quotes_span_at_most_31_days_and_10000_periods() {
     })
     .await;
 }
+
+/// Every bound above is stated in the OpenAPI document the server serves.
+#[tokio::test]
+async fn the_openapi_document_states_the_bounds() {
+    on_every_backend(|app: TestApp| async move {
+        let doc = app.client.get(format!("{}/v1.1/openapi.json", app.base)).send().await.unwrap().json::<Value>().await.unwrap();
+        let schema = |name: &str, field: &str| doc["components"]["schemas"][name]["properties"][field].clone();
+        for (name, field, key, value) in [
+            ("Target", "energy", "maximum", json!(10000)),
+            ("Target", "time", "maximum", json!(10080)),
+            ("Target", "cost", "maximum", json!(1000000)),
+            ("RateInput", "elements", "maxItems", json!(32)),
+            ("RateInput", "minimum_amount", "maximum", json!(1000000)),
+            ("PriceComponentInput", "price", "maximum", json!(1000000)),
+            ("PriceComponentInput", "step_size", "maximum", json!(1000000)),
+            ("PriceComponentInput", "grace_period", "maximum", json!(168)),
+            ("Restrictions", "max_kwh", "maximum", json!(10000)),
+            ("Restrictions", "max_power", "maximum", json!(10000)),
+            ("Restrictions", "max_duration", "maximum", json!(2678400)),
+            ("QuoteInput", "charging_activity", "maxItems", json!(10000)),
+            ("PeriodInput", "energy", "maximum", json!(1000000000)),
+            ("AdjustmentInput", "amount", "maximum", json!(100000000000u64)),
+            ("TopUpInput", "amount", "maximum", json!(99999999)),
+        ] {
+            assert_eq!(schema(name, field)[key].as_f64(), value.as_f64(), "{name}.{field}.{key}");
+        }
+        app
+    })
+    .await;
+}
