@@ -46,8 +46,8 @@ fn bill(end: &SessionFacts) -> Bill {
     let settled = session::settlement::settle(amount, held, currency);
     if settled.uncollected_amount > Decimal::ZERO {
         // The operator's loss: what the session cost beyond its authorization.
-        let cents = settled.uncollected_amount * Decimal::from(10i64.pow(currency.exponent()));
-        metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(u64::try_from(cents.trunc()).unwrap_or(0));
+        let cents = settled.uncollected_amount.checked_mul(Decimal::from(10i64.pow(currency.exponent()))).and_then(|c| u64::try_from(c.trunc()).ok());
+        metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(cents.unwrap_or(u64::MAX));
     }
     let stopped_at = end.transaction.stopped_at.unwrap_or(end.transaction.started_at);
     let stop_latency_s = end.session.stop_requested.as_ref().map(|asked| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
