@@ -81,6 +81,7 @@ impl From<TopUpError> for ApiError {
             TopUpError::Refused(_) | TopUpError::Currency(..) | TopUpError::KeyRefused => ApiError::refused(message),
             TopUpError::Declined(_) => ApiError::new(StatusCode::PAYMENT_REQUIRED, message),
             TopUpError::StripeRefused(_) | TopUpError::Signature(_) => ApiError::bad_request(message),
+            TopUpError::KeyReused => ApiError::conflict(message),
             TopUpError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message),
             TopUpError::Unreachable => ApiError::new(StatusCode::BAD_GATEWAY, message),
         }

@@ -9,7 +9,7 @@ mod auth;
 mod envelope;
 mod error;
 mod extract;
-mod idempotency;
+pub mod idempotency;
 mod limits;
 mod observe;
 mod openapi;

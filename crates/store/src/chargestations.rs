@@ -109,6 +109,7 @@ impl Store {
         .map_err(|e| on_unique(e, || StoreError::Conflict(format!("A chargestation with endpoint `{}` already exists", cs.endpoint))))?;
         let created = self.load_chargestation(&mut tx, org, cs.id).await?;
         self.record(&mut tx, org, vec![NewEvent::of("chargestation", "created", &created).for_chargestation(cs.id)]).await?;
+        self.answer(&mut tx, &created).await?;
         tx.commit().await?;
         Ok(created)
     }

@@ -20,7 +20,7 @@ pub mod dialect;
 mod documents;
 mod error;
 mod events;
-mod idempotency;
+pub mod idempotency;
 mod ledger;
 mod organizations;
 mod resources;
@@ -44,7 +44,7 @@ pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurit
 pub use dialect::Backend;
 pub use documents::Filter;
 pub use error::StoreError;
-pub use idempotency::IdempotencyStart;
+pub use idempotency::{IdempotencyClaim, IdempotencyStart, current_claim, with_claim};
 pub use organizations::ApiKeyRecord;
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};

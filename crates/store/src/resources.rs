@@ -29,6 +29,8 @@ impl Store {
     async fn create_document<T: Document>(&self, org: Id, doc: &T, event: NewEvent) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         documents::insert(&mut tx, org, doc).await?;
+        // The created object as the API shows it, as the event carries it, is the answer.
+        self.answer(&mut tx, &event.data).await?;
         self.record(&mut tx, org, vec![event]).await?;
         tx.commit().await?;
         Ok(())
@@ -145,6 +147,9 @@ impl Store {
             })?;
         }
         self.record(&mut tx, org, vec![NewEvent::of("token", if created { "created" } else { "updated" }, token)]).await?;
+        if created {
+            self.answer(&mut tx, token).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -187,6 +192,7 @@ impl Store {
             .await
             .map_err(|e| on_unique(e, || StoreError::Conflict(format!("Connector {} already exists on this chargestation", connector.connector_id))))?;
         self.record(&mut tx, org, vec![NewEvent::of("connector", "created", connector).for_chargestation(connector.chargestation)]).await?;
+        self.answer(&mut tx, connector).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -103,6 +103,7 @@ impl Store {
         documents::insert(&mut tx, org, &session).await?;
         events.insert(0, NewEvent::of("session", "created", &session).for_chargestation(session.chargestation));
         self.record(&mut tx, org, events).await?;
+        self.answer(&mut tx, &session).await?;
         tx.commit().await?;
         Ok(session)
     }

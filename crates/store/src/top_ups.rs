@@ -17,6 +17,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Filter};
+use crate::idempotency::{IDEMPOTENCY_TTL_MS, current_claim};
 use crate::{Store, StoreError};
 
 const COLUMNS: &str = "id, user_id, wallet_id, kind, amount, wallet_amount, currency, status, payment_intent, client_secret, payment_method, failure_code, failure_message, expires_at, created_at, updated_at";
@@ -91,14 +92,17 @@ pub struct ExpiringTopUp {
 impl Store {
     /// Records a new top-up before Stripe is asked for its PaymentIntent, so that whatever
     /// Stripe does with the request, an event about it finds the top-up. It is announced
-    /// (`top_up.created`) once its PaymentIntent is attached.
+    /// (`top_up.created`) once its PaymentIntent is attached. Made by a request with an
+    /// `Idempotency-Key`, it keeps that key, so a retry continues it ([`Store::top_up_of_request`]).
     pub async fn create_top_up(&self, org: Id, top_up: &TopUp) -> Result<(), StoreError> {
+        let claim = current_claim();
         let mut tx = self.write().await?;
         if !documents::exists(&mut tx, "wallets", org, top_up.wallet).await? {
             return Err(StoreError::NotFound("wallet"));
         }
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO top_ups (organization_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            "INSERT INTO top_ups (organization_id, {COLUMNS}, idempotency_key, request_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         )))
         .bind(org.to_string())
         .bind(top_up.id.to_string())
@@ -117,10 +121,27 @@ impl Store {
         .bind(top_up.expired_at.millis())
         .bind(top_up.created_at.millis())
         .bind(top_up.updated_at.millis())
+        .bind(claim.as_ref().map(|c| c.key.clone()))
+        .bind(claim.map(|c| c.request_sha256))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The top-up made within the last 24 hours by a request with this `Idempotency-Key`, and
+    /// that request's fingerprint.
+    pub async fn top_up_of_request(&self, org: Id, idempotency_key: &str) -> Result<Option<(TopUpView, Option<String>)>, StoreError> {
+        let since = self.now().millis() - IDEMPOTENCY_TTL_MS;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT request_sha256, {COLUMNS} FROM top_ups WHERE organization_id = $1 AND idempotency_key = $2 AND created_at >= $3 ORDER BY created_at DESC LIMIT 1"
+        )))
+        .bind(org.to_string())
+        .bind(idempotency_key)
+        .bind(since)
+        .fetch_optional(&mut *self.pool.acquire().await?)
+        .await?;
+        row.map(|row| Ok((view_from_row(&row)?, row.try_get("request_sha256")?))).transpose()
     }
 
     /// Stores the PaymentIntent Stripe made for a top-up, with its client secret, and records

@@ -104,6 +104,7 @@ impl Store {
             .await
             .map_err(|e| on_unique(e, || StoreError::Conflict("User already has a wallet".into())))?;
         self.record(&mut tx, org, vec![NewEvent::of("wallet", "created", wallet)]).await?;
+        self.answer(&mut tx, wallet).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -113,6 +114,7 @@ impl Store {
     pub async fn adjust_wallet(&self, org: Id, wallet: Id, adjustment: &Adjustment) -> Result<(Wallet, LedgerEntry), StoreError> {
         let mut tx = self.write().await?;
         let moved = self.move_money(&mut tx, org, wallet, Movement::Adjust(adjustment.amount), Some(adjustment.reason.clone())).await?;
+        self.answer(&mut tx, &serde_json::json!({ "wallet": moved.0, "transaction": moved.1 })).await?;
         tx.commit().await?;
         Ok(moved)
     }

@@ -12,6 +12,7 @@ use domain::rate::RateInput;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
 use store::testing::{BACKENDS, TestDatabase, organization, wallet};
+use store::with_claim;
 use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoreError, StoredSecurity, SystemClock};
 
 const ALL: Page = Page { limit: 100, page: 1 };
@@ -127,14 +128,27 @@ async fn story(store: &Store) {
 
     // Idempotency keys.
     let scope = acme.id.to_string();
-    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::New);
-    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::InProgress);
-    store.idempotency_finish(&scope, "k1", 200, "{}").await.unwrap();
-    assert_eq!(store.idempotency_start(&scope, "k1", "h1").await.unwrap(), IdempotencyStart::Replay { status: 200, body: "{}".into() });
-    assert_eq!(store.idempotency_start(&scope, "k1", "h2").await.unwrap(), IdempotencyStart::Mismatch);
-    assert_eq!(store.idempotency_start(&other.id.to_string(), "k1", "h2").await.unwrap(), IdempotencyStart::New, "keys are per organization");
-    store.idempotency_abandon(&other.id.to_string(), "k1").await.unwrap();
-    assert_eq!(store.idempotency_start(&other.id.to_string(), "k1", "h3").await.unwrap(), IdempotencyStart::New);
+    const LEASE: i64 = 60_000;
+    let claimed = |start: IdempotencyStart| match start {
+        IdempotencyStart::New(claim) => claim,
+        other => panic!("not claimed: {other:?}"),
+    };
+    let first = claimed(store.idempotency_start(&scope, "k1", "h1", LEASE).await.unwrap());
+    assert_eq!(store.idempotency_start(&scope, "k1", "h1", LEASE).await.unwrap(), IdempotencyStart::InProgress);
+    assert!(store.idempotency_finish(&first, 200, r#"{"result":{"api_key":"jk_secret"}}"#).await.unwrap());
+    let replay = IdempotencyStart::Replay { status: 200, body: r#"{"result":{"api_key":null}}"#.into() };
+    assert_eq!(store.idempotency_start(&scope, "k1", "h1", LEASE).await.unwrap(), replay, "stored without its secret");
+    assert_eq!(store.idempotency_start(&scope, "k1", "h2", LEASE).await.unwrap(), IdempotencyStart::Mismatch);
+    let theirs = claimed(store.idempotency_start(&other.id.to_string(), "k1", "h2", LEASE).await.unwrap());
+    store.idempotency_release(&theirs).await.unwrap();
+    claimed(store.idempotency_start(&other.id.to_string(), "k1", "h3", LEASE).await.unwrap());
+
+    // A claim whose lease ended (its node died) is taken over, and the old claim can no longer answer.
+    let stale = claimed(store.idempotency_start(&scope, "k2", "h1", 0).await.unwrap());
+    let retry = claimed(store.idempotency_start(&scope, "k2", "h1", LEASE).await.unwrap());
+    assert!(!store.idempotency_finish(&stale, 200, "{}").await.unwrap(), "the stale claim is fenced off");
+    assert!(store.idempotency_finish(&retry, 201, "{}").await.unwrap());
+    assert_eq!(store.idempotency_start(&scope, "k2", "h1", LEASE).await.unwrap(), IdempotencyStart::Replay { status: 201, body: "{}".into() });
 }
 
 #[tokio::test]
@@ -279,6 +293,57 @@ async fn charger_reports_apply_once_and_in_time_order() {
             "one update for the stored readings, none for a dip"
         );
         assert!(types.contains(&"chargestation.online".to_string()) && types.contains(&"connector.updated".to_string()));
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+/// A use case run for a request that claimed an `Idempotency-Key` stores its answer in its own
+/// transaction: the change and the answer commit together, and a change that fails, or whose
+/// request lost its claim, leaves neither.
+#[tokio::test]
+async fn an_answer_commits_with_its_change_or_not_at_all() {
+    const LEASE: i64 = 60_000;
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let org = organization(&store, "Acme").await;
+        let w = wallet(&store, org.id).await;
+        let scope = org.id.to_string();
+        let claim = |key: &'static str, lease: i64| {
+            let (store, scope) = (store.clone(), scope.clone());
+            async move {
+                match store.idempotency_start(&scope, key, "h", lease).await.unwrap() {
+                    IdempotencyStart::New(claim) => claim,
+                    other => panic!("not claimed: {other:?}"),
+                }
+            }
+        };
+        let entries = || async { store.wallet_transactions(org.id, w.id, Page { limit: 100, page: 1 }).await.unwrap().len() };
+
+        let credit = claim("credit", LEASE).await;
+        let (credited, entry) = with_claim(credit, store.adjust_wallet(org.id, w.id, &adjustment(500))).await.unwrap();
+        let IdempotencyStart::Replay { status: 200, body } = store.idempotency_start(&scope, "credit", "h", LEASE).await.unwrap() else {
+            panic!("not answered")
+        };
+        let stored: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(stored["result"]["wallet"]["balance"], 500, "{backend:?}: {stored}");
+        assert_eq!(stored["result"]["transaction"]["_id"], entry.id.to_string());
+        assert_eq!(credited.balance, Cents(500));
+
+        // A refused debit wrote nothing, so nothing answered: the claim is still open.
+        let debit = claim("debit", LEASE).await;
+        assert!(with_claim(debit, store.adjust_wallet(org.id, w.id, &adjustment(-5000))).await.is_err());
+        assert_eq!(store.idempotency_start(&scope, "debit", "h", LEASE).await.unwrap(), IdempotencyStart::InProgress);
+
+        // A request that outlived its lease and was taken over cannot commit its change.
+        let stale = claim("late", 0).await;
+        let retry = claim("late", LEASE).await;
+        assert!(matches!(with_claim(stale, store.adjust_wallet(org.id, w.id, &adjustment(700))).await, Err(StoreError::Conflict(_))), "{backend:?}");
+        assert_eq!(entries().await, 1, "{backend:?}: the stale request's credit rolled back");
+        with_claim(retry, store.adjust_wallet(org.id, w.id, &adjustment(700))).await.unwrap();
+        assert_eq!(entries().await, 2);
+        assert_eq!(store.wallet(org.id, w.id).await.unwrap().balance, Cents(1200));
         store.close().await;
         db.remove().await;
     }

@@ -2,17 +2,19 @@
 //!
 //! - [`TopUps::create`]: the rules (`top_up::check`), the top-up stored, then the PaymentIntent
 //!   asked of Stripe under the top-up's idempotency key; an off-session confirmation's outcome
-//!   is applied at once.
+//!   is applied at once. A retry with the request's `Idempotency-Key` continues the top-up that
+//!   request made (asking Stripe again under the same key) rather than making another.
 //! - [`TopUps::receive`]: a Stripe webhook delivery: signature, then the event applied to the
 //!   top-up it names, in this organization only.
 //! - [`TopUps::expire_due`]: top-ups past their time, claimed with a lease (safe on several
-//!   nodes): the PaymentIntent cancelled at Stripe, then the top-up expired, or completed if
-//!   it was paid meanwhile.
+//!   nodes): Stripe asked where the PaymentIntent stands, a paid one completed (credited), an
+//!   open one cancelled at Stripe and the top-up expired.
 
 use std::time::Duration;
 
+use domain::stripe::SecretKey;
 use domain::stripe::{self as rules, Event, Outcome, SignatureError};
-use domain::top_up::{self, NewTopUp, Refusal, TopUpView, Transition};
+use domain::top_up::{self, NewTopUp, Refusal, TopUp, TopUpKind, TopUpStatus, TopUpView, Transition};
 use domain::{Id, Invalid};
 use serde::Serialize;
 use store::{ExpiringTopUp, PaymentFacts, Store, StoreError};
@@ -47,6 +49,9 @@ pub enum TopUpError {
     /// Stripe refused the organization's secret key (405).
     #[error("Stripe refused the organization's secret key; set a valid one with PATCH /v1.1/organization")]
     KeyRefused,
+    /// The request's `Idempotency-Key` made a top-up for another request (409).
+    #[error("This Idempotency-Key was already used with a different request")]
+    KeyReused,
     /// Stripe asks to slow down (503).
     #[error("Stripe is rate limiting requests; try again shortly")]
     Busy,
@@ -89,6 +94,14 @@ impl TopUps {
     /// `client_secret` the driver's app confirms with; `manual_with_payment_method` is
     /// confirmed off-session at once and answers completed (or 402 if the card is declined).
     pub async fn create(&self, org: Id, new: NewTopUp) -> Result<TopUpView, TopUpError> {
+        if let Some(claim) = store::current_claim()
+            && let Some((made, request)) = self.store.top_up_of_request(org, &claim.key).await?
+        {
+            if request.as_deref() != Some(claim.request_sha256.as_str()) {
+                return Err(TopUpError::KeyReused);
+            }
+            return self.continue_top_up(org, made, new.customer.as_deref()).await;
+        }
         let organization = self.store.organization(org).await?;
         let wallet = self.store.wallet(org, new.wallet).await?;
         let keys = self.store.stripe_keys(org).await?;
@@ -96,8 +109,24 @@ impl TopUps {
         let key = keys.secret_key.ok_or(Refusal::StripeNotConfigured)?;
         let t = new.create(self.store.new_id(), &wallet, self.store.now(), self.lifetime_ms);
         self.store.create_top_up(org, &t).await?;
-        let params = request::payment_intent(&t, org, new.customer.as_deref());
-        match self.client.create_payment_intent(&key, &params, &t.idempotency_key()).await {
+        self.ask_for_payment_intent(org, &t, &key, new.customer.as_deref()).await
+    }
+
+    /// A retried request's top-up: as it is, or, if Stripe never answered for it, asked for
+    /// again under the same Stripe idempotency key, so Stripe makes (and charges) one at most.
+    async fn continue_top_up(&self, org: Id, made: TopUpView, customer: Option<&str>) -> Result<TopUpView, TopUpError> {
+        if made.top_up.payment_intent.is_some() || made.top_up.status != TopUpStatus::Created {
+            return Ok(made);
+        }
+        let key = self.store.stripe_keys(org).await?.secret_key.ok_or(Refusal::StripeNotConfigured)?;
+        self.ask_for_payment_intent(org, &made.top_up, &key, customer).await
+    }
+
+    /// Asks Stripe for the top-up's PaymentIntent under the top-up's idempotency key and
+    /// applies the answer. Without an answer the top-up stays `created`, to be continued.
+    async fn ask_for_payment_intent(&self, org: Id, t: &TopUp, key: &SecretKey, customer: Option<&str>) -> Result<TopUpView, TopUpError> {
+        let params = request::payment_intent(t, org, customer);
+        match self.client.create_payment_intent(key, &params, &t.idempotency_key()).await {
             Ok(pi) => {
                 let view = self.store.attach_payment_intent(org, t.id, &pi.id, pi.client_secret.as_deref()).await?;
                 let Some(transition) = top_up::on_confirmation(&pi) else { return Ok(view) };
@@ -173,22 +202,58 @@ impl TopUps {
     }
 
     async fn expire(&self, c: &ExpiringTopUp) -> Result<bool, TopUpError> {
-        let transition = match (&c.top_up.payment_intent, &c.secret_key) {
-            // No PaymentIntent known, or no key left to cancel it with.
-            (None, _) | (_, None) => Some(Transition::Expire),
-            (Some(pi), Some(key)) => match self.client.cancel_payment_intent(key, pi, &c.top_up.cancel_idempotency_key()).await {
-                Ok(cancelled) => top_up::on_expiry(&cancelled.status),
-                Err(StripeError::Api(e)) if e.is_key_refused() => Some(Transition::Expire),
-                // Stripe would not cancel it: see where it stands (paid meanwhile?).
-                Err(StripeError::Api(e)) if e.status < 500 => {
-                    let found = self.client.payment_intent(key, pi).await.map_err(|_| TopUpError::Unreachable)?;
-                    top_up::on_expiry(&found.status)
+        let Some(key) = &c.secret_key else { return self.settle_expiry(c, None, Transition::Expire).await };
+        let payment_intent = match &c.top_up.payment_intent {
+            Some(pi) => pi.clone(),
+            // Stripe never answered its creation: ask again under the same key, which finds the
+            // PaymentIntent Stripe made, if it made one. Not for an off-session top-up, which
+            // that would charge now; Stripe's event still completes it if it was paid.
+            None if c.top_up.kind == TopUpKind::Manual && c.top_up.status == TopUpStatus::Created => {
+                let continued = self.ask_for_payment_intent(c.organization, &c.top_up, key, None).await?;
+                match continued.top_up.payment_intent {
+                    Some(pi) if continued.top_up.status == TopUpStatus::Created => pi,
+                    // Settled meanwhile (Stripe's event, or the off-session answer).
+                    _ => return Ok(false),
                 }
-                Err(_) => return Err(TopUpError::Unreachable),
-            },
+            }
+            None => return self.settle_expiry(c, None, Transition::Expire).await,
         };
-        let Some(transition) = transition else { return Ok(false) };
-        let facts = PaymentFacts { payment_intent: c.top_up.payment_intent.clone(), ..PaymentFacts::default() };
+        match self.expiry_at_stripe(key, &payment_intent, &c.top_up).await? {
+            Some(transition) => self.settle_expiry(c, Some(payment_intent), transition).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Where an expiring top-up's PaymentIntent ends: asked first, so one paid meanwhile (its
+    /// event lost or late) completes; otherwise cancelled, and expired once Stripe says so.
+    /// `None` while it is still processing.
+    async fn expiry_at_stripe(&self, key: &SecretKey, pi: &str, t: &TopUp) -> Result<Option<Transition>, TopUpError> {
+        let found = match self.client.payment_intent(key, pi).await {
+            Ok(found) => found,
+            // No key left to ask or cancel with.
+            Err(StripeError::Api(e)) if e.is_key_refused() => return Ok(Some(Transition::Expire)),
+            Err(_) => return Err(TopUpError::Unreachable),
+        };
+        if found.status == "processing" {
+            return Ok(None);
+        }
+        if let Some(settled) = top_up::on_expiry(&found.status) {
+            return Ok(Some(settled));
+        }
+        match self.client.cancel_payment_intent(key, pi, &t.cancel_idempotency_key()).await {
+            Ok(cancelled) => Ok(top_up::on_expiry(&cancelled.status)),
+            Err(StripeError::Api(e)) if e.is_key_refused() => Ok(Some(Transition::Expire)),
+            // Stripe would not cancel it: paid in between?
+            Err(StripeError::Api(e)) if e.status < 500 => {
+                let found = self.client.payment_intent(key, pi).await.map_err(|_| TopUpError::Unreachable)?;
+                Ok(top_up::on_expiry(&found.status))
+            }
+            Err(_) => Err(TopUpError::Unreachable),
+        }
+    }
+
+    async fn settle_expiry(&self, c: &ExpiringTopUp, payment_intent: Option<String>, transition: Transition) -> Result<bool, TopUpError> {
+        let facts = PaymentFacts { payment_intent, ..PaymentFacts::default() };
         Ok(self.store.settle_top_up(c.organization, c.top_up.id, transition, &facts).await?.changed)
     }
 

@@ -11,7 +11,8 @@ use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
 use crate::error::ApiResult;
 use crate::extract::{IdPath, JsonBody, ListQuery, RawBody};
-use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable};
+use crate::idempotency::AnsweredByResource;
+use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
 
 /// Creates a top-up of a wallet: a Stripe PaymentIntent of `amount` cents that credits
 /// `wallet_amount` cents (default `amount`) once paid.
@@ -20,16 +21,25 @@ use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable};
 /// PaymentIntent with, through Stripe's client SDKs. `type: "manual_with_payment_method"`:
 /// Joule confirms it off-session at once with the saved `payment_method` (and `customer`, if
 /// the method is saved on one), and the answer is the completed top-up. The wallet is credited
-/// when Stripe reports the payment (or, off-session, at once); a top-up not paid within its
-/// lifetime (24 hours by default, `expiredAt`) expires and its PaymentIntent is cancelled.
+/// when Stripe reports the payment (or, off-session, at once); at the end of its lifetime (24
+/// hours by default, `expiredAt`) Joule asks Stripe about the PaymentIntent: paid, the top-up
+/// completes; otherwise the PaymentIntent is cancelled and the top-up expires.
+///
+/// With an `Idempotency-Key`, a retry answers the top-up as it is now (with its
+/// `client_secret`), and a retry after Stripe could not be reached asks Stripe again under the
+/// same Stripe idempotency key: one PaymentIntent, never a second charge.
 #[utoipa::path(post, path = "/v1.1/top_up", operation_id = "create_top_up", tag = "top-ups",
     request_body = TopUpInput,
     responses((status = 200, description = "OK", body = Envelope<TopUpView>), BadRequest, Unauthorized,
         (status = 402, description = "Stripe declined the card; the message carries Stripe's message and codes"), NotFound,
         (status = 405, description = "`Top-ups are only available in the US`, `Stripe is not configured for this organization`, `Stripe does not accept payments in <currency>`, or Stripe refused the organization's key"),
-        TooLarge, (status = 502, description = "Stripe could not be reached"), Unavailable))]
+        Conflict, TooLarge, (status = 502, description = "Stripe could not be reached; the top-up stays `created` and a retry with the same `Idempotency-Key` continues it"), Unavailable))]
 pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<TopUpInput>) -> ApiResult {
-    ok(s.top_ups.create(org, input.parse()?).await?)
+    let mut answer = ok(s.top_ups.create(org, input.parse()?).await?)?;
+    // A retry with the same Idempotency-Key reads the top-up again, with its client secret,
+    // which no stored answer keeps.
+    answer.extensions_mut().insert(AnsweredByResource);
+    Ok(answer)
 }
 
 /// Lists top-ups, newest first; filter by `wallet`, `user`, `status`.

@@ -9,6 +9,7 @@ use domain::top_up::{DEFAULT_LIFETIME_MS, TopUpInput};
 use serde_json::{Value, json};
 
 use crate::app::{Answer, TestApp, on_every_backend};
+use crate::idempotency::post_with_key;
 
 pub const SECRET_KEY: &str = "sk_test_joule0123456789abcdef";
 pub const WEBHOOK_SECRET: &str = "whsec_joule0123456789abcdef";
@@ -184,6 +185,30 @@ async fn stripe_out_of_reach_is_a_502_and_leaves_a_top_up_waiting_for_its_paymen
         assert_eq!((&listed[0]["status"], &listed[0]["payment_intent"], &listed[0]["client_secret"]), (&json!("created"), &Value::Null, &Value::Null));
         assert!(!app.event_types(&key).await.iter().any(|t| t.starts_with("top_up.")));
         assert_eq!(balance(&app, &key, &wallet).await, 0);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retry_after_stripe_was_out_of_reach_continues_the_same_top_up() {
+    on_every_backend(|app: TestApp| async move {
+        let (_, key) = app.organization(json!({ "name": "Acme" })).await;
+        configure_stripe(&app, &key).await;
+        let wallet = app.funded_wallet(&key, 0).await;
+        let body = json!({ "type": "manual", "wallet": wallet, "amount": 2500 });
+        let with_key = |body: Value| post_with_key(&app, "/v1.1/top_up", &key, "top-up-1", body);
+        for _ in 0..3 {
+            assert_eq!(with_key(body.clone()).await.err(502), "Stripe could not be reached; try again");
+        }
+        // One top-up, asked of Stripe again on each retry under its own idempotency key.
+        let listed = app.get(&format!("/v1.1/top_up?wallet={wallet}"), &key).await.ok();
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{:?}: {listed}", app.backend());
+        assert_eq!(listed[0]["status"], "created");
+        // The key belongs to that request: another body is refused and makes nothing.
+        let other = json!({ "type": "manual", "wallet": wallet, "amount": 9900 });
+        assert_eq!(with_key(other).await.err(409), "This Idempotency-Key was already used with a different request");
+        assert_eq!(app.get(&format!("/v1.1/top_up?wallet={wallet}"), &key).await.ok().as_array().unwrap().len(), 1);
         app
     })
     .await;
