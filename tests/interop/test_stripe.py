@@ -406,3 +406,117 @@ def test_api_keys_never_show(shop):
     assert SECRET_KEY not in "".join(shop.joule.log) and shop.webhook_secret not in "".join(shop.joule.log)
     assert org.result["stripe"] == {"configured": True}
 
+
+
+class LostAnswers:
+    """A Stripe whose answers to PaymentIntent creations are lost while `losing` is set: a proxy
+    in front of localstripe that forwards the first creation under each `Idempotency-Key`
+    (Stripe makes the PaymentIntent), answers 500, and answers every later request under that
+    key with the first answer, as Stripe replays an idempotent request (localstripe does not)."""
+
+    def __init__(self, upstream: str):
+        self.losing = True
+        self.creation_keys: list[str] = []
+        answers: dict[str, tuple[int, bytes]] = {}
+        proxy = self
+
+        def forward(method: str, path: str, headers, body: bytes | None) -> tuple[int, bytes]:
+            sent = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "stripe-version", "idempotency-key")}
+            try:
+                with urllib.request.urlopen(urllib.request.Request(upstream + path, data=body, method=method, headers=sent), timeout=30) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, status: int, body: bytes):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self.answer(*forward("GET", self.path, self.headers, None))
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                key = self.headers.get("Idempotency-Key")
+                if self.path != "/v1/payment_intents" or key is None:
+                    return self.answer(*forward("POST", self.path, self.headers, body))
+                proxy.creation_keys.append(key)
+                if key not in answers:
+                    answers[key] = forward("POST", self.path, self.headers, body)
+                if proxy.losing:
+                    return self.answer(500, b'{"error": {"type": "api_error", "message": "An error occurred with our connection to Stripe."}}')
+                self.answer(*answers[key])
+
+            def log_message(self, *_):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def post_with_key(api, path: str, body: dict, idempotency_key: str) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {api.key}", "Content-Type": "application/json", "Idempotency-Key": idempotency_key}
+    request = urllib.request.Request(api.base_url + path, data=json.dumps(body).encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+async def test_a_retry_after_stripes_answer_was_lost_continues_the_top_up_and_charges_once(own_joule, localstripe):
+    lost = LostAnswers(localstripe.url)
+    try:
+        shop = Shop(own_joule(JOULE_STRIPE_API_BASE=lost.url), localstripe)
+        shop.send_webhooks_to(shop.webhook_url)
+        _, wallet = await create_user(shop.api, balance=0)
+        body = {"type": "manual", "wallet": wallet["_id"], "amount": 2500}
+        status, first = post_with_key(shop.api, "/v1.1/top_up", body, "top-up-lost")
+        assert (status, first["message"]) == (502, "Stripe could not be reached; try again"), first
+        [waiting] = await shop.api.ok("GET", f"/v1.1/top_up?wallet={wallet['_id']}")
+        assert (waiting["status"], waiting["payment_intent"]) == ("created", None), waiting
+
+        lost.losing = False
+        status, retried = post_with_key(shop.api, "/v1.1/top_up", body, "top-up-lost")
+        assert status == 200, retried
+        created = retried["result"]
+        assert created["_id"] == waiting["_id"] and created["client_secret"].startswith(created["payment_intent"]), created
+        # Every creation Joule sent, first try and retries, carried the top-up's one key, so
+        # Stripe made one PaymentIntent.
+        assert len(lost.creation_keys) > 1 and set(lost.creation_keys) == {f"joule-top-up-{created['_id']}"}, lost.creation_keys
+        intents = [pi for pi in shop.app.v1.payment_intents.list(params={"limit": 100}).data if pi.metadata.to_dict().get("top_up") == created["_id"]]
+        assert [pi.id for pi in intents] == [created["payment_intent"]]
+        # A later retry reads the top-up again, client secret included.
+        status, again = post_with_key(shop.api, "/v1.1/top_up", body, "top-up-lost")
+        assert (status, again["result"]["_id"], again["result"]["client_secret"]) == (200, created["_id"], created["client_secret"]), again
+
+        await shop.pay(created["payment_intent"])
+        await shop.wait_status(created["_id"], "completed")
+        assert (await shop.wallet(wallet))["balance"] == 2500
+        assert [(e["type"], e["amount"]) for e in await shop.ledger(wallet)] == [("top_up", 2500)]
+    finally:
+        lost.close()
+
+
+async def test_a_top_up_paid_at_stripe_whose_event_never_came_completes_when_it_expires(own_joule, localstripe, receiver):
+    shop = Shop(own_joule(JOULE_STRIPE_API_BASE=localstripe.url, JOULE_TOP_UP_LIFETIME="3"), localstripe)
+    shop.send_webhooks_to(receiver.url)  # Stripe's events never reach Joule
+    _, wallet = await create_user(shop.api, balance=0)
+    created = await shop.top_up(wallet, 1800)
+    await shop.pay(created["payment_intent"])
+    # At its expiry Joule asks Stripe, finds the payment, and credits it instead of expiring.
+    done = await shop.wait_status(created["_id"], "completed")
+    assert done["payment_intent"] == created["payment_intent"]
+    assert shop.app.v1.payment_intents.retrieve(created["payment_intent"]).status == "succeeded"
+    assert (await shop.wallet(wallet))["balance"] == 1800
+    assert [(e["type"], e["amount"]) for e in await shop.ledger(wallet)] == [("top_up", 1800)]
+    assert [t for t, _ in await shop.top_up_events()] == ["top_up.created", "top_up.completed", "wallet.updated"]
