@@ -44,8 +44,19 @@ impl SessionStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, ToSchema)]
 pub struct StopRequest {
     pub at: Timestamp,
-    /// `authorized_amount`, `target.energy`, `target.time` or `target.cost`.
+    /// `authorized_amount`, `target.energy`, `target.time`, `target.cost`, or `api` (the stop
+    /// API).
     pub reason: String,
+}
+
+/// Who ended a session: its charger (StopTransaction), the operator (`POST
+/// /v1.1/sessions/{id}/end`) or Joule (the charger said nothing about it for too long).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndedBy {
+    Chargestation,
+    Operator,
+    Joule,
 }
 
 /// eDRV's session metrics.
@@ -116,6 +127,8 @@ pub struct Session {
     pub started_at: Option<Timestamp>,
     #[serde(rename = "endedAt")]
     pub ended_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<EndedBy>,
     #[serde(rename = "createdAt")]
     pub created_at: Timestamp,
     #[serde(rename = "updatedAt")]

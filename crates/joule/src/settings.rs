@@ -63,6 +63,13 @@ pub struct Settings {
     pub ping_interval: u64,
     /// Seconds a charger has to start a session Joule asked it to start.
     pub start_timeout: u64,
+    /// A running session is announced (`session.updated`) on its first reading, then at most
+    /// once every this many seconds while readings arrive.
+    pub session_update_interval: u64,
+    /// Seconds between re-sends of a stop Joule decided, until the charger reports the end.
+    pub stop_retry_interval: u64,
+    /// Seconds of silence from the charger about a session after which Joule ends it.
+    pub session_stale_after: u64,
     /// Webhook deliveries in flight at once on this node.
     pub webhook_concurrency: usize,
     /// Multiplies the webhook retry schedule (5 s ... 24 h). 1 in production; tests and
@@ -94,6 +101,9 @@ impl Settings {
             ping_timeout: std::time::Duration::from_secs(self.ping_interval.max(1)),
             start_timeout: std::time::Duration::from_secs(self.start_timeout),
             auth: ocpp_server::AuthLimits { concurrent_checks: self.charger_auth_concurrency.max(1), ..ocpp_server::AuthLimits::default() },
+            session_update_interval: std::time::Duration::from_secs(self.session_update_interval),
+            stop_retry_interval: std::time::Duration::from_secs(self.stop_retry_interval.max(1)),
+            session_stale_after: std::time::Duration::from_secs(self.session_stale_after.max(1)),
             ..ocpp_server::OcppConfig::default()
         }
     }
@@ -138,6 +148,9 @@ impl std::fmt::Debug for Settings {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("call_timeout", &self.call_timeout)
             .field("ping_interval", &self.ping_interval)
+            .field("session_update_interval", &self.session_update_interval)
+            .field("stop_retry_interval", &self.stop_retry_interval)
+            .field("session_stale_after", &self.session_stale_after)
             .field("webhook_concurrency", &self.webhook_concurrency)
             .field("webhook_retry_scale", &self.webhook_retry_scale)
             .field("stripe_api_base", &self.stripe_api_base)
@@ -165,6 +178,9 @@ impl Default for Settings {
             call_timeout: 30,
             ping_interval: 30,
             start_timeout: 120,
+            session_update_interval: 30,
+            stop_retry_interval: 30,
+            session_stale_after: 86_400,
             webhook_concurrency: 256,
             webhook_retry_scale: 1.0,
             stripe_api_base: "https://api.stripe.com".into(),
@@ -249,6 +265,13 @@ call_timeout = 30
 ping_interval = 30
 # Seconds a charger has to start a session before it is cancelled and its hold released.
 start_timeout = 120
+# A running session's session.updated event: on its first reading, then at most once every
+# this many seconds while readings arrive.
+session_update_interval = 30
+# Seconds between re-sends of a stop Joule decided, until the charger reports the end.
+stop_retry_interval = 30
+# Seconds of silence from a charger about a session after which Joule ends it.
+session_stale_after = 86400
 
 # Webhooks: deliveries in flight at once on this node (32 at most to one endpoint), and a
 # factor on the retry schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Keep the

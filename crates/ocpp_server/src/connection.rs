@@ -47,6 +47,8 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     if let Err(e) = server.store.charger_connection(login.organization, cs, true, server.store.now()).await {
         tracing::error!(error = %e, %cs, "could not record the connection");
     }
+    // A stop Joule asked for while the charger was away goes out again now.
+    tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
     let mut link = Link::new(server.clone(), login.clone());
     let mut in_flight: Option<InFlight> = None;
     let mut last_heard = Instant::now();

@@ -5,7 +5,7 @@
 //! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
 //! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
 //! and is how the rest of Joule calls a charger; `session_watch` is the session runner
-//! (start timeouts, session intelligence); `pricing` prices a session from its facts.
+//! (start timeouts, session intelligence, stops pursued, silent sessions ended, supervised); `pricing` prices a session from its facts.
 //! Messages are parsed and validated against the official schemas by the pure `ocpp16`
 //! crate; what they change is written by `store`.
 
@@ -49,6 +49,13 @@ pub struct OcppConfig {
     /// How often the session runner looks at running sessions (it also decides on every
     /// meter report).
     pub watch_interval: Duration,
+    /// A running session is announced (`session.updated`) on its first reading, then at most
+    /// this often while readings arrive.
+    pub session_update_interval: Duration,
+    /// A stop Joule decided is sent again at least this often until the charger reports the end.
+    pub stop_retry_interval: Duration,
+    /// A session the charger said nothing about for this long is ended by Joule.
+    pub session_stale_after: Duration,
 }
 
 impl Default for OcppConfig {
@@ -62,6 +69,9 @@ impl Default for OcppConfig {
             auth: AuthLimits::default(),
             start_timeout: Duration::from_secs(120),
             watch_interval: Duration::from_secs(5),
+            session_update_interval: Duration::from_secs(30),
+            stop_retry_interval: Duration::from_secs(30),
+            session_stale_after: Duration::from_secs(86_400),
         }
     }
 }
@@ -73,11 +83,22 @@ pub struct OcppServer {
     pub registry: Arc<Registry>,
     pub config: Arc<OcppConfig>,
     gate: Arc<auth::Gate>,
+    /// What the session runner remembers between rounds on this node.
+    pub memory: Arc<session_watch::Memory>,
+    /// Whether the session runner is running, for `/readyz`.
+    pub runner: Arc<session_watch::RunnerHealth>,
 }
 
 impl OcppServer {
     pub fn new(store: Store, config: OcppConfig) -> OcppServer {
-        OcppServer { store, registry: Arc::new(Registry::default()), gate: Arc::new(auth::Gate::new(config.auth)), config: Arc::new(config) }
+        OcppServer {
+            store,
+            registry: Arc::new(Registry::default()),
+            gate: Arc::new(auth::Gate::new(config.auth)),
+            config: Arc::new(config),
+            memory: Arc::default(),
+            runner: Arc::default(),
+        }
     }
 
     /// `/ocpp/{endpoint}`, to merge into the application's router.

@@ -2,9 +2,11 @@
 //! the final cost and session intelligence, so that they never disagree.
 
 use chrono_tz::Tz;
+use domain::Currency;
 use domain::session::Metrics;
 use rust_decimal::Decimal;
-use store::{Progress, SessionFacts};
+use session::intelligence::learn_stop_latency_s;
+use store::{Bill, Progress, SessionFacts};
 use tariff::{Activity, Cost, Use};
 
 /// What the session did as far as it is known: from its start to its stop, or to the last
@@ -45,8 +47,43 @@ pub fn metrics(f: &SessionFacts, activity: &Activity) -> Metrics {
     }
 }
 
-/// A running session's cost and metrics so far, stored with each meter report.
-pub fn progress(f: &SessionFacts) -> Progress {
+/// A running session's cost and metrics so far, stored with each meter report; `announce`
+/// says whether the report is told with `session.updated`.
+pub fn progress(f: &SessionFacts, announce: bool) -> Progress {
     let activity = activity(f);
-    Progress { cost: cost_json(f, &activity), metrics: metrics(f, &activity) }
+    Progress { cost: cost_json(f, &activity), metrics: metrics(f, &activity), announce }
+}
+
+/// Prices an ended session from its meter readings with the tariff engine (the same code as
+/// quotes), settles its wallet payment (captured = min(cost, authorized)), and learns the
+/// charger's stop latency when the charger reported a stop Joule had asked for. A session
+/// ended without its charger is priced on the readings stored so far.
+pub fn bill(end: &SessionFacts) -> Bill {
+    let activity = activity(end);
+    let cost = cost(end, &activity);
+    let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
+    let (held, currency) = match &end.session.payment {
+        Some(p) => (p.held(), Currency::parse(&p.currency).unwrap_or(Currency::USD)),
+        None => (domain::Cents::ZERO, Currency::USD),
+    };
+    let settled = session::settlement::settle(amount, held, currency);
+    if settled.uncollected_amount > Decimal::ZERO {
+        // The operator's loss: what the session cost beyond its authorization.
+        let cents = settled.uncollected_amount.checked_mul(Decimal::from(10i64.pow(currency.exponent()))).and_then(|c| u64::try_from(c.trunc()).ok());
+        ::metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(cents.unwrap_or(u64::MAX));
+    }
+    let stop_latency_s = end
+        .session
+        .stop_requested
+        .as_ref()
+        .zip(end.transaction.stopped_at)
+        .map(|(asked, stopped_at)| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
+    Bill {
+        cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
+        metrics: metrics(end, &activity),
+        captured: settled.captured,
+        captured_amount: settled.captured_amount,
+        uncollected_amount: settled.uncollected_amount,
+        stop_latency_s,
+    }
 }

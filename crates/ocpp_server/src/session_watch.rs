@@ -1,68 +1,293 @@
-//! The session runner: on a timer, cancels sessions the charger never started and lets session
-//! intelligence stop wallet sessions before their cost passes what was authorized. It keeps no
-//! state of its own (everything is read from the store), so after a restart running sessions
-//! are watched again at once.
+//! The session runner: on a timer, cancels sessions the charger never started, ends sessions
+//! their charger went silent about, lets session intelligence stop wallet sessions before their
+//! cost passes what was authorized, and sends a stop Joule decided again until the charger
+//! reports the end. The rules are `session::upkeep` and `session::intelligence`; this carries
+//! them out. Everything that matters is read from the store, so after a restart running
+//! sessions are watched again at once; `Memory` only spaces out re-sends and announcements.
+//!
+//! The runner is supervised: one session's failure (a panic, a bad number, a database error)
+//! is logged and tried again next round without holding up the others, and a runner that stops
+//! is restarted; `/readyz` answers 503 while it is not running.
 
-use domain::Timestamp;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use domain::connector::ConnectorStatus;
+use domain::session::EndedBy;
+use domain::{Id, Timestamp};
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{Value, json};
 use session::activity::reported_use;
 use session::intelligence::{Decision, Targets, Watch, decide, horizon_s};
+use session::upkeep::{self, Occasion};
 use store::{SessionFacts, StoreError};
 use tariff::Outlook;
 
-use crate::{OcppServer, pricing};
+use crate::{CallFailure, OcppServer, pricing};
 
 /// The power assumed until two meter readings tell the real one: high, so that a session is
 /// never let run past its authorization for lack of data.
 const UNKNOWN_POWER_W: i64 = 22_000;
+/// A runner that has not shown progress for this long (at least) is not running.
+const MIN_SILENCE_BEFORE_UNREADY: Duration = Duration::from_secs(60);
+/// Entries older than their interval mean the same as none; past this many, they are dropped.
+const MEMORY_PRUNE_AT: usize = 1024;
 
-/// Runs `tick` every `watch_interval` until the process ends.
+/// What this node's runner remembers between rounds: when it last sent each pending stop and
+/// when it last announced each running session. A restart forgets it, which costs one early
+/// re-send or one extra `session.updated`, never a missed one.
+#[derive(Default)]
+pub struct Memory {
+    stops_sent: Mutex<HashMap<Id, Timestamp>>,
+    announced: Mutex<HashMap<Id, Timestamp>>,
+}
+
+fn remember(map: &Mutex<HashMap<Id, Timestamp>>, id: Id, at: Timestamp, keep: Duration) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.insert(id, at);
+    if map.len() > MEMORY_PRUNE_AT {
+        let keep_ms = millis(keep);
+        map.retain(|_, t| at.millis().saturating_sub(t.millis()) < keep_ms);
+    }
+}
+
+fn recall(map: &Mutex<HashMap<Id, Timestamp>>, id: Id) -> Option<Timestamp> {
+    map.lock().unwrap_or_else(|e| e.into_inner()).get(&id).copied()
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn seconds(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
+impl Memory {
+    /// Whether a reading of this session at `now` is announced with `session.updated`.
+    pub fn update_due(&self, session: Id, now: Timestamp, interval: Duration) -> bool {
+        upkeep::update_due(recall(&self.announced, session), now, seconds(interval))
+    }
+
+    /// Notes that the session was announced at `at`; `interval` as in `update_due`.
+    pub fn announced(&self, session: Id, at: Timestamp, interval: Duration) {
+        remember(&self.announced, session, at, interval);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Liveness {
+    /// No runner was started on this server (an API-only server in tests): nothing to report.
+    Unsupervised,
+    Running(Instant),
+    Stopped,
+}
+
+/// Whether the session runner runs: it beats at every round and after every session it looked
+/// at; its supervisor marks it stopped when it ends.
+#[derive(Debug)]
+pub struct RunnerHealth {
+    liveness: Mutex<Liveness>,
+}
+
+impl Default for RunnerHealth {
+    fn default() -> Self {
+        RunnerHealth { liveness: Mutex::new(Liveness::Unsupervised) }
+    }
+}
+
+impl RunnerHealth {
+    fn set(&self, liveness: Liveness) {
+        *self.liveness.lock().unwrap_or_else(|e| e.into_inner()) = liveness;
+    }
+
+    fn beat(&self) {
+        self.set(Liveness::Running(Instant::now()));
+    }
+
+    fn stopped(&self) {
+        self.set(Liveness::Stopped);
+    }
+
+    /// False while the runner is stopped, or has shown no progress for `silence` (a round
+    /// stuck on a database that does not answer).
+    pub fn is_running(&self, silence: Duration) -> bool {
+        match *self.liveness.lock().unwrap_or_else(|e| e.into_inner()) {
+            Liveness::Unsupervised => true,
+            Liveness::Running(beat) => beat.elapsed() < silence.max(MIN_SILENCE_BEFORE_UNREADY),
+            Liveness::Stopped => false,
+        }
+    }
+}
+
+impl OcppServer {
+    /// Whether the session runner is running, for `/readyz`.
+    pub fn runner_is_running(&self) -> bool {
+        self.runner.is_running(self.config.watch_interval.saturating_mul(6))
+    }
+}
+
+/// Aborts a task when dropped, so a supervisor that is itself aborted takes its runner along.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Marks the runner stopped when its supervisor ends, however it ends.
+struct StoppedOnDrop(std::sync::Arc<RunnerHealth>);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.stopped();
+    }
+}
+
+/// Runs the session runner (`tick` every `watch_interval`) under a supervisor until the
+/// process ends; aborting the returned task stops both.
 pub fn spawn(server: OcppServer) -> tokio::task::JoinHandle<()> {
+    let health = server.runner.clone();
+    let restart_after = server.config.watch_interval;
+    supervise(health, restart_after, move || run(server.clone()))
+}
+
+/// Runs `runner` again `restart_after` each time it ends (a panic included), with `health`
+/// stopped in between.
+pub fn supervise<F, R>(health: std::sync::Arc<RunnerHealth>, restart_after: Duration, runner: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> R + Send + 'static,
+    R: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
-        let mut timer = tokio::time::interval(server.config.watch_interval);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let _stopped = StoppedOnDrop(health.clone());
         loop {
-            timer.tick().await;
-            if let Err(e) = tick(&server).await {
-                tracing::error!(error = %e, "the session runner failed a round");
+            health.beat();
+            let mut task = AbortOnDrop(tokio::spawn(runner()));
+            let ended = (&mut task.0).await;
+            health.stopped();
+            match ended {
+                Err(e) if e.is_panic() => tracing::error!("the session runner panicked; restarting it"),
+                _ => tracing::error!("the session runner stopped; restarting it"),
             }
+            tokio::time::sleep(restart_after).await;
         }
     })
 }
 
-/// One round over all sessions.
+async fn run(server: OcppServer) {
+    let mut timer = tokio::time::interval(server.config.watch_interval);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        timer.tick().await;
+        server.runner.beat();
+        if let Err(e) = tick(&server).await {
+            tracing::error!(error = %e, "the session runner failed a round");
+        }
+    }
+}
+
+/// One round over all sessions. A session that fails is logged and looked at again next
+/// round; only failing to list the sessions fails the round.
 pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
     let store = &server.store;
     let now = store.now();
-    let timeout_ms = i64::try_from(server.config.start_timeout.as_millis()).unwrap_or(i64::MAX);
-    for (org, id) in store.unstarted_sessions(Timestamp::from_millis(now.millis() - timeout_ms)).await? {
-        store.cancel_session(org, id, false).await?;
+    // A session never started is cancelled after the start timeout, or once stale if that is shorter.
+    let patience = server.config.start_timeout.min(server.config.session_stale_after);
+    for (org, id) in store.unstarted_sessions(Timestamp::from_millis(now.millis().saturating_sub(millis(patience)))).await? {
+        if let Err(e) = store.cancel_session(org, id, false).await {
+            tracing::error!(error = %e, session = %id, "could not cancel a session its charger never started; trying again next round");
+        }
+        server.runner.beat();
     }
-    for facts in store.sessions_to_watch().await? {
-        check(server, &facts).await?;
+    for (org, id) in store.running_sessions().await? {
+        if let Err(failure) = watch_alone(server, org, id).await {
+            tracing::error!(session = %id, %failure, "could not look after a session; trying again next round");
+        }
+        server.runner.beat();
     }
     Ok(())
 }
 
-/// Decides on one running session as of now, and asks its charger to stop it (once) when
-/// session intelligence says so.
-pub async fn check(server: &OcppServer, facts: &SessionFacts) -> Result<(), StoreError> {
+/// Looks after one session in a task of its own, so that its panic stays its own.
+async fn watch_alone(server: &OcppServer, org: Id, id: Id) -> Result<(), String> {
+    let server = server.clone();
+    match tokio::spawn(async move { look_after(&server, org, id).await }).await {
+        Ok(done) => done.map_err(|e| e.to_string()),
+        Err(e) if e.is_panic() => Err("it panicked".into()),
+        Err(_) => Err("it was cancelled".into()),
+    }
+}
+
+async fn look_after(server: &OcppServer, org: Id, id: Id) -> Result<(), StoreError> {
     let store = &server.store;
-    let Decision::Stop(reason) = decision(facts, store.now()) else { return Ok(()) };
+    let (_, Some(facts)) = store.session_with_facts(org, id).await? else { return Ok(()) };
+    if upkeep::is_stale(facts.last_heard, store.now(), seconds(server.config.session_stale_after)) {
+        tracing::info!(session = %id, last_heard = %facts.last_heard, "ending a session its charger has said nothing about for too long");
+        store.end_without_charger(org, id, EndedBy::Joule, &pricing::bill).await?;
+        return Ok(());
+    }
+    check(server, &facts, Occasion::Timer).await
+}
+
+/// Decides on one running session as of now: a stop Joule asked for goes out again when due;
+/// otherwise session intelligence may stop a session started through the API, which is
+/// recorded once (`session.stop_requested`) and sent.
+pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion) -> Result<(), StoreError> {
+    let store = &server.store;
     let (org, session) = (facts.organization, &facts.session);
+    let Some(transaction_id) = session.transaction_id else { return Ok(()) };
+    if let Some(asked) = &session.stop_requested {
+        let now = store.now();
+        if upkeep::stop_due(asked.at, recall(&server.memory.stops_sent, session.id), now, seconds(server.config.stop_retry_interval), occasion) {
+            send_stop(server, session.id, session.chargestation, transaction_id, true);
+        }
+        return Ok(());
+    }
+    if session.token.is_some() {
+        return Ok(());
+    }
+    let Decision::Stop(reason) = decision(facts, store.now()) else { return Ok(()) };
     if store.request_stop(org, session.id, reason.as_str()).await? {
         tracing::info!(session = %session.id, reason = reason.as_str(), "stopping a session");
-        let (server, cs) = (server.clone(), session.chargestation);
-        let request = json!({ "transactionId": facts.transaction.transaction_id });
-        tokio::spawn(async move {
-            if let Err(e) = server.call(cs, "RemoteStopTransaction", request).await {
-                tracing::warn!(error = %e, %cs, "the charger did not take the stop");
-            }
-        });
+        send_stop(server, session.id, session.chargestation, transaction_id, false);
     }
     Ok(())
+}
+
+/// Sends the stops Joule asked for on a chargestation that just connected.
+pub async fn on_connect(server: OcppServer, org: Id, cs: Id) {
+    match server.store.stops_pending(org, cs).await {
+        Ok(pending) => {
+            for (session, transaction_id) in pending {
+                send_stop(&server, session, cs, transaction_id, true);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, %cs, "could not read the stops pending on a chargestation; the runner will send them"),
+    }
+}
+
+/// Asks the charger to stop a session now and waits for its answer (the stop API); the stop
+/// is pursued whatever it answers.
+pub async fn stop_now(server: &OcppServer, session: Id, cs: Id, transaction_id: i64) -> Result<Value, CallFailure> {
+    remember(&server.memory.stops_sent, session, server.store.now(), server.config.stop_retry_interval);
+    server.call(cs, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await
+}
+
+fn send_stop(server: &OcppServer, session: Id, cs: Id, transaction_id: i64, again: bool) {
+    if again {
+        metrics::counter!("joule_stop_resends_total").increment(1);
+    }
+    let server = server.clone();
+    tokio::spawn(async move {
+        match stop_now(&server, session, cs, transaction_id).await {
+            Ok(answer) if answer["status"] == "Accepted" => {}
+            Ok(answer) => tracing::warn!(%cs, %session, answer = %answer["status"], "the charger did not take the stop; it will be sent again"),
+            Err(e) => tracing::warn!(error = %e, %cs, %session, "the charger did not take the stop; it will be sent again"),
+        }
+    });
 }
 
 fn targets(target: Option<&domain::session::Target>) -> Targets {
@@ -73,7 +298,16 @@ fn targets(target: Option<&domain::session::Target>) -> Targets {
     }
 }
 
+/// Session intelligence's decision; one that fails (a panic on some number) is logged and
+/// taken again next time, and stops nothing meanwhile.
 fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide_on(f, now))).unwrap_or_else(|_| {
+        tracing::error!(session = %f.session.id, "session intelligence failed on a session; deciding again next time");
+        Decision::Continue { recheck_in_s: 5 }
+    })
+}
+
+fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
     let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
     if f.session.stop_requested.is_some() || !f.session.status.is_running() {
         return Decision::Continue { recheck_in_s: 60 };

@@ -6,8 +6,11 @@
 //!   authorization, and the operator's loss beyond it.
 //! - [`intelligence`]: when Joule must stop a session itself so that its cost stays within the
 //!   authorization, given the tariff, the session so far and how fast it is going.
+//! - [`upkeep`]: when a decided stop is sent again, when a silent session is given up, when a
+//!   running session's progress is announced.
 
 pub mod activity;
 pub mod intelligence;
 pub mod lifecycle;
 pub mod settlement;
+pub mod upkeep;

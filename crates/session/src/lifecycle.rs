@@ -16,6 +16,9 @@ pub enum Happening {
     ResumeAccepted,
     /// The charger reported StopTransaction.
     ChargerStopped,
+    /// The operator or Joule gave up on the charger (soft end, or the charger silent for too
+    /// long): a running session ends from what is stored, one that never started is cancelled.
+    EndedWithoutCharger,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +39,8 @@ pub fn next(from: SessionStatus, happening: Happening) -> Result<SessionStatus, 
         (Paused, ResumeAccepted) => Ok(Started),
         // A charger may report a stop while Joule still waits for its start (both queued offline).
         (Created | Started | Paused, ChargerStopped) => Ok(Ended),
+        (Created, EndedWithoutCharger) => Ok(Cancelled),
+        (Started | Paused, EndedWithoutCharger) => Ok(Ended),
         _ => Err(Refused { from, happening }),
     }
 }
@@ -48,7 +53,7 @@ mod tests {
 
     #[test]
     fn the_lifecycle_as_a_table() {
-        let all_happenings = [ChargerStarted, StartFailed, PauseAccepted, ResumeAccepted, ChargerStopped];
+        let all_happenings = [ChargerStarted, StartFailed, PauseAccepted, ResumeAccepted, ChargerStopped, EndedWithoutCharger];
         let allowed = [
             (Created, ChargerStarted, Started),
             (Created, StartFailed, Cancelled),
@@ -57,6 +62,9 @@ mod tests {
             (Started, ChargerStopped, Ended),
             (Paused, ResumeAccepted, Started),
             (Paused, ChargerStopped, Ended),
+            (Created, EndedWithoutCharger, Cancelled),
+            (Started, EndedWithoutCharger, Ended),
+            (Paused, EndedWithoutCharger, Ended),
         ];
         for from in [Created, Started, Paused, Ended, Cancelled] {
             for h in all_happenings {
@@ -68,7 +76,7 @@ mod tests {
 
     #[test]
     fn ended_and_cancelled_are_final() {
-        for h in [ChargerStarted, StartFailed, PauseAccepted, ResumeAccepted, ChargerStopped] {
+        for h in [ChargerStarted, StartFailed, PauseAccepted, ResumeAccepted, ChargerStopped, EndedWithoutCharger] {
             assert!(next(Ended, h).is_err());
             assert!(next(Cancelled, h).is_err());
         }

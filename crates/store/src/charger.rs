@@ -8,11 +8,12 @@ use domain::ledger::Movement;
 use domain::page::Page;
 use domain::payment::PaymentStatus;
 use domain::rate::Rate;
-use domain::session::{Metrics, Session, SessionStatus};
+use domain::session::{EndedBy, Metrics, Session, SessionStatus};
 use domain::token::{Authorization, Token};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
+use session::lifecycle::{self, Happening};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Column, Filter, document};
@@ -66,18 +67,25 @@ pub struct SessionFacts {
     pub statuses: Vec<(Timestamp, ConnectorStatus)>,
     /// How long the chargestation took to stop a session after Joule asked, as learned so far.
     pub stop_latency_s: Option<u32>,
+    /// When Joule last heard the charger about the session (its StartTransaction or a stored
+    /// reading), on Joule's clock.
+    pub last_heard: Timestamp,
 }
 
 /// A running session priced so far, as of its last meter report.
 pub struct Progress {
     pub cost: Option<Value>,
     pub metrics: Metrics,
+    /// Whether this report is announced with `session.updated` (they are coalesced).
+    pub announce: bool,
 }
 
 /// Samples stored, and the running session they belong to.
 pub struct Recorded {
     pub stored: usize,
     pub session: Option<SessionFacts>,
+    /// `session.updated` was recorded for this report.
+    pub announced: bool,
 }
 
 /// The priced end of a session: its cost object and, for a wallet session, the settlement.
@@ -392,6 +400,7 @@ impl Store {
                 metrics: None,
                 started_at: Some(start.started_at),
                 ended_at: None,
+                ended_by: None,
                 created_at: now,
                 updated_at: now,
             };
@@ -453,8 +462,9 @@ impl Store {
         let mut events = Vec::new();
         if let Some(id) = transaction.session {
             let session = documents::fetch_to_change::<Session>(&mut tx, self.backend, org, id).await?;
+            // A session ended without the charger (soft end) is not charged again.
             if session.status.is_running() {
-                events.extend(self.end_session(&mut tx, org, session, stop.stopped_at, bill).await?);
+                events.extend(self.end_session(&mut tx, org, session, stop.stopped_at, EndedBy::Chargestation, bill).await?.1);
             }
         }
         self.record(&mut tx, org, events).await?;
@@ -519,19 +529,32 @@ impl Store {
                 statuses.push((Timestamp::from_millis(row.try_get("reported_at")?), status));
             }
         }
-        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s }))
+        let last_reading: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(MAX(created_at) AS BIGINT) FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2")
+                .bind(cs.to_string())
+                .bind(transaction_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let last_heard = last_reading.map_or(transaction.created_at, |ms| transaction.created_at.max(Timestamp::from_millis(ms)));
+        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard }))
     }
 
-    async fn end_session(
+    /// Ends a running session at `at` (by its charger, the operator or Joule), priced by `bill`
+    /// from its stored facts; a wallet payment is settled: captured, the rest of the hold
+    /// released. Answers the ended session and its events.
+    pub(crate) async fn end_session(
         &self,
         conn: &mut AnyConnection,
         org: Id,
         session: Session,
         at: Timestamp,
+        by: EndedBy,
         bill: &(dyn Fn(&SessionFacts) -> Bill + Sync),
-    ) -> Result<Vec<NewEvent>, StoreError> {
+    ) -> Result<(Session, Vec<NewEvent>), StoreError> {
         let cs = session.chargestation;
-        let facts = self.session_facts(conn, org, session).await?.ok_or_else(|| StoreError::corrupt("a stopped transaction's session has no transactionId"))?;
+        let happening = if by == EndedBy::Chargestation { Happening::ChargerStopped } else { Happening::EndedWithoutCharger };
+        let status = lifecycle::next(session.status, happening).map_err(|refused| StoreError::Conflict(refused.to_string()))?;
+        let facts = self.session_facts(conn, org, session).await?.ok_or_else(|| StoreError::corrupt("a running session has no transactionId"))?;
         let priced = bill(&facts);
         let mut session = facts.session;
         let now = self.now();
@@ -542,8 +565,9 @@ impl Store {
                 .execute(&mut *conn)
                 .await?;
         }
-        session.status = SessionStatus::Ended;
+        session.status = status;
         session.ended_at = Some(at);
+        session.ended_by = Some(by);
         session.updated_at = now;
         session.cost = Some(priced.cost);
         session.metrics = Some(priced.metrics);
@@ -566,11 +590,12 @@ impl Store {
             events.push(NewEvent::of("session", "payment.captured", &session).for_chargestation(cs));
             events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(cs));
         }
-        Ok(events)
+        Ok((session, events))
     }
 
     /// Stores sampled values. When they belong to a running session, its cost and metrics so
-    /// far are priced by `price` on all its readings and stored, with `session.updated`. An energy
+    /// far are priced by `price` on all its readings and stored, with `session.updated` when
+    /// `price` says the report is to be announced. An energy
     /// register reading below the last one stored for the same transaction and connector is a
     /// dip (a meter reset or a glitch) and is left out.
     pub async fn record_meter_values(
@@ -585,6 +610,7 @@ impl Store {
         let mut tx = self.write().await?;
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
         let mut running = None;
+        let mut announced = false;
         if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
             let sql = format!(
                 "SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}",
@@ -599,12 +625,15 @@ impl Store {
                 facts.session.metrics = Some(progress.metrics);
                 facts.session.updated_at = self.now();
                 documents::replace(&mut tx, org, &facts.session).await?;
-                self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
+                if progress.announce {
+                    self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
+                    announced = true;
+                }
                 running = Some(facts);
             }
         }
         tx.commit().await?;
-        Ok(Recorded { stored, session: running })
+        Ok(Recorded { stored, session: running, announced })
     }
 
     async fn insert_samples(
@@ -660,18 +689,29 @@ impl Store {
         Ok(stored)
     }
 
-    /// Running sessions started through the API (wallet-paid or not), in every organization,
-    /// with what session intelligence needs to decide on them.
-    pub async fn sessions_to_watch(&self) -> Result<Vec<SessionFacts>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let rows =
-            sqlx::query("SELECT organization_id, data FROM sessions WHERE status IN ('started', 'paused') AND token_id IS NULL").fetch_all(&mut *conn).await?;
-        let mut watched = Vec::with_capacity(rows.len());
+    /// The running sessions of every organization, as (organization, session) ids: the session
+    /// runner reads each on its own, so that one it cannot read does not hide the others.
+    pub async fn running_sessions(&self) -> Result<Vec<(Id, Id)>, StoreError> {
+        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status IN ('started', 'paused')").fetch_all(&self.pool).await?;
+        rows.iter().map(ids).collect()
+    }
+
+    /// The running sessions on a chargestation whose stop Joule asked for: (session id,
+    /// transactionId).
+    pub async fn stops_pending(&self, org: Id, cs: Id) -> Result<Vec<(Id, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')")
+            .bind(org.to_string())
+            .bind(cs.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut pending = Vec::new();
         for row in &rows {
-            let org: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
-            watched.extend(self.session_facts(&mut conn, org, documents::from_row(row)?).await?);
+            let session: Session = documents::from_row(row)?;
+            if let (Some(_), Some(transaction_id)) = (&session.stop_requested, session.transaction_id) {
+                pending.push((session.id, transaction_id));
+            }
         }
-        Ok(watched)
+        Ok(pending)
     }
 
     /// A session, with what pricing it so far needs once the charger started its transaction.
@@ -688,13 +728,7 @@ impl Store {
             .bind(before.millis())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let org: String = r.try_get("organization_id")?;
-                let id: String = r.try_get("id")?;
-                Ok((org.parse().map_err(StoreError::corrupt)?, id.parse().map_err(StoreError::corrupt)?))
-            })
-            .collect()
+        rows.iter().map(ids).collect()
     }
 
     /// Notes that Joule asked the charger to stop a session, with `session.stop_requested`;
@@ -731,6 +765,12 @@ impl Store {
         }
         documents::list(&mut conn, org, page, &[Filter::Eq("chargestation_id", cs.to_string())]).await
     }
+}
+
+fn ids(row: &sqlx::any::AnyRow) -> Result<(Id, Id), StoreError> {
+    let org: String = row.try_get("organization_id")?;
+    let id: String = row.try_get("id")?;
+    Ok((org.parse().map_err(StoreError::corrupt)?, id.parse().map_err(StoreError::corrupt)?))
 }
 
 async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32) -> Result<Option<(Connector, Option<i64>)>, StoreError> {

@@ -1,5 +1,6 @@
 //! Sessions started through the API: the checks, the hold on the wallet and the events, in one
-//! transaction; and their cancellation when the charger does not start them.
+//! transaction; their cancellation when the charger does not start them, and their end without
+//! the charger.
 
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
@@ -7,12 +8,13 @@ use domain::ledger::{LedgerError, Movement};
 use domain::organization::Organization;
 use domain::payment::{Payment, PaymentStatus};
 use domain::rate::Rate;
-use domain::session::{NewSession, Pause, Session, SessionStatus, id_tag};
+use domain::session::{EndedBy, NewSession, Pause, Session, SessionStatus, id_tag};
 use domain::{Cents, Id};
+use session::lifecycle::{self, Happening};
 use sqlx::{AnyConnection, Row};
 
 use crate::documents;
-use crate::{Store, StoreError};
+use crate::{Bill, SessionFacts, Store, StoreError};
 
 fn refused(message: &str) -> StoreError {
     StoreError::Refused(message.to_string())
@@ -97,6 +99,7 @@ impl Store {
             metrics: None,
             started_at: None,
             ended_at: None,
+            ended_by: None,
             created_at: now,
             updated_at: now,
         };
@@ -129,18 +132,51 @@ impl Store {
     /// A session that is no longer waiting to start is left as it is.
     pub async fn cancel_session(&self, org: Id, id: Id, start_failure: bool) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
-        let mut session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
+        let session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         if session.status != SessionStatus::Created {
             tx.commit().await?;
             return Ok(session);
         }
+        let (session, events) = self.cancel_in(&mut tx, org, session, Happening::StartFailed, start_failure).await?;
+        self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Ends a session without its charger (SPEC's soft end), `by` the operator or Joule: a
+    /// started or paused one ends from the readings stored so far, priced by `bill` and settled
+    /// as a StopTransaction would settle it; one the charger never started is cancelled as in
+    /// the start timeout. Either way its connector is free at once. An ended or cancelled
+    /// session is a `Conflict`.
+    pub async fn end_without_charger(&self, org: Id, id: Id, by: EndedBy, bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Session, StoreError> {
+        let mut tx = self.write().await?;
+        let session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
+        let (session, events) = match lifecycle::next(session.status, Happening::EndedWithoutCharger) {
+            Ok(SessionStatus::Cancelled) => self.cancel_in(&mut tx, org, session, Happening::EndedWithoutCharger, false).await?,
+            Ok(_) => self.end_session(&mut tx, org, session, self.now(), by, bill).await?,
+            Err(_) => return Err(StoreError::Conflict(format!("Session is {}, not running", session.status.as_str()))),
+        };
+        self.record(&mut tx, org, events).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn cancel_in(
+        &self,
+        conn: &mut AnyConnection,
+        org: Id,
+        mut session: Session,
+        happening: Happening,
+        start_failure: bool,
+    ) -> Result<(Session, Vec<NewEvent>), StoreError> {
+        let status = lifecycle::next(session.status, happening).map_err(|refused| StoreError::Conflict(refused.to_string()))?;
         let now = self.now();
         let cs = session.chargestation;
         let mut events = Vec::new();
         if start_failure {
             events.push(NewEvent::of("session", "start_failure", &session).for_chargestation(cs));
         }
-        session.status = SessionStatus::Cancelled;
+        session.status = status;
         session.updated_at = now;
         let mut released = None;
         if let Some(payment) = session.payment.as_mut() {
@@ -149,16 +185,14 @@ impl Store {
             payment.updated_at = now;
             released = Some((payment.wallet, held));
         }
-        documents::replace(&mut tx, org, &session).await?;
+        documents::replace(&mut *conn, org, &session).await?;
         events.push(NewEvent::of("session", "cancelled", &session).for_chargestation(cs));
         if let (Some(payment), Some((wallet, held))) = (&session.payment, released) {
-            let (after, _) = self.move_wallet(&mut tx, org, wallet, Movement::Release(held), None).await?;
+            let (after, _) = self.move_wallet(&mut *conn, org, wallet, Movement::Release(held), None).await?;
             events.push(NewEvent::of("payment", "canceled", payment).for_chargestation(cs));
             events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(cs));
         }
-        self.record(&mut tx, org, events).await?;
-        tx.commit().await?;
-        Ok(session)
+        Ok((session, events))
     }
 
     /// Records that the charger accepted a pause (`paused`) or its removal: the status moves

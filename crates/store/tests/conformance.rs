@@ -246,7 +246,7 @@ async fn charger_reports_apply_once_and_in_time_order() {
             |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
         // The running cost is whatever the pricing function makes of all the readings so far.
         let metrics = domain::session::Metrics { energy_consumed_wh: 600.into(), energy_period_s: 30, charging_start: t(20) };
-        let price = |f: &store::SessionFacts| store::Progress { cost: Some(serde_json::json!({ "readings": f.readings.len() })), metrics };
+        let price = |f: &store::SessionFacts| store::Progress { cost: Some(serde_json::json!({ "readings": f.readings.len() })), metrics, announce: true };
         let recorded = store
             .record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price)
             .await

@@ -48,6 +48,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::start, sessions::list))
         .routes(routes!(sessions::get_one))
         .routes(routes!(sessions::stop))
+        .routes(routes!(sessions::end))
         .routes(routes!(sessions::pause))
         .routes(routes!(sessions::resume))
         .routes(routes!(tokens::get_one, tokens::update, tokens::delete))

@@ -29,8 +29,12 @@ async fn healthz() -> Response {
     (StatusCode::OK, "ok").into_response()
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database answers and its session runner runs.
 async fn readyz(State(ops): State<Ops>) -> Response {
+    if !ops.app.ocpp.runner_is_running() {
+        tracing::warn!("the session runner is not running");
+        return (StatusCode::SERVICE_UNAVAILABLE, "session runner not running").into_response();
+    }
     match ops.app.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

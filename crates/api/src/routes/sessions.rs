@@ -1,9 +1,10 @@
-//! Sessions: read them, and stop a running one.
+//! Sessions: start them, read them, pause, resume and stop a running one, end one without its
+//! charger.
 
 use axum::extract::State;
 use domain::rate::ComponentType;
-use domain::session::{PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
-use ocpp_server::{CallFailure, pricing};
+use domain::session::{EndedBy, PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
+use ocpp_server::{CallFailure, pricing, session_watch};
 use serde_json::{Value, json};
 use store::SessionFacts;
 
@@ -73,8 +74,12 @@ fn view(session: Session, facts: Option<&SessionFacts>) -> Value {
     shown
 }
 
-/// Asks the charger to stop a running session (RemoteStopTransaction). The session ends when
-/// the charger reports it.
+/// Asks the charger to stop a running session (RemoteStopTransaction). The stop is recorded
+/// (`stop_requested`, event `session.stop_requested` once) and pursued until the charger
+/// reports the end: sent again when the charger reconnects, on its reports about the session
+/// and at least every `stop_retry_interval`. So the answer is 200 with the session whatever
+/// the charger said now (Accepted, Rejected, no answer, offline); the session ends when the
+/// charger reports it, or through `POST /v1.1/sessions/{id}/end`.
 #[utoipa::path(method(get, post), path = "/v1.1/sessions/{id}/stop", operation_id = "stop_session", tag = "sessions",
     params(IdPath),
     responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
@@ -89,12 +94,27 @@ pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) 
     let (true, Some(transaction_id)) = (session.status.is_running(), session.transaction_id) else {
         return Err(ApiError::conflict(format!("Session is {}, not running", session.status.as_str())));
     };
-    match s.ocpp.call(session.chargestation, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await {
-        Ok(answer) if answer["status"] == "Accepted" => ok(session),
-        Ok(answer) => Err(ApiError::conflict(format!("The chargestation answered {}", answer["status"].as_str().unwrap_or("something else")))),
-        Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
-        Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept the stop: {e}"))),
+    s.store.request_stop(org, id, "api").await?;
+    match session_watch::stop_now(&s.ocpp, id, session.chargestation, transaction_id).await {
+        Ok(answer) if answer["status"] == "Accepted" => {}
+        Ok(answer) => tracing::info!(session = %id, answer = %answer["status"], "the chargestation refused the stop; it is sent again until the session ends"),
+        Err(e) => tracing::info!(error = %e, session = %id, "the chargestation did not take the stop; it is sent again until the session ends"),
     }
+    ok(s.store.session(org, id).await?)
+}
+
+/// Ends a session in Joule without its charger, for a charger that is gone and will not
+/// report (soft end). A `started` or `paused` session ends from the readings stored so far and
+/// is settled as a StopTransaction would settle it (`ended_by: "operator"`); a `created` one is
+/// cancelled and its hold released, as in the start timeout. The connector is free at once. A
+/// StopTransaction that comes later is recorded on the transaction and answered, and charges
+/// nothing.
+#[utoipa::path(post, path = "/v1.1/sessions/{id}/end", operation_id = "end_session", tag = "sessions",
+    params(IdPath),
+    responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
+        (status = 409, description = "The session is already ended or cancelled"), Unavailable))]
+pub async fn end(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    ok(s.store.end_without_charger(org, id, EndedBy::Operator, &pricing::bill).await?)
 }
 
 /// Pauses or resumes a session at the charger, then records it. The charger's refusal is a 409

@@ -55,3 +55,41 @@ async fn metric_labels_take_only_known_methods_and_route_templates() {
     assert!(routes.iter().all(|r| !r.contains(probe)), "{routes:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn readiness_follows_the_session_runner_which_is_restarted_after_a_panic() {
+    let app = TestApp::spawn(store::testing::BACKENDS[0]).await;
+    let ready = || async { app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status().as_u16() };
+    let runner = ocpp_server::session_watch::spawn(app.ocpp.clone());
+    assert_eq!(ready().await, 200, "the runner runs");
+    runner.abort();
+    let _ = runner.await;
+    assert_eq!(ready().await, 503, "the runner was stopped");
+
+    // A runner that panics on its first run is marked stopped, then restarted.
+    let health = app.ocpp.runner.clone();
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = runs.clone();
+    let supervisor = ocpp_server::session_watch::supervise(health.clone(), std::time::Duration::from_secs(1), move || {
+        let run = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            assert!(run > 0, "a bad number on the first run");
+            std::future::pending::<()>().await
+        }
+    });
+    let silence = std::time::Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while health.is_running(silence) {
+        assert!(tokio::time::Instant::now() < deadline, "the panic was noticed");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(ready().await, 503);
+    while runs.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "the runner was restarted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(health.is_running(silence));
+    assert_eq!(ready().await, 200);
+    supervisor.abort();
+    app.stop().await;
+}

@@ -4,7 +4,8 @@ use domain::transaction::{MAX_METER_VALUE, meter_value};
 use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
 use rust_decimal::Decimal;
-use store::{ENERGY_REGISTER, Sample};
+use session::upkeep::Occasion;
+use store::{ENERGY_REGISTER, Sample, SessionFacts};
 
 use super::{Failure, Link, timestamp, wire_name};
 use crate::{pricing, session_watch};
@@ -64,14 +65,18 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
         u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value)?;
     let transaction = request.transaction_id;
-    let recorded = link
-        .server
-        .store
-        .record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &pricing::progress)
-        .await?;
-    // Session intelligence decides on every report, not only on its timer.
-    if let Some(facts) = recorded.session.filter(|f| f.session.token.is_none()) {
-        session_watch::check(&link.server, &facts).await?;
+    let server = &link.server;
+    let now = server.store.now();
+    // Every reading is priced and stored; webhooks hear of the session's progress coalesced.
+    let price = |f: &SessionFacts| pricing::progress(f, server.memory.update_due(f.session.id, now, server.config.session_update_interval));
+    let recorded = server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &price).await?;
+    // Session intelligence decides on every report, not only on its timer; a stop it asked
+    // for goes out again.
+    if let Some(facts) = recorded.session {
+        if recorded.announced {
+            server.memory.announced(facts.session.id, now, server.config.session_update_interval);
+        }
+        session_watch::check(server, &facts, Occasion::Report).await?;
     }
     Ok(MeterValuesResponse {})
 }
