@@ -5,17 +5,40 @@ use chrono_tz::Tz;
 use domain::Currency;
 use domain::session::Metrics;
 use rust_decimal::Decimal;
+use session::clocks::{self, Reported, Span};
 use session::intelligence::learn_stop_latency_s;
 use store::{Bill, Progress, SessionFacts};
 use tariff::{Activity, Cost, Use};
 
-/// What the session did as far as it is known: from its start to its stop, or to the last
-/// reading while it runs; Joule's pauses marked as parking.
-pub fn activity(f: &SessionFacts) -> Activity {
+/// The span of Joule's own times the session is billed within (SPEC 13): from when Joule created
+/// a session it starts (it sends RemoteStartTransaction right after), or from a day before it
+/// received the StartTransaction of a session the charger started; to when it received the
+/// StopTransaction (a stopped transaction's `updatedAt`: it never changes after), or to when the
+/// facts were read while the session runs.
+pub fn span(f: &SessionFacts) -> Span {
     let t = &f.transaction;
-    let stop = t.stopped_at.zip(t.meter_stop).map(|(at, wh)| (at, Decimal::from(wh)));
+    let until = if t.stopped_at.is_some() { t.updated_at } else { f.read_at };
+    if f.session.token.is_some() { Span::charger_start(t.created_at, until) } else { Span::remote_start(f.session.created_at, until) }
+}
+
+/// The session's reported facts with their times moved into its billed span.
+pub fn billed(f: &SessionFacts) -> Reported {
+    let t = &f.transaction;
+    let reported = Reported {
+        started_at: t.started_at,
+        readings: f.readings.clone(),
+        stop: t.stopped_at.zip(t.meter_stop).map(|(at, wh)| (at, Decimal::from(wh))),
+        statuses: f.statuses.clone(),
+    };
+    clocks::billed(span(f), &reported)
+}
+
+/// What the session did as far as it is known: from its start to its stop, or to the last
+/// reading while it runs, within its billed span; Joule's pauses marked as parking.
+pub fn activity(f: &SessionFacts) -> Activity {
+    let billed = billed(f);
     let pauses: Vec<_> = f.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    session::activity::of_session(t.started_at, Decimal::from(t.meter_start), &f.readings, stop, &f.statuses, &pauses)
+    session::activity::of_session(billed.started_at, Decimal::from(f.transaction.meter_start), &billed.readings, billed.stop, &billed.statuses, &pauses)
 }
 
 /// The location's time zone, in which time-of-day tariffs apply; UTC without a location.

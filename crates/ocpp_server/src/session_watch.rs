@@ -313,7 +313,10 @@ fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
         return Decision::Continue { recheck_in_s: 60 };
     }
     let activity = pricing::activity(f);
-    let power_w = match f.readings.as_slice() {
+    // The charger's times within the billed span: a reading stamped in the future neither
+    // stretches the report gaps nor the power.
+    let billed = pricing::billed(f);
+    let power_w = match billed.readings.as_slice() {
         [.., (t0, e0), (t1, e1)] if t1 > t0 => e1
             .checked_sub(*e0)
             .and_then(|wh| wh.checked_mul(Decimal::from(3_600_000)))
@@ -332,12 +335,12 @@ fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
         (false, None, false) => ConnectorStatus::SuspendedEV,
     };
     let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
-    let report_times: Vec<Timestamp> = f.readings.iter().map(|(at, _)| *at).collect();
+    let report_times: Vec<Timestamp> = billed.readings.iter().map(|(at, _)| *at).collect();
     decide(&Watch {
         rate,
         tz: pricing::timezone(f),
         activity: &activity,
-        started_at: f.transaction.started_at,
+        started_at: billed.started_at,
         now,
         outlook,
         authorized: f.session.payment.as_ref().map(|p| p.authorized_amount),

@@ -1,6 +1,8 @@
 //! The rules of a charging session, with no I/O: values in, decisions out.
 //!
 //! - [`activity`]: the priced activity of a session from its meter readings.
+//! - [`clocks`]: the span of Joule's own times a session is billed within, whatever the
+//!   charger's clock says.
 //! - [`lifecycle`]: which status a session moves to on each thing that happens to it.
 //! - [`settlement`]: what a wallet pays at the end: the captured amount, never above the
 //!   authorization, and the operator's loss beyond it.
@@ -10,6 +12,7 @@
 //!   running session's progress is announced.
 
 pub mod activity;
+pub mod clocks;
 pub mod intelligence;
 pub mod lifecycle;
 pub mod settlement;

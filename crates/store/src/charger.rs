@@ -70,6 +70,8 @@ pub struct SessionFacts {
     /// When Joule last heard the charger about the session (its StartTransaction or a stored
     /// reading), on Joule's clock.
     pub last_heard: Timestamp,
+    /// Joule's time when these facts were read: a running session is known up to it.
+    pub read_at: Timestamp,
 }
 
 /// A running session priced so far, as of its last meter report.
@@ -536,7 +538,7 @@ impl Store {
                 .fetch_one(&mut *conn)
                 .await?;
         let last_heard = last_reading.map_or(transaction.created_at, |ms| transaction.created_at.max(Timestamp::from_millis(ms)));
-        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard }))
+        Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard, read_at: self.now() }))
     }
 
     /// Ends a running session at `at` (by its charger, the operator or Joule), priced by `bill`

@@ -15,7 +15,7 @@ use domain::user::UserInput;
 use domain::wallet::Wallet;
 use domain::{Currency, Id, Timestamp};
 
-use crate::{ApiKeyRecord, Backend, Clock, Store, StoreError};
+use crate::{ApiKeyRecord, Backend, Clock, Store, StoreError, SystemClock};
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -82,6 +82,23 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The system's clock, moved by an offset a test sets: to have Joule do now what it would have
+/// done some time ago.
+#[derive(Default)]
+pub struct ShiftedClock(AtomicI64);
+
+impl ShiftedClock {
+    pub fn shift_ms(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(SystemClock.now().millis() + self.0.load(Ordering::SeqCst))
     }
 }
 

@@ -178,6 +178,11 @@ fn slices(elements: &[Element<'_>], tz: Tz, activity: &Activity) -> Result<Vec<S
         bounds.push(end);
         bounds.sort_unstable();
         bounds.dedup();
+        // An instant that carries energy (a start and stop, or readings, reported at one time)
+        // is one slice: its energy is priced like any other.
+        if bounds.len() == 1 && period.energy_wh > Decimal::ZERO {
+            bounds.push(end);
+        }
         let mut given = Decimal::ZERO;
         for (i, pair) in bounds.windows(2).enumerate() {
             let (a, b) = (pair[0], pair[1]);

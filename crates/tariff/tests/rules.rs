@@ -324,3 +324,10 @@ fn days_and_dates_are_local() {
     let date = NaiveDate::from_ymd_opt(2026, 12, 27).unwrap();
     assert_eq!(chrono::Datelike::weekday(&date), chrono::Weekday::Sun);
 }
+
+#[test]
+fn energy_reported_at_one_instant_is_priced() {
+    let r = rate(r#"{"currency":"USD","price_components":[{"type":"ENERGY","price":0.35},{"type":"TIME","price":2}]}"#);
+    let cost = Session::at(10, 0).then(0.0, Charging, "4000").cost(&r);
+    assert_eq!((cost.amount, quantity(&cost, ComponentType::Energy), quantity(&cost, ComponentType::Time)), (d("1.40"), d("4"), d("0")));
+}

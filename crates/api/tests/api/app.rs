@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use store::testing::{BACKENDS, TestDatabase};
-use store::{Backend, Store, SystemClock};
+use store::testing::{BACKENDS, ShiftedClock, TestDatabase};
+use store::{Backend, Store};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 /// A closed local port (the discard service's): Stripe "cannot be reached" there.
@@ -16,6 +16,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub ocpp: ocpp_server::OcppServer,
+    /// The store's clock: the system's unless a test shifts it.
+    pub clock: Arc<ShiftedClock>,
     db: Option<TestDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -68,7 +70,8 @@ where
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let db = TestDatabase::fresh(backend).await;
-        let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
+        let clock = Arc::new(ShiftedClock::default());
+        let store = Store::connect(&db.url, clock.clone()).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         // Stripe is never called from these tests: where one would be, nothing listens.
@@ -91,7 +94,16 @@ impl TestApp {
                 .await
                 .unwrap();
         });
-        TestApp { base: format!("http://{address}"), client: reqwest::Client::new(), store, ocpp, db: Some(db), shutdown: Some(tx), server: Some(server) }
+        TestApp {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            store,
+            ocpp,
+            clock,
+            db: Some(db),
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -177,13 +177,17 @@ async fn concurrent_starts_never_hold_more_than_the_wallet_has() {
 
 /// Starts a wallet session through the API and has the charger start it; returns the session
 /// id and the transactionId.
-async fn running(app: &TestApp, site: &mut Site, connector: &str, user: &str, at: &str) -> (String, Value) {
+/// A wallet session the charger started `seconds_ago`: Joule asked for it then (a wallet
+/// session is billed only from when Joule asked for it).
+async fn running(app: &TestApp, site: &mut Site, connector: &str, user: &str, seconds_ago: i64) -> (String, Value) {
+    app.clock.shift_ms(-seconds_ago * 1000);
     let session = app.post("/v1.1/sessions", &site.key, start(connector, user)).await.ok();
+    app.clock.shift_ms(0);
     let remote = answer(&mut site.socket, json!({ "status": "Accepted" })).await;
     let started = call(
         &mut site.socket,
         "StartTransaction",
-        json!({ "connectorId": remote[3]["connectorId"], "idTag": remote[3]["idTag"], "meterStart": 1000, "timestamp": at }),
+        json!({ "connectorId": remote[3]["connectorId"], "idTag": remote[3]["idTag"], "meterStart": 1000, "timestamp": ago(seconds_ago) }),
     )
     .await;
     (session["_id"].as_str().unwrap().to_string(), started["transactionId"].clone())
@@ -197,7 +201,7 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         let (user, wallet) = wallet_user(&app, &key, 5000).await;
         let first = site.connectors[0].clone();
         // Times are recent: a report hours old would make session intelligence stop the session.
-        let (id, transaction) = running(&app, &mut site, &first, &user, &ago(3600)).await;
+        let (id, transaction) = running(&app, &mut site, &first, &user, 3600).await;
         let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh" }] }] });
         call(&mut site.socket, "MeterValues", reading(ago(1800), 6000)).await;
         call(&mut site.socket, "MeterValues", reading(ago(900), 5500)).await;
@@ -238,8 +242,8 @@ async fn a_wallet_session_is_captured_once_at_its_end() {
         // Beyond the authorization: capped at what was held, the rest recorded as uncollected.
         let (poor, poor_wallet) = wallet_user(&app, &key, 2500).await;
         let second = site.connectors[1].clone();
-        let (id, transaction) = running(&app, &mut site, &second, &poor, "2026-11-25T12:00:00Z").await;
-        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 101000, "timestamp": "2026-11-25T14:00:00Z" })).await;
+        let (id, transaction) = running(&app, &mut site, &second, &poor, 7200).await;
+        call(&mut site.socket, "StopTransaction", json!({ "transactionId": transaction, "meterStop": 101000, "timestamp": now() })).await;
         let ended = app.get(&format!("/v1.1/sessions/{id}"), &key).await.ok();
         assert_eq!(ended["cost"]["amount"], json!(35));
         assert_eq!((ended["payment"]["captured_amount"].clone(), ended["payment"]["uncollected_amount"].clone()), (json!(25), json!(10)));
@@ -270,7 +274,7 @@ async fn pause_and_resume_as_the_charger_sees_them() {
         app.patch(&format!("/v1.1/connectors/{}", site.connectors[0]), &key, json!({ "rate": parking["_id"] })).await.ok();
         let (user, _) = wallet_user(&app, &key, 100_000).await;
         let connector = site.connectors[0].clone();
-        let (id, transaction) = running(&app, &mut site, &connector, &user, &now()).await;
+        let (id, transaction) = running(&app, &mut site, &connector, &user, 0).await;
 
         // A charger that refuses: 409 with its answer, nothing changes.
         let refused = {
@@ -338,7 +342,7 @@ async fn intelligence_stops_a_session_before_its_authorization_and_unstarted_ses
         let key = site.key.clone();
         let (user, wallet) = wallet_user(&app, &key, 2000).await;
         let first = site.connectors[0].clone();
-        let (id, transaction) = running(&app, &mut site, &first, &user, &ago(60)).await;
+        let (id, transaction) = running(&app, &mut site, &first, &user, 60).await;
         let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string() }] }] });
         // 50 kWh so far ($17.50 of $20.00), at 1.8 MW: the next 90 seconds would pass the cap.
         call(&mut site.socket, "MeterValues", reading(ago(20), 46_000)).await;
@@ -416,7 +420,7 @@ async fn the_chargers_statuses_tell_charging_from_parking_and_from_neither() {
         app.patch(&format!("/v1.1/connectors/{}", site.connectors[0]), &key, json!({ "rate": rate["_id"] })).await.ok();
         let (user, _) = wallet_user(&app, &key, 100_000).await;
         let connector = site.connectors[0].clone();
-        let (id, transaction) = running(&app, &mut site, &connector, &user, &ago(1800)).await;
+        let (id, transaction) = running(&app, &mut site, &connector, &user, 1800).await;
         let reading = |at: String, wh: u32| json!({ "connectorId": 1, "transactionId": transaction, "meterValue": [{ "timestamp": at, "sampledValue": [{ "value": wh.to_string() }] }] });
         let status = |at: String, status: &str| json!({ "connectorId": 1, "errorCode": "NoError", "status": status, "timestamp": at });
         call(&mut site.socket, "StatusNotification", status(ago(1790), "Charging")).await;
@@ -446,7 +450,7 @@ async fn a_stop_request_racing_the_chargers_stop_never_undoes_the_end() {
         let (user, wallet) = wallet_user(&app, &key, 5000).await;
         let connector = site.connectors[0].clone();
         for _ in 0..8 {
-            let (id, transaction) = running(&app, &mut site, &connector, &user, &ago(60)).await;
+            let (id, transaction) = running(&app, &mut site, &connector, &user, 60).await;
             let stop = json!({ "transactionId": transaction, "meterStop": 2000, "timestamp": ago(0) });
             // The runner's stop request and the charger's stop, at once: whichever commits
             // second must see what the first wrote.
