@@ -53,7 +53,9 @@ class Joule:
     def _start(self, listen: str):
         # Only what the test sets: a developer's JOULE_* or DATABASE_URL must not leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOULE_") and k != "DATABASE_URL"}
-        env.update(JOULE_ADMIN_TOKEN=self.admin_token, NO_COLOR="1", **self.env)
+        # The tests' webhook receivers listen on 127.0.0.1: allowed unless a test says otherwise.
+        env.update(JOULE_ADMIN_TOKEN=self.admin_token, NO_COLOR="1", JOULE_WEBHOOK_ALLOW_PRIVATE="true")
+        env.update(self.env)
         command = [JOULE_BIN, "serve", "--listen", listen, "--database-url", self.database_url, "--log-format", "json"]
         self.address = None
         self.process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

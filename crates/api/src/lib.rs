@@ -38,6 +38,8 @@ pub struct ApiConfig {
     pub stripe: stripe::StripeConfig,
     /// A request body must arrive whole within this (408 otherwise).
     pub body_timeout: std::time::Duration,
+    /// Whether webhook URLs may point at private addresses (`webhook_allow_private`).
+    pub webhook_allow_private: bool,
 }
 
 impl ApiConfig {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("listen_addresses", &self.listen_addresses)
             .field("stripe", &self.stripe)
             .field("body_timeout", &self.body_timeout)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }

@@ -109,6 +109,7 @@ mod tests {
                 listen_addresses: vec![],
                 stripe: Default::default(),
                 body_timeout: std::time::Duration::from_secs(30),
+                webhook_allow_private: false,
             },
         );
         let doc: Value = serde_json::from_str(super::document()).unwrap();

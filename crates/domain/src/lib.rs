@@ -14,12 +14,14 @@
 //! - [`top_up`], [`stripe`]: wallet top-ups through Stripe (the state machine that credits
 //!   once, the amounts) and Stripe's rules (keys, `Stripe-Signature`, events, currencies).
 //! - [`webhook`], [`webhook_delivery`]: endpoints (event patterns, URL rules, secrets) and the
-//!   delivery rules (retry schedule, what an answer means, signatures).
+//!   delivery rules (retry schedule, what an answer means, signatures); [`destination`] which
+//!   addresses a webhook may reach.
 //! - [`page`]: list pagination.
 
 pub mod chargestation;
 pub mod connector;
 pub mod country;
+pub mod destination;
 pub mod event;
 pub mod id;
 pub mod invalid;

@@ -188,6 +188,11 @@ pub fn webhook_url(raw: &str, own: &OwnAddresses) -> Result<String, Invalid> {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
+    /// An absolute `http` or `https` URL, at most 2048 characters, without credentials. Unless
+    /// the server allows it (`webhook_allow_private`), its host must not be or resolve to a
+    /// loopback, private, link-local, carrier-grade NAT, multicast, unspecified, broadcast,
+    /// documentation or reserved address; every delivery checks this again.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     /// Event patterns: `session.ended`, `session.*`, `*`.
     pub events: Option<Vec<String>>,

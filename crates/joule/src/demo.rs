@@ -62,8 +62,10 @@ pub async fn run() -> anyhow::Result<()> {
         http: crate::settings::Settings::default().http(),
         admin_token: Some(admin_token.clone()),
         public_url: None,
-        webhooks: Default::default(),
+        // The demo's receiver listens on 127.0.0.1.
+        webhooks: webhooks::DispatcherConfig { allow_private: true, ..Default::default() },
         stripe: Default::default(),
+        retention: Default::default(),
     };
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {

@@ -3,6 +3,7 @@
 
 mod demo;
 mod http;
+mod retention;
 mod serve;
 mod settings;
 mod tls;

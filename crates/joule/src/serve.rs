@@ -56,6 +56,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         public_url: settings.public_url.clone(),
         webhooks: settings.webhooks(),
         stripe: settings.stripe(),
+        retention: settings.retention(),
     };
     server.run(shutdown).await?;
     store.close().await;
@@ -64,7 +65,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// One Joule server: the REST API and the OCPP endpoint on one listener, the session runner,
-/// the webhook dispatcher and the top-up expiry runner. `joule serve` runs one until a signal,
+/// the webhook dispatcher, the top-up expiry runner and the retention runner. `joule serve` runs one until a signal,
 /// `joule demo` one in its own process.
 pub struct Server {
     pub store: Store,
@@ -78,6 +79,8 @@ pub struct Server {
     pub webhooks: webhooks::DispatcherConfig,
     /// Where Stripe is, and how long top-ups wait for their payment.
     pub stripe: stripe::StripeConfig,
+    /// How long old rows are kept.
+    pub retention: store::Retention,
 }
 
 impl Server {
@@ -97,9 +100,11 @@ impl Server {
             listen_addresses: vec![address],
             stripe: self.stripe,
             body_timeout: self.http.body_timeout,
+            webhook_allow_private: self.webhooks.allow_private,
         };
         let backend = self.store.backend();
         let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
+        let retention = crate::retention::spawn(self.store.clone(), self.retention);
         let ocpp = OcppServer::new(self.store, self.ocpp);
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
         let router = api::router(ocpp, config);
@@ -109,6 +114,7 @@ impl Server {
         runner.abort();
         dispatcher.abort();
         expiry.abort();
+        retention.abort();
         Ok(())
     }
 }

@@ -75,6 +75,10 @@ pub struct Settings {
     /// Multiplies the webhook retry schedule (5 s ... 24 h). 1 in production; tests and
     /// staging set it lower to see retries and disabling in seconds.
     pub webhook_retry_scale: f64,
+    /// Whether webhook endpoints may be on loopback, private (RFC 1918, IPv6 ULA), link-local,
+    /// carrier-grade NAT and other non-public addresses. Off: an organization could otherwise
+    /// make Joule reach the operator's network. Turn on for on-premises receivers and tests.
+    pub webhook_allow_private: bool,
     /// Stripe's API base URL (`https://api.stripe.com`; Joule appends `/v1/...`), or a local
     /// fake such as localstripe in tests.
     pub stripe_api_base: String,
@@ -90,6 +94,13 @@ pub struct Settings {
     pub max_connections: usize,
     /// Charger password (Argon2) checks running at once on this node.
     pub charger_auth_concurrency: usize,
+    /// Days meter values are kept (those of a running transaction always are); 0 keeps them.
+    pub retention_meter_values_days: u32,
+    /// Days events are kept (with their finished webhook deliveries; an event still being
+    /// delivered is kept); 0 keeps them.
+    pub retention_events_days: u32,
+    /// Days webhook delivery attempts are kept; 0 keeps them.
+    pub retention_delivery_attempts_days: u32,
 }
 
 impl Settings {
@@ -122,7 +133,16 @@ impl Settings {
         webhooks::DispatcherConfig {
             concurrency: self.webhook_concurrency.max(1),
             retry_scale: self.webhook_retry_scale.max(0.0),
+            allow_private: self.webhook_allow_private,
             ..webhooks::DispatcherConfig::default()
+        }
+    }
+
+    pub fn retention(&self) -> store::Retention {
+        store::Retention {
+            meter_values_days: self.retention_meter_values_days,
+            events_days: self.retention_events_days,
+            delivery_attempts_days: self.retention_delivery_attempts_days,
         }
     }
 
@@ -153,12 +173,14 @@ impl std::fmt::Debug for Settings {
             .field("session_stale_after", &self.session_stale_after)
             .field("webhook_concurrency", &self.webhook_concurrency)
             .field("webhook_retry_scale", &self.webhook_retry_scale)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .field("stripe_api_base", &self.stripe_api_base)
             .field("top_up_lifetime", &self.top_up_lifetime)
             .field("http_header_timeout", &self.http_header_timeout)
             .field("http_body_timeout", &self.http_body_timeout)
             .field("max_connections", &self.max_connections)
             .field("charger_auth_concurrency", &self.charger_auth_concurrency)
+            .field("retention", &self.retention())
             .finish()
     }
 }
@@ -183,6 +205,7 @@ impl Default for Settings {
             session_stale_after: 86_400,
             webhook_concurrency: 256,
             webhook_retry_scale: 1.0,
+            webhook_allow_private: false,
             stripe_api_base: "https://api.stripe.com".into(),
             top_up_lifetime: 24 * 3600,
             http_header_timeout: 10,
@@ -191,6 +214,9 @@ impl Default for Settings {
             // higher (with room for the database) for this cap, not `accept`, to be what refuses.
             max_connections: 20_000,
             charger_auth_concurrency: 2,
+            retention_meter_values_days: 400,
+            retention_events_days: 30,
+            retention_delivery_attempts_days: 30,
         }
     }
 }
@@ -278,6 +304,10 @@ session_stale_after = 86400
 # factor at 1 in production; tests set it lower (0.001 makes the schedule last 4.5 minutes).
 webhook_concurrency = 256
 webhook_retry_scale = 1.0
+# Whether webhook URLs may be or resolve to loopback, private, link-local, carrier-grade NAT
+# and other non-public addresses (checked at creation and at every delivery). Only for
+# on-premises receivers: otherwise an organization could reach this network's services.
+webhook_allow_private = false
 
 # Stripe top-ups: Stripe's API (Joule appends /v1/...; tests point it at localstripe), and the
 # seconds a top-up may wait for its payment before it expires and its PaymentIntent is
@@ -295,6 +325,12 @@ max_connections = 20000
 # Charger passwords (Argon2) checked at once on this node. Failed logins are throttled: 10 per
 # endpoint or 50 per source address in a minute, then 429 until the minute ends.
 charger_auth_concurrency = 2
+# Retention, in days (0 keeps for ever): meter values (never those of a running transaction),
+# events (with their finished webhook deliveries; never one still being delivered) and webhook
+# delivery attempts. Expired rows are deleted hourly in batches of 1000.
+retention_meter_values_days = 400
+retention_events_days = 30
+retention_delivery_attempts_days = 30
 
 # Serve HTTPS and WSS (OCPP security profile 2) with this PEM certificate chain and key.
 # tls_cert = "/etc/joule/cert.pem"

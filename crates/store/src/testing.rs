@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection};
 
+use domain::chargestation::{Chargestation, Registration, SecurityType};
 use domain::ledger::{LedgerEntry, Movement};
 use domain::organization::{Organization, OrganizationInput};
 use domain::user::UserInput;
 use domain::wallet::Wallet;
 use domain::{Currency, Id, Timestamp};
 
-use crate::{ApiKeyRecord, Backend, Clock, Store, StoreError, SystemClock};
+use crate::{ApiKeyRecord, Backend, ChargestationRecord, Clock, Store, StoreError, StoredSecurity, SystemClock};
 
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
@@ -102,12 +103,34 @@ impl Clock for ShiftedClock {
     }
 }
 
+impl Store {
+    /// How many rows `table` holds, for tests of what is deleted.
+    pub async fn row_count(&self, table: &'static str) -> i64 {
+        sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.pool).await.unwrap()
+    }
+}
+
 /// A new organization called `name`, with an API key nobody can present.
 pub async fn organization(store: &Store, name: &str) -> Organization {
     let org = serde_json::from_value::<OrganizationInput>(serde_json::json!({ "name": name })).unwrap().parse(store.new_id(), store.now()).unwrap();
     let key = ApiKeyRecord { id: format!("key{}", store.new_id()), organization: org.id, secret_sha256: "00".repeat(32) };
     store.create_organization(&org, &key).await.unwrap();
     org
+}
+
+/// A new accepted chargestation of `org` at `endpoint`, without security.
+pub async fn chargestation(store: &Store, org: Id, endpoint: &str) -> Chargestation {
+    let cs = ChargestationRecord {
+        id: store.new_id(),
+        endpoint: endpoint.into(),
+        protocol: "ocpp1.6".into(),
+        location: None,
+        connection_url: format!("ws://127.0.0.1/ocpp/{endpoint}"),
+        security: StoredSecurity { kind: SecurityType::None, password_hash: None },
+        registration: Registration::Accepted,
+        created_at: store.now(),
+    };
+    store.create_chargestation(org, &cs).await.unwrap()
 }
 
 /// A new user of `org` with an empty USD wallet.

@@ -95,6 +95,16 @@ fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// Runs `{statement} IN (ids...)`: `statement` is written in code, the ids are bound.
+pub(crate) async fn execute_for_each(conn: &mut AnyConnection, statement: &'static str, ids: &[String]) -> Result<(), StoreError> {
+    let mut q = sqlx::query(AssertSqlSafe(format!("{statement} IN ({})", placeholders(1, ids.len()))));
+    for id in ids {
+        q = q.bind(id.clone());
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 fn not_found_as_webhook(e: StoreError) -> StoreError {
     match e {
         StoreError::NotFound(_) => StoreError::NotFound("webhook"),
@@ -297,12 +307,7 @@ impl Store {
             }
             ids.push(event.id.to_string());
         }
-        let sql = format!("UPDATE events SET fanned_out = 1 WHERE id IN ({})", placeholders(1, ids.len()));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in &ids {
-            q = q.bind(id.clone());
-        }
-        q.execute(&mut *tx).await?;
+        execute_for_each(&mut tx, "UPDATE events SET fanned_out = 1 WHERE id", &ids).await?;
         tx.commit().await?;
         Ok(rows.len())
     }

@@ -21,6 +21,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod destination;
+
+pub use destination::check_url;
+
 use domain::Id;
 use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Verdict};
 use store::{ClaimedDelivery, FinishedAttempt, Store};
@@ -45,6 +49,10 @@ pub struct DispatcherConfig {
     pub retry_scale: f64,
     /// Events fanned out per transaction.
     pub fan_out_batch: u32,
+    /// Whether endpoints may be on loopback, private, link-local and other non-public
+    /// addresses (`webhook_allow_private`): for on-premises receivers and tests only, since an
+    /// organization could otherwise reach the operator's own network.
+    pub allow_private: bool,
 }
 
 impl Default for DispatcherConfig {
@@ -57,6 +65,7 @@ impl Default for DispatcherConfig {
             poll_interval: Duration::from_millis(200),
             retry_scale: 1.0,
             fan_out_batch: 500,
+            allow_private: false,
         }
     }
 }
@@ -95,9 +104,11 @@ impl Dispatcher {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Joule-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds");
+            .user_agent(concat!("Joule-Webhooks/", env!("CARGO_PKG_VERSION")));
+        // Connections go only to the addresses the resolver checked: never through a proxy,
+        // which would connect to whatever the name means to it.
+        let client = if config.allow_private { client } else { client.dns_resolver(Arc::new(destination::PublicOnly)).no_proxy() };
+        let client = client.build().expect("the HTTP client builds");
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Dispatcher { store, config, client, slots, busy: Arc::default(), wake: Arc::default(), finished }
     }
@@ -169,9 +180,10 @@ impl Dispatcher {
         for delivery in claimed {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else { break };
             *self.busy.lock().expect("busy map").entry(delivery.endpoint).or_default() += 1;
-            let (store, client, finished, scale) = (self.store.clone(), self.client.clone(), self.finished.clone(), self.config.retry_scale);
+            let (store, client, finished, scale, allow_private) =
+                (self.store.clone(), self.client.clone(), self.finished.clone(), self.config.retry_scale, self.config.allow_private);
             tokio::spawn(async move {
-                let done = attempt(&store, &client, delivery, scale).await;
+                let done = attempt(&store, &client, delivery, scale, allow_private).await;
                 let _ = finished.send((done, slot));
             });
         }
@@ -179,29 +191,18 @@ impl Dispatcher {
     }
 }
 
-/// One attempt: sign, POST, decide.
-async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, scale: f64) -> FinishedAttempt {
+/// One attempt: sign, POST, decide. A destination that is not allowed fails the attempt
+/// without sending anything.
+async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, scale: f64, allow_private: bool) -> FinishedAttempt {
     let body = serde_json::to_vec(&d.event).expect("events serialize");
     let started_at = store.now();
     let secrets = rules::signing_secrets(&d.secret, d.previous_secret.as_ref().map(|(s, until)| (s, *until)), started_at);
     let signed = rules::sign(&secrets, &d.event.id.to_string(), started_at, &body);
     let clock = Instant::now();
-    let sent = client
-        .post(&d.url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &signed.webhook_id)
-        .header("webhook-timestamp", &signed.webhook_timestamp)
-        .header("webhook-signature", &signed.webhook_signature)
-        .header("edrv-signature", &signed.edrv_signature)
-        .body(body)
-        .send()
-        .await;
-    let (response, excerpt) = match sent {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            (Response::Status(status), Some(read_excerpt(r).await))
-        }
-        Err(e) => (Response::Failed(describe(&e)), None),
+    let refused = if allow_private { None } else { destination::literal_refusal(&d.url) };
+    let (response, excerpt) = match refused {
+        Some(refused) => (Response::Failed(refused.to_string()), None),
+        None => send(client, &d.url, &signed, body).await,
     };
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
     let facts = AttemptFacts {
@@ -244,6 +245,24 @@ async fn attempt(store: &Store, client: &reqwest::Client, d: ClaimedDelivery, sc
     FinishedAttempt { claimed: d, attempt: record, verdict }
 }
 
+/// POSTs a signed delivery: its status and the excerpt of its answer, or why there was none.
+async fn send(client: &reqwest::Client, url: &str, signed: &rules::Signed, body: Vec<u8>) -> (Response, Option<String>) {
+    let sent = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &signed.webhook_id)
+        .header("webhook-timestamp", &signed.webhook_timestamp)
+        .header("webhook-signature", &signed.webhook_signature)
+        .header("edrv-signature", &signed.edrv_signature)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) => (Response::Status(r.status().as_u16()), Some(read_excerpt(r).await)),
+        Err(e) => (Response::Failed(describe(&e)), None),
+    }
+}
+
 /// Reads no more of the body than the excerpt keeps.
 async fn read_excerpt(mut r: reqwest::Response) -> String {
     let mut kept = Vec::new();
@@ -258,6 +277,13 @@ async fn read_excerpt(mut r: reqwest::Response) -> String {
 
 /// Why there was no answer, without the URL (it may carry a token).
 fn describe(e: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<destination::Refused>() {
+            return refused.to_string();
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {

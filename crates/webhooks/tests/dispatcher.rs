@@ -94,7 +94,14 @@ struct World {
 }
 
 fn config() -> DispatcherConfig {
-    DispatcherConfig { poll_interval: Duration::from_millis(20), timeout: Duration::from_secs(3), lease: Duration::from_secs(5), ..DispatcherConfig::default() }
+    // The receivers listen on 127.0.0.1.
+    DispatcherConfig {
+        poll_interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(3),
+        lease: Duration::from_secs(5),
+        allow_private: true,
+        ..DispatcherConfig::default()
+    }
 }
 
 impl World {
@@ -334,10 +341,8 @@ async fn events_about_one_object_stay_in_order_while_one_is_retried() {
         let ada = UserInput { firstname: Some(Some("Ada".into())), ..UserInput::default() }.create(w.store.new_id(), w.store.now()).unwrap();
         w.store.create_user(w.org, &ada).await.unwrap();
         for name in ["Augusta", "Ada"] {
-            let renamed = UserInput { firstname: Some(Some(name.into())), ..UserInput::default() }
-                .apply(w.store.user_record(w.org, ada.id).await.unwrap(), w.store.now())
-                .unwrap();
-            w.store.update_user(w.org, &renamed).await.unwrap();
+            let rename = UserInput { firstname: Some(Some(name.into())), ..UserInput::default() };
+            w.store.update_user(w.org, ada.id, |stored| Ok::<_, store::StoreError>(rename.apply(stored, w.store.now()).unwrap())).await.unwrap();
         }
         w.user_event().await;
         let (created, updated) = (w.events_of("user.created").await, w.events_of("user.updated").await);
@@ -375,6 +380,36 @@ async fn a_slow_endpoint_does_not_delay_another() {
         assert!(started.elapsed() < Duration::from_millis(1400), "{backend:?}: {:?}", started.elapsed());
         assert!(slow.got().len() <= 3, "{backend:?}: the slow endpoint keeps to its share");
         until("the slow endpoint's events", || slow.got().len() == 12).await;
+        w.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_does_not_allow_private_addresses_sends_them_nothing_and_retries() {
+    for backend in BACKENDS {
+        let mut w = World::new(backend).await;
+        let receiver = Receiver::start(Receiver::answering(200)).await;
+        // Endpoints made while private receivers were allowed: by address, and by a name that resolves to one.
+        let (literal, _) = w.endpoint(&receiver.url, &["user.created"]).await;
+        let (named, _) = w.endpoint(&receiver.url.replace("127.0.0.1", "localhost"), &["user.created"]).await;
+        w.user_event().await;
+        w.start(DispatcherConfig { allow_private: false, ..config() });
+        w.recorded(literal.id, 1).await;
+        w.recorded(named.id, 1).await;
+        settle().await;
+        assert!(receiver.got().is_empty(), "{backend:?}: nothing reaches the private receiver");
+        for (endpoint, why) in [(literal.id, "127.0.0.1 is a loopback address"), (named.id, "`localhost` resolves to")] {
+            let attempts = w.attempts(endpoint).await;
+            assert_eq!(attempts.len(), 1, "{backend:?}");
+            let a = &attempts[0];
+            let error = a.error.clone().unwrap_or_default();
+            assert!(error.starts_with("refused before sending: ") && error.contains(why), "{backend:?}: {error}");
+            assert_eq!((a.status.as_str(), a.response_status, a.response_excerpt.as_deref()), ("failed", None, None), "{backend:?}");
+            assert!(a.next_retry_at.is_some(), "{backend:?}: a refused delivery follows the retry schedule");
+        }
+        w.advance_s(RETRY_DELAYS_S[0] as f64 * 1.1 + 0.01);
+        w.recorded(literal.id, 2).await;
+        assert!(receiver.got().is_empty(), "{backend:?}: the retry is refused too");
         w.stop().await;
     }
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Admin, Org};
 use crate::envelope::{Envelope, ok};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, ListQuery};
 use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
 use crate::secrets::new_api_key;
@@ -91,7 +91,6 @@ pub async fn mine(State(s): State<AppState>, Org(org): Org) -> ApiResult {
     request_body = OrganizationPatch,
     responses((status = 200, description = "OK", body = Envelope<Organization>), BadRequest, Unauthorized, TooLarge, Unavailable))]
 pub async fn update_mine(State(s): State<AppState>, Org(org): Org, JsonBody(patch): JsonBody<OrganizationPatch>) -> ApiResult {
-    let current = s.store.organization(org).await?;
-    let update = patch.apply(&current, s.store.now())?;
-    ok(s.store.update_organization_settings(&update).await?)
+    let now = s.store.now();
+    ok(s.store.change_organization(org, |current| patch.apply(current, now).map_err(ApiError::from)).await?)
 }

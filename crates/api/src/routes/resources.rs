@@ -10,7 +10,7 @@ use domain::user::{UserInput, UserView};
 use crate::AppState;
 use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, ListQuery};
 use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
 
@@ -44,8 +44,8 @@ pub async fn get_user(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPa
     params(IdPath), request_body = UserInput,
     responses((status = 200, description = "OK", body = Envelope<UserView>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update_user(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<UserInput>) -> ApiResult {
-    let user = patch.apply(s.store.user_record(org, id).await?, s.store.now())?;
-    ok(s.store.update_user(org, &user).await?)
+    let now = s.store.now();
+    ok(s.store.update_user(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?)
 }
 
 /// Creates a location.
@@ -79,9 +79,8 @@ pub async fn get_location(State(s): State<AppState>, Org(org): Org, IdPath(id): 
     params(IdPath), request_body = LocationInput,
     responses((status = 200, description = "OK", body = Envelope<Location>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update_location(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<LocationInput>) -> ApiResult {
-    let location = patch.apply(s.store.location(org, id).await?, s.store.now())?;
-    s.store.update_location(org, &location).await?;
-    ok(location)
+    let now = s.store.now();
+    ok(s.store.update_location(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?)
 }
 
 /// Creates a rate.
@@ -144,7 +143,6 @@ pub async fn get_connector(State(s): State<AppState>, Org(org): Org, IdPath(id):
     params(IdPath), request_body = ConnectorPatch,
     responses((status = 200, description = "OK", body = Envelope<Connector>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update_connector(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<ConnectorPatch>) -> ApiResult {
-    let connector = patch.apply(s.store.connector(org, id).await?, s.store.now())?;
-    s.store.update_connector(org, &connector).await?;
-    ok(connector)
+    let now = s.store.now();
+    ok(s.store.update_connector(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?)
 }

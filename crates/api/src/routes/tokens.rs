@@ -6,7 +6,7 @@ use domain::token::{Token, TokenInput};
 use crate::AppState;
 use crate::auth::Org;
 use crate::envelope::{Envelope, ok};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{IdPath, JsonBody, ListQuery};
 use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Unavailable};
 
@@ -42,9 +42,8 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     params(IdPath), request_body = TokenInput,
     responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable))]
 pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<TokenInput>) -> ApiResult {
-    let token = patch.apply(s.store.token(org, id).await?, s.store.now())?;
-    s.store.update_token(org, &token).await?;
-    ok(token)
+    let now = s.store.now();
+    ok(s.store.update_token(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?)
 }
 
 /// Deletes a token; chargers presenting its idTag are then told `Invalid`.

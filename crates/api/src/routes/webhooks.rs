@@ -2,7 +2,7 @@
 //! record of every delivery attempt.
 
 use axum::extract::State;
-use domain::webhook::{Secret, WebhookEndpoint, WebhookInput, WebhookWithSecret};
+use domain::webhook::{Secret, WebhookEndpoint, WebhookInput, WebhookWithSecret, webhook_url};
 use domain::webhook_delivery::DeliveryAttempt;
 
 use crate::AppState;
@@ -17,6 +17,14 @@ fn new_secret() -> Secret {
     Secret::from_key(&rand::random::<[u8; 32]>())
 }
 
+/// Refuses a URL that is or resolves to a private address, unless the server allows those.
+async fn check_destination(s: &AppState, url: &str) -> Result<(), ApiError> {
+    if !s.config.webhook_allow_private {
+        webhooks::check_url(url).await?;
+    }
+    Ok(())
+}
+
 /// Creates a webhook endpoint. The answer carries its signing secret, the only time it is
 /// shown.
 #[utoipa::path(post, path = "/v1.1/webhooks", operation_id = "create_webhook", tag = "webhooks",
@@ -24,6 +32,7 @@ fn new_secret() -> Secret {
     responses((status = 200, description = "OK", body = Envelope<WebhookWithSecret>), BadRequest, Unauthorized, TooLarge, Unavailable))]
 pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<WebhookInput>) -> ApiResult {
     let endpoint = input.create(s.store.new_id(), &s.config.own_addresses(), s.store.now())?;
+    check_destination(&s, &endpoint.url).await?;
     let secret = new_secret();
     s.store.create_webhook(org, &endpoint, &secret).await?;
     ok(WebhookWithSecret { endpoint, secret: secret.expose().to_string() })
@@ -52,6 +61,9 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     responses((status = 200, description = "OK", body = Envelope<WebhookEndpoint>), BadRequest, Unauthorized, NotFound, TooLarge, Unavailable))]
 pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<WebhookInput>) -> ApiResult {
     let (own, now) = (s.config.own_addresses(), s.store.now());
+    if let Some(url) = &patch.url {
+        check_destination(&s, &webhook_url(url, &own)?).await?;
+    }
     ok(s.store.update_webhook(org, id, |stored| patch.apply(stored, &own, now).map_err(ApiError::from)).await?)
 }
 

@@ -82,6 +82,7 @@ impl TestApp {
             listen_addresses: vec![address],
             stripe,
             body_timeout: std::time::Duration::from_secs(30),
+            webhook_allow_private: true,
         };
         let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
         let router = api::router(ocpp.clone(), config);

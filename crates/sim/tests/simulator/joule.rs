@@ -60,6 +60,7 @@ impl Joule {
                 listen_addresses: vec![address],
                 stripe: Default::default(),
                 body_timeout: std::time::Duration::from_secs(30),
+                webhook_allow_private: true,
             },
         );
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
