@@ -10,17 +10,22 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use domain::page::Page;
 use domain::{Id, Timestamp};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use store::Filter;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 use utoipa::{IntoParams, PartialSchema};
 
 use crate::error::ApiError;
+use crate::strict_json::Strict;
 
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
 
-/// A JSON body of type `T`. An empty body reads as `{}`.
+/// A JSON object body of type `T`. A request without one is refused: the document marks
+/// every request body required.
 pub struct JsonBody<T>(pub T);
 
 pub fn body_too_large() -> ApiError {
@@ -29,25 +34,39 @@ pub fn body_too_large() -> ApiError {
 
 /// Parses JSON, naming the field that is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("Missing request body: a JSON object is required"));
+    }
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
+    if !value.is_object() {
         return Err(ApiError::bad_request("Invalid request body: must be a JSON object"));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(format!("Malformed JSON: {inner}"))
-        } else if path == "." {
-            ApiError::bad_request(format!("Invalid request body: {inner}"))
+    whole_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(Strict(value)).map_err(|e| {
+        // Exact numbers travel through a private one-entry map, which is no field of the request.
+        let path = e.path().to_string().replace(".$serde_json::private::Number", "");
+        if path == "." {
+            ApiError::bad_request(format!("Invalid request body: {}", e.inner()))
         } else {
-            ApiError::bad_request(format!("Invalid `{path}`: {inner}"))
+            ApiError::bad_request(format!("Invalid `{path}`: {}", e.inner()))
         }
-    })?;
-    de.end().map_err(|e| ApiError::bad_request(format!("Malformed JSON: {e}")))?;
-    Ok(value)
+    })
+}
+
+/// `2.0` is the integer 2 in JSON (and in JSON Schema, which the document is written in), so
+/// integer fields take it: every number with no fraction is read as an integer.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            let whole = Decimal::from_str_exact(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())).ok().filter(|d| d.fract().is_zero());
+            if let Some(integer) = whole.and_then(|d| d.to_i64()) {
+                *n = integer.into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {

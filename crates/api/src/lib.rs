@@ -15,6 +15,7 @@ mod observe;
 mod openapi;
 mod routes;
 pub mod secrets;
+mod strict_json;
 
 use std::sync::Arc;
 

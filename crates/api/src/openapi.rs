@@ -13,7 +13,8 @@ use crate::envelope::{Envelope, Null};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Joule", description = "EV charging backend. Every `/v1.1` answer is the envelope `{ok, message, result}`."),
+    info(title = "Joule", description = "EV charging backend. Every `/v1.1` answer is the envelope `{ok, message, result}`. \
+        Every request body is a JSON object. Decimal numbers (prices, energy, power) are exact: at most 28 digits after the point."),
     modifiers(&SharedComponents),
     security(("api_key" = [])),
     components(schemas(Null))
@@ -22,7 +23,11 @@ pub struct ApiDoc;
 
 /// The document, built once.
 pub fn document() -> &'static str {
-    static DOCUMENT: LazyLock<String> = LazyLock::new(|| crate::routes::v1().into_openapi().to_json().expect("the OpenAPI document serializes"));
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        let mut document = serde_json::to_value(crate::routes::v1().into_openapi()).expect("the OpenAPI document serializes");
+        crate::routes::document_each_command(&mut document);
+        document.to_string()
+    });
     &DOCUMENT
 }
 
@@ -42,6 +47,20 @@ impl Modify for SharedComponents {
             bearer("The platform admin token (`JOULE_ADMIN_TOKEN`), needed by `/v1.1/organizations*` instead of an API key."),
         );
         components.schemas.insert(FAILURE.into(), Envelope::<Null>::schema());
+        // Errors described in place (`(status = 405, description = ...)`) carry the same envelope.
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.options, &mut item.head, &mut item.patch, &mut item.trace]
+        });
+        for operation in operations.flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && status.as_str() >= "400"
+                    && response.content.is_empty()
+                {
+                    response.content.insert("application/json".into(), ContentBuilder::new().schema(Some(Ref::from_schema_name(FAILURE))).build().into());
+                }
+            }
+        }
     }
 }
 
@@ -122,6 +141,9 @@ mod tests {
                 let keyless = operation["security"] == serde_json::json!([{}]);
                 for status in ["200", if keyless { "400" } else { "401" }, "503"] {
                     assert!(operation["responses"][status].is_object(), "{name} documents {status}");
+                }
+                if !operation["requestBody"].is_null() {
+                    assert_eq!(operation["requestBody"]["required"], true, "{name}: a request without its body is refused");
                 }
                 if path.contains("{id}") {
                     assert!(operation["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "id" && p["in"] == "path"), "{name} documents {{id}}");

@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::connector::{Connector, ConnectorStatus};
+use crate::schema::{one_of_strings, or_null};
 use crate::{Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
@@ -70,21 +73,49 @@ pub struct Chargestation {
     pub updated_at: Timestamp,
 }
 
-#[derive(Deserialize, Debug, ToSchema)]
+/// `{type: "none"}`, or `{type: "basic", password}` with the password the charger sends.
+#[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityInput {
     #[serde(rename = "type")]
-    #[schema(value_type = SecurityType)]
     pub kind: String,
     pub password: Option<String>,
 }
+
+impl utoipa::PartialSchema for SecurityInput {
+    fn schema() -> RefOr<Schema> {
+        let variant = |kind: &str, password: RefOr<Schema>, required: &[&str]| {
+            let mut object = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("type", one_of_strings([kind]))
+                .property("password", password)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for field in required {
+                object = object.required(*field);
+            }
+            object
+        };
+        let no_password = ObjectBuilder::new().schema_type(Type::Null).description(Some("Absent or null.")).into();
+        let password = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[!-~]{8,40}$"))
+            .description(Some("8 to 40 printable ASCII characters: what the charger sends in HTTP Basic authentication."))
+            .write_only(true)
+            .into();
+        OneOfBuilder::new().item(variant("none", no_password, &["type"])).item(variant("basic", password, &["type", "password"])).into()
+    }
+}
+
+impl ToSchema for SecurityInput {}
 
 /// `POST /v1.1/chargestations`.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChargestationInput {
+    /// The charger's OCPP identity, the last segment of its WebSocket URL.
+    #[schema(pattern = "^[A-Za-z0-9._~:-]{1,48}$")]
     pub endpoint: String,
-    #[schema(example = "ocpp1.6")]
+    #[schema(schema_with = protocol_schema)]
     pub protocol: Option<String>,
     pub location: Option<Id>,
     pub security: Option<SecurityInput>,
@@ -156,6 +187,10 @@ fn registration(value: &str) -> Result<Registration, Invalid> {
 }
 
 pub const PROTOCOL_OCPP16: &str = "ocpp1.6";
+
+fn protocol_schema() -> RefOr<Schema> {
+    or_null(one_of_strings([PROTOCOL_OCPP16]).description(Some("The OCPP version the charger speaks; `ocpp1.6` when absent.")))
+}
 
 impl ChargestationInput {
     pub fn parse(self) -> Result<NewChargestation, Invalid> {

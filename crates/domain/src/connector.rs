@@ -3,7 +3,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
+use crate::schema::{or_null, text};
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
@@ -98,12 +100,18 @@ pub struct Connector {
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     pub chargestation: Id,
+    /// The OCPP connectorId.
+    #[schema(minimum = 1, maximum = 1000)]
     pub connector_id: i64,
     pub rate: Option<Id>,
+    /// The plug standard, free text.
     #[serde(rename = "type")]
+    #[schema(schema_with = kind_schema)]
     pub kind: Option<String>,
     pub format: Option<ConnectorFormat>,
     pub power_type: Option<PowerType>,
+    /// Maximum power in kW.
+    #[schema(minimum = 1e-28, maximum = 10000)]
     pub power: Option<Decimal>,
 }
 
@@ -114,18 +122,24 @@ pub struct ConnectorPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub rate: Option<Option<Id>>,
     #[serde(rename = "type", default, deserialize_with = "nullable")]
+    #[schema(schema_with = kind_schema)]
     pub kind: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub format: Option<Option<ConnectorFormat>>,
     #[serde(default, deserialize_with = "nullable")]
     pub power_type: Option<Option<PowerType>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(minimum = 1e-28, maximum = 10000)]
     pub power: Option<Option<Decimal>>,
 }
 
 /// OCPP 1.6 connector ids are positive integers; 0 is the chargestation itself.
 fn connector_id(n: i64) -> Result<u32, Invalid> {
     u32::try_from(n).ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| Invalid::new("connector_id", "must be an integer from 1 to 1000"))
+}
+
+fn kind_schema() -> RefOr<Schema> {
+    or_null(text(64))
 }
 
 fn kind(value: Option<&str>) -> Result<Option<String>, Invalid> {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use isocountry::CountryCode;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Country(CountryCode);
@@ -45,12 +45,8 @@ impl<'de> Deserialize<'de> for Country {
 
 impl utoipa::PartialSchema for Country {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[A-Za-z]{2}$"))
-            .description(Some("An ISO 3166-1 alpha-2 country code."))
-            .examples(["US"])
-            .into()
+        let codes = CountryCode::iter_alpha2().map(|c| c.alpha2()).flat_map(|code| [code.to_string(), code.to_ascii_lowercase()]);
+        crate::schema::one_of_strings(codes).description(Some("An ISO 3166-1 alpha-2 country code, read in any case.")).examples(["US"]).into()
     }
 }
 

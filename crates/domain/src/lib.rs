@@ -17,6 +17,7 @@
 //!   delivery rules (retry schedule, what an answer means, signatures); [`destination`] which
 //!   addresses a webhook may reach.
 //! - [`page`]: list pagination.
+//! - [`schema`]: the JSON Schema of request fields whose rules the derives cannot state.
 
 pub mod chargestation;
 pub mod connector;
@@ -33,6 +34,7 @@ pub mod page;
 pub mod payment;
 pub mod rate;
 pub mod restrictions;
+pub mod schema;
 pub mod session;
 pub mod stripe;
 pub mod time;

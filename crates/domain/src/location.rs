@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::invalid::text;
+use crate::schema::{one_of_strings, or_null, refined, text as text_schema};
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
@@ -26,7 +29,9 @@ pub struct Location {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Coordinates {
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: f64,
 }
 
@@ -34,12 +39,41 @@ pub struct Coordinates {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationInput {
+    /// Required to create; `null` in a patch leaves it as it is.
+    #[schema(schema_with = name_schema)]
     pub name: Option<String>,
+    /// Address lines, each a string or `null`.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = address_schema)]
     pub address: Option<Option<Map<String, Value>>>,
+    /// An IANA time zone; UTC when a location is created without one.
+    #[schema(schema_with = optional_timezone_schema)]
     pub timezone: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub coordinates: Option<Option<Coordinates>>,
+}
+
+fn name_schema() -> RefOr<Schema> {
+    or_null(text_schema(200))
+}
+
+fn address_schema() -> RefOr<Schema> {
+    let line = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null]));
+    or_null(ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(line)))
+}
+
+/// The IANA time zone names [`timezone`] accepts.
+pub fn timezone_schema() -> ObjectBuilder {
+    one_of_strings(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())).examples(["America/New_York"])
+}
+
+fn optional_timezone_schema() -> RefOr<Schema> {
+    or_null(timezone_schema())
+}
+
+refined! {
+    /// `POST /v1.1/locations`: a location needs its `name`.
+    NewLocation = LocationInput, required &["name"], keywords []
 }
 
 pub fn timezone(name: &str) -> Result<String, Invalid> {

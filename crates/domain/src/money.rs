@@ -4,7 +4,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 /// An amount in a currency's minor unit (cents for USD). Signed: ledger entries are debits or
 /// credits. Arithmetic is checked; an overflow is an error, never a wrap.
@@ -78,12 +78,21 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+impl Currency {
+    /// Every code [`Currency::parse`] accepts, upper case.
+    pub fn all_codes() -> impl Iterator<Item = &'static str> {
+        let letters = || b'A'..=b'Z';
+        letters()
+            .flat_map(move |a| letters().flat_map(move |b| letters().map(move |c| [a, b, c])))
+            .filter_map(|code| Currency::parse(std::str::from_utf8(&code).ok()?))
+            .map(Currency::code)
+    }
+}
+
 impl utoipa::PartialSchema for Currency {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some("^[A-Za-z]{3}$"))
-            .description(Some("An ISO 4217 currency code, read in any case; wallets show it lower case, rates upper case."))
+        crate::schema::one_of_strings(Currency::all_codes().flat_map(|code| [code.to_string(), code.to_ascii_lowercase()]))
+            .description(Some("An ISO 4217 currency code with a minor unit, read in any case; wallets show it lower case, rates upper case."))
             .examples(["USD"])
             .into()
     }

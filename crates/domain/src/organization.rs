@@ -57,6 +57,7 @@ impl Organization {
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[schema(value_type = Option<Country>)]
     pub country: Option<String>,
@@ -72,6 +73,8 @@ pub struct ConfigurationsInput {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionConfigurationInput {
+    /// The available balance a wallet needs to start a session, in cents.
+    #[schema(minimum = 0)]
     pub minimum_balance: Option<i64>,
 }
 
@@ -79,6 +82,7 @@ pub struct SessionConfigurationInput {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(value_type = Option<Country>)]
     pub country: Option<String>,

@@ -3,10 +3,15 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::ArrayBuilder;
+use utoipa::openapi::{Ref, RefOr, Schema};
 
 use crate::invalid::optional_text;
 use crate::restrictions::Restrictions;
+use crate::schema::{refine, refined};
 use crate::{Currency, Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ToSchema)]
@@ -85,28 +90,67 @@ pub struct PriceComponentInput {
     pub grace_period: Option<Decimal>,
 }
 
-/// `POST /v1.1/rates`.
+/// The fields of `POST /v1.1/rates`; [`NewRate`] is the whole rule.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(value_type = Currency)]
     pub currency: String,
     #[serde(default)]
-    #[schema(max_items = 4)]
+    #[schema(schema_with = price_components_schema)]
     pub price_components: Vec<PriceComponentInput>,
+    /// The least a session at this rate costs, in major units.
     #[schema(minimum = 0, maximum = 1000000)]
     pub minimum_amount: Option<Decimal>,
     #[schema(max_items = 32)]
     pub elements: Option<Vec<ElementInput>>,
 }
 
+refined! {
+    /// `POST /v1.1/rates`: a rate prices something, with `price_components` or `elements`.
+    NewRate = RateInput, required &[], keywords [("anyOf", json!([
+        { "required": ["price_components"], "properties": { "price_components": { "minItems": 1 } } },
+        { "required": ["elements"], "properties": { "elements": { "type": "array", "minItems": 1 } } }
+    ]))], also PriceComponentInput
+}
+
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElementInput {
-    #[schema(max_items = 4)]
+    #[schema(schema_with = element_components_schema)]
     pub price_components: Vec<PriceComponentInput>,
     pub restrictions: Option<Restrictions>,
+}
+
+/// A price component as [`component`] reads it: `grace_period` only on PARKING_TIME.
+fn price_component_schema() -> RefOr<Schema> {
+    let parking_only =
+        [("if", json!({ "properties": { "type": { "const": "PARKING_TIME" } } })), ("else", json!({ "properties": { "grace_period": { "type": "null" } } }))];
+    refine(Ref::from_schema_name(PriceComponentInput::name()).into(), &[], parking_only)
+}
+
+/// A list of price components, at most one of each type.
+fn components_schema(min_items: usize) -> RefOr<Schema> {
+    let one_each: Vec<_> = ["FLAT", "ENERGY", "TIME", "PARKING_TIME"]
+        .iter()
+        .map(|kind| json!({ "contains": { "properties": { "type": { "const": kind } } }, "minContains": 0, "maxContains": 1 }))
+        .collect();
+    ArrayBuilder::new()
+        .items(price_component_schema())
+        .min_items(Some(min_items))
+        .max_items(Some(one_each.len()))
+        .extensions(Some(Extensions::from_iter([("allOf", Value::Array(one_each))])))
+        .into()
+}
+
+fn price_components_schema() -> RefOr<Schema> {
+    components_schema(0)
+}
+
+fn element_components_schema() -> RefOr<Schema> {
+    components_schema(1)
 }
 
 /// Prices above this are refused: no charging tariff comes near it, and it keeps every

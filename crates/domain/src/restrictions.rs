@@ -101,7 +101,9 @@ mod date {
     }
 }
 
-/// When an element applies; every restriction that is set must hold (a logical AND).
+/// When an element applies; every restriction that is set must hold (a logical AND). A
+/// maximum must be above its minimum, `end_date` after `start_date` and `end_time` differ from
+/// `start_time`, or the element never applies and the rate is refused.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Restrictions {
@@ -125,25 +127,29 @@ pub struct Restrictions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 10000)]
     pub min_kwh: Option<Decimal>,
+    /// Exclusive, so above 0 and above `min_kwh`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0, maximum = 10000)]
+    #[schema(minimum = 1e-28, maximum = 10000)]
     pub max_kwh: Option<Decimal>,
     /// Charging power, kW.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 10000)]
     pub min_power: Option<Decimal>,
+    /// Exclusive, so above 0 and above `min_power`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0, maximum = 10000)]
+    #[schema(minimum = 1e-28, maximum = 10000)]
     pub max_power: Option<Decimal>,
     /// Seconds since the session started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 2678400)]
     pub min_duration: Option<u32>,
+    /// Exclusive, so above 0 and above `min_duration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0, maximum = 2678400)]
+    #[schema(minimum = 1, maximum = 2678400)]
     pub max_duration: Option<u32>,
+    /// The days the element applies on; at least one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_items = 7)]
+    #[schema(min_items = 1, max_items = 7)]
     pub day_of_week: Option<Vec<DayOfWeek>>,
 }
 

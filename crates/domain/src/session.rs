@@ -3,9 +3,12 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::payment::Payment;
+use crate::schema::{one_of_strings, or_null, refined};
 use crate::{Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
@@ -135,18 +138,30 @@ pub struct Session {
     pub updated_at: Timestamp,
 }
 
-/// `POST /v1.1/sessions`.
+/// The fields of `POST /v1.1/sessions`; [`StartSession`] is the whole rule.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionInput {
     /// `wallet` to pay from the user's wallet; absent for a session without payment.
     #[serde(rename = "type")]
+    #[schema(schema_with = kind_schema)]
     pub kind: Option<String>,
-    #[schema(value_type = String)]
     pub connector: Id,
-    #[schema(value_type = Option<String>)]
+    /// Required for a wallet session.
     pub user: Option<Id>,
     pub target: Option<Target>,
+}
+
+fn kind_schema() -> RefOr<Schema> {
+    or_null(one_of_strings(["wallet"]))
+}
+
+refined! {
+    /// `POST /v1.1/sessions`: a wallet session needs its `user`.
+    StartSession = SessionInput, required &[], keywords [
+        ("if", json!({ "required": ["type"], "properties": { "type": { "const": "wallet" } } })),
+        ("then", json!({ "required": ["user"], "properties": { "user": { "type": "string" } } })),
+    ]
 }
 
 /// eDRV's session targets: the session stops when one is reached.
@@ -155,7 +170,7 @@ pub struct SessionInput {
 pub struct Target {
     /// kWh, above 0 and at most 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 10000)]
+    #[schema(minimum = 1e-28, maximum = 10000)]
     pub energy: Option<Decimal>,
     /// Minutes, from 1 to 10,080 (7 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,7 +178,7 @@ pub struct Target {
     pub time: Option<u32>,
     /// In the rate's currency, major units, above 0 and at most 1,000,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(exclusive_minimum = 0, maximum = 1000000)]
+    #[schema(minimum = 1e-28, maximum = 1000000)]
     pub cost: Option<Decimal>,
 }
 

@@ -8,8 +8,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use sha2::Sha256;
+use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
+use crate::schema::or_null;
 use crate::{Currency, Invalid, Timestamp};
 
 /// How far a delivery's timestamp may be from now, either way (Stripe's own libraries use 300 s).
@@ -131,16 +133,30 @@ impl fmt::Debug for StripeInput {
 
 impl utoipa::PartialSchema for StripeInput {
     fn schema() -> RefOr<Schema> {
-        let string = |description: &str| ObjectBuilder::new().schema_type(Type::String).description(Some(description)).write_only(true);
+        // White space around a key is trimmed; only the ASCII kinds are stated.
+        let string = |pattern: &str, description: &str| {
+            or_null(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!(r"^[ \t\r\n]*{pattern}[ \t\r\n]*$")))
+                    .description(Some(format!("{description} `null` removes it.")))
+                    .write_only(true),
+            )
+        };
         ObjectBuilder::new()
             .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
             .description(Some(
                 "The organization's Stripe keys, write-only: answers show only `stripe.configured`. `null` removes both; a key set to `null` removes that key.",
             ))
-            .property("secret_key", string("The secret key (`sk_...`) or a restricted key (`rk_...`) of the organization's Stripe account."))
+            .property(
+                "secret_key",
+                string("(sk|rk)_[!-~]{6,252}", "The secret key (`sk_...`) or a restricted key (`rk_...`) of the organization's Stripe account."),
+            )
             .property(
                 "webhook_secret",
                 string(
+                    "whsec_[!-~]{1,249}",
                     "The signing secret (`whsec_...`) of the webhook endpoint registered in Stripe for `/v1.1/integrations/stripe/{organization id}/webhook`.",
                 ),
             )

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::schema::refined;
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
@@ -84,18 +85,23 @@ impl Token {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenInput {
+    /// The OCPP idTag; required to create.
     #[serde(rename = "physicalId")]
+    #[schema(pattern = "^[!-~]{1,20}$")]
     pub physical_id: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<TokenType>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
     pub user: Option<Option<Id>>,
     pub status: Option<TokenStatus>,
     #[serde(rename = "expiresAt", default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<Timestamp>>,
     pub active: Option<bool>,
+}
+
+refined! {
+    /// `POST /v1.1/tokens`: a token needs its `physicalId`.
+    NewToken = TokenInput, required &["physicalId"], keywords []
 }
 
 /// OCPP 1.6 idTags are CiString20.

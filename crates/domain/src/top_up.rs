@@ -9,10 +9,12 @@
 //! `status IN (...)` is [`Transition::from`].
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::ledger::MAX_BALANCE;
 use crate::organization::Organization;
+use crate::schema::refined;
 use crate::stripe::{PaymentError, StripeKeys, accepts_currency};
 use crate::wallet::Wallet;
 use crate::{Cents, Id, Invalid, Timestamp};
@@ -156,14 +158,13 @@ impl TopUpView {
     }
 }
 
-/// `POST /v1.1/top_up`.
+/// The fields of `POST /v1.1/top_up`; [`CreateTopUp`] is the whole rule.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpInput {
-    /// `manual` or `manual_with_payment_method`.
     #[serde(rename = "type")]
+    #[schema(value_type = TopUpKind)]
     pub kind: String,
-    #[schema(value_type = String)]
     pub wallet: Id,
     /// Cents to charge, 1 to 99999999.
     #[schema(minimum = 1, maximum = 99999999)]
@@ -172,9 +173,22 @@ pub struct TopUpInput {
     #[schema(minimum = 1, maximum = 1000000000000.0)]
     pub wallet_amount: Option<i64>,
     /// A saved Stripe payment method (`pm_...`), for `manual_with_payment_method` only.
+    #[schema(pattern = "^(pm|card|src)_[A-Za-z0-9_]*$", max_length = 255)]
     pub payment_method: Option<String>,
-    /// The Stripe customer (`cus_...`) the payment method is saved on, when it is.
+    /// The Stripe customer (`cus_...`) the payment method is saved on, when it is; for
+    /// `manual_with_payment_method` only.
+    #[schema(pattern = "^cus_[A-Za-z0-9_]*$", max_length = 255)]
     pub customer: Option<String>,
+}
+
+refined! {
+    /// `POST /v1.1/top_up`: a `manual_with_payment_method` top-up needs its `payment_method`; a
+    /// `manual` one takes neither it nor `customer`.
+    CreateTopUp = TopUpInput, required &[], keywords [
+        ("if", json!({ "properties": { "type": { "const": "manual" } } })),
+        ("then", json!({ "properties": { "payment_method": { "type": "null" }, "customer": { "type": "null" } } })),
+        ("else", json!({ "required": ["payment_method"], "properties": { "payment_method": { "type": "string" } } })),
+    ]
 }
 
 /// A validated top-up request.

@@ -3,8 +3,10 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::invalid::optional_text;
+use crate::schema::{or_null, text};
 use crate::wallet::Wallet;
 use crate::{Id, Invalid, Timestamp};
 
@@ -38,13 +40,18 @@ pub struct UserView {
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = name_schema)]
     pub firstname: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = name_schema)]
     pub lastname: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = email_schema)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = phone_schema)]
     pub phone: Option<Option<String>>,
+    /// Any JSON object of at most 16 KiB.
     #[serde(default, deserialize_with = "nullable")]
     pub meta_data: Option<Option<Map<String, Value>>>,
     pub active: Option<bool>,
@@ -53,6 +60,22 @@ pub struct UserInput {
 /// Tells a field given as `null` (Some(None)) from an absent one (None).
 pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+fn name_schema() -> RefOr<Schema> {
+    or_null(text(100))
+}
+
+/// What [`email`] accepts, white space around it aside.
+fn email_schema() -> RefOr<Schema> {
+    or_null(text(254).pattern(Some(r"^[^\s@]+@[^\s.]\S*\.\S*[^\s.]$")).description(Some("An email address.")))
+}
+
+/// What [`phone`] accepts, white space around it aside: at least 3 digits.
+fn phone_schema() -> RefOr<Schema> {
+    let other = r"[ +\-().]*";
+    let pattern = format!(r"^{other}[0-9]{other}[0-9]{other}[0-9][0-9 +\-().]*$");
+    or_null(text(32).pattern(Some(pattern)).description(Some("A phone number: digits, spaces, + - ( ) .")))
 }
 
 fn email(value: Option<&str>) -> Result<Option<String>, Invalid> {

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::ledger::Balances;
 use crate::{Cents, Currency, Id, Invalid, Timestamp};
@@ -71,10 +72,17 @@ impl WalletInput {
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentInput {
-    /// Cents, credit (positive) or debit (negative); not 0.
-    #[schema(minimum = -100000000000.0, maximum = 100000000000.0)]
+    /// Cents: positive credits, negative debits; never 0.
+    #[schema(schema_with = adjustment_amount_schema)]
     pub amount: i64,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
+}
+
+fn adjustment_amount_schema() -> ObjectBuilder {
+    let bound = MAX_ADJUSTMENT.0;
+    let amount = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(-bound)).maximum(Some(bound));
+    crate::schema::with_keywords(amount, [("not", serde_json::json!({ "const": 0 }))])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

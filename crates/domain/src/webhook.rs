@@ -9,8 +9,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::invalid::optional_text;
+use crate::schema::{or_null, refined, text};
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
@@ -188,20 +191,42 @@ pub fn webhook_url(raw: &str, own: &OwnAddresses) -> Result<String, Invalid> {
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// An absolute `http` or `https` URL, at most 2048 characters, without credentials. Unless
-    /// the server allows it (`webhook_allow_private`), its host must not be or resolve to a
-    /// loopback, private, link-local, carrier-grade NAT, multicast, unspecified, broadcast,
-    /// documentation or reserved address; every delivery checks this again.
-    #[schema(max_length = 2048)]
+    /// An absolute `http` or `https` URL, at most 2048 characters, without credentials, not
+    /// pointing at this server. Unless the server allows it (`webhook_allow_private`), its host
+    /// must not be or resolve to a loopback, private, link-local, carrier-grade NAT, multicast,
+    /// unspecified, broadcast, documentation or reserved address; every delivery checks this again.
+    #[schema(schema_with = url_schema)]
     pub url: Option<String>,
     /// Event patterns: `session.ended`, `session.*`, `*`.
+    #[schema(schema_with = events_schema)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<Option<String>>,
     /// `false` stops deliveries (events recorded meanwhile are not sent to it); `true` resumes
     /// the pending ones.
     pub enabled: Option<bool>,
+}
+
+fn url_schema() -> RefOr<Schema> {
+    let url = ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_URL_LEN));
+    or_null(url.pattern(Some(r"^https?://[^/?#@\x00-\x20\x7f]+([/?#][^\x00-\x20\x7f]*)?$")))
+}
+
+/// What [`pattern`] accepts.
+fn events_schema() -> RefOr<Schema> {
+    let pattern = format!(r"^(\*|({})\.(\*|[a-z_]+(\.[a-z_]+)?))$", EVENT_OBJECTS.join("|"));
+    let item = ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern));
+    or_null(ArrayBuilder::new().items(item).min_items(Some(1)).max_items(Some(MAX_PATTERNS)))
+}
+
+fn description_schema() -> RefOr<Schema> {
+    or_null(text(500))
+}
+
+refined! {
+    /// `POST /v1.1/webhooks`: an endpoint needs its `url` and `events`.
+    NewWebhook = WebhookInput, required &["url", "events"], keywords []
 }
 
 impl WebhookInput {

@@ -64,6 +64,17 @@ pub fn validate(action: &str, direction: Direction, payload: &Value) -> Result<(
     schema.validator().validate(payload).map_err(|error| violation(&error))
 }
 
+/// The official schema of `action`'s payload in `direction`, as JSON: what the API documents
+/// for the commands it forwards.
+pub fn schema(action: &str, direction: Direction) -> Option<Value> {
+    let (request, response) = ACTIONS.get(action)?;
+    let text = match direction {
+        Direction::Request => request.text,
+        Direction::Response => response.text,
+    };
+    serde_json::from_str(text).ok()
+}
+
 /// One schema, compiled the first time a payload of its kind arrives, then reused.
 struct Schema {
     text: &'static str,

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use domain::transaction::Transaction;
 use ocpp_server::CallFailure;
 use ocpp16::Direction;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::auth::Org;
@@ -39,8 +39,11 @@ pub const COMMANDS: [&str; 19] = [
 
 /// Sends an OCPP 1.6 action to a connected charger with the payload given, validated against
 /// the action's schema, and answers the charger's reply payload as it is.
-#[utoipa::path(post, path = "/v1.1/chargestations/{id}/commands/{action}", operation_id = "send_command", tag = "chargestations",
-    params(("id" = String, Path, description = "The chargestation"), ("action" = String, Path, description = "An OCPP 1.6 CSMS-initiated action, e.g. Reset")),
+///
+/// The document shows this operation once per action, with the action's official OCPP 1.6
+/// schemas as its body and its answer's `result` (see [`document_each_command`]).
+#[utoipa::path(post, path = COMMAND_PATH, operation_id = "send_command", tag = "chargestations",
+    params(IdPath, ("action" = String, Path, description = "An OCPP 1.6 CSMS-initiated action, e.g. Reset")),
     request_body = Object,
     responses((status = 200, description = "The charger's reply payload", body = Envelope<Object>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable,
         (status = 502, description = "The charger answered with a CALLERROR"), (status = 504, description = "The charger did not answer in time")))]
@@ -65,6 +68,39 @@ pub async fn send(
         Err(CallFailure::Refused { code, description }) => {
             Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str())))
         }
+    }
+}
+
+const COMMAND_PATH: &str = "/v1.1/chargestations/{id}/commands/{action}";
+
+/// Replaces the `{action}` path of the document with one path per command, whose body is the
+/// action's OCPP 1.6 request schema and whose `result` is its response schema: a client built
+/// from the document sends only payloads the server forwards.
+pub fn document_each_command(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else { return };
+    let Some(template) = paths.remove(COMMAND_PATH) else { return };
+    let ocpp_schema = |action: &str, direction: Direction| {
+        let mut schema = ocpp16::schema(action, direction).unwrap_or_else(|| json!({ "type": "object" }));
+        if let Some(fields) = schema.as_object_mut() {
+            fields.remove("$schema");
+        }
+        schema
+    };
+    for action in COMMANDS {
+        let mut item = template.clone();
+        let operation = &mut item["post"];
+        operation["operationId"] = json!(format!("send_{action}"));
+        operation["summary"] = json!(format!("Sends {action} to a connected charger and answers the charger's reply payload as it is."));
+        if let Some(parameters) = operation["parameters"].as_array_mut() {
+            parameters.retain(|p| p["name"] != "action");
+        }
+        operation["requestBody"]["content"]["application/json"]["schema"] = ocpp_schema(action, Direction::Request);
+        operation["responses"]["200"]["content"]["application/json"]["schema"] = json!({
+            "type": "object",
+            "required": ["ok", "message", "result"],
+            "properties": { "ok": { "type": "boolean" }, "message": { "type": "string" }, "result": ocpp_schema(action, Direction::Response) }
+        });
+        paths.insert(COMMAND_PATH.replace("{action}", action), item);
     }
 }
 

@@ -34,8 +34,8 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     ok(s.store.event(org, id).await?)
 }
 
-/// `POST /v1.1/events/{id}/redeliver`: to one endpoint, or (empty body) to every enabled
-/// endpoint whose patterns match the event.
+/// `POST /v1.1/events/{id}/redeliver`: to one endpoint, or (`{}`) to every enabled endpoint
+/// whose patterns match the event.
 #[derive(Deserialize, Debug, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeliverInput {

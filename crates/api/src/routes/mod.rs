@@ -21,6 +21,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::openapi::ApiDoc;
 
+pub use commands::document_each_command;
 pub use operations::operations;
 
 pub fn v1() -> OpenApiRouter<AppState> {

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use tariff::{Activity, ActivityError, Cost, Period};
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::AppState;
 use crate::auth::Org;
@@ -20,13 +21,19 @@ use crate::openapi::{BadRequest, NotFound, TooLarge, Unauthorized, Unavailable};
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteInput {
-    /// At most 10,000 periods spanning at most 31 days.
+    /// At most 10,000 periods spanning at most 31 days, in time order and not overlapping.
     #[schema(max_items = 10000)]
     pub charging_activity: Vec<PeriodInput>,
     /// IANA time zone for times of day and dates in the rate's restrictions; default UTC.
+    #[schema(schema_with = timezone_schema)]
     pub timezone: Option<String>,
 }
 
+fn timezone_schema() -> RefOr<Schema> {
+    domain::schema::or_null(domain::location::timezone_schema())
+}
+
+/// A period of the activity; `endTime` is not before `startTime`.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodInput {
@@ -34,7 +41,7 @@ pub struct PeriodInput {
     pub start: Timestamp,
     #[serde(rename = "endTime")]
     pub end: Timestamp,
-    /// An OCPP 1.6 connector status: Charging, SuspendedEV, SuspendedEVSE, Finishing...
+    #[schema(value_type = ConnectorStatus)]
     pub status: String,
     /// Energy delivered within the period, Wh.
     #[schema(minimum = 0, maximum = 1000000000)]

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use domain::Id;
 use domain::connector::{Connector, ConnectorInput, ConnectorPatch};
-use domain::location::{Location, LocationInput};
-use domain::rate::{Rate, RateInput};
+use domain::location::{Location, LocationInput, NewLocation};
+use domain::rate::{NewRate, Rate, RateInput};
 use domain::user::{UserInput, UserView};
 
 use crate::AppState;
@@ -50,7 +50,7 @@ pub async fn update_user(State(s): State<AppState>, Org(org): Org, IdPath(id): I
 
 /// Creates a location.
 #[utoipa::path(post, path = "/v1.1/locations", tag = "locations",
-    request_body = LocationInput,
+    request_body = NewLocation,
     responses((status = 200, description = "OK", body = Envelope<Location>), BadRequest, Unauthorized, Conflict, TooLarge, Unavailable))]
 pub async fn create_location(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<LocationInput>) -> ApiResult {
     let location = input.create(s.store.new_id(), s.store.now())?;
@@ -85,7 +85,7 @@ pub async fn update_location(State(s): State<AppState>, Org(org): Org, IdPath(id
 
 /// Creates a rate.
 #[utoipa::path(post, path = "/v1.1/rates", tag = "rates",
-    request_body = RateInput,
+    request_body = NewRate,
     responses((status = 200, description = "OK", body = Envelope<Rate>), BadRequest, Unauthorized, Conflict, TooLarge, Unavailable))]
 pub async fn create_rate(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<RateInput>) -> ApiResult {
     let rate = input.create(s.store.new_id(), s.store.now())?;

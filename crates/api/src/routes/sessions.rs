@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use domain::rate::ComponentType;
-use domain::session::{EndedBy, PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, pause_profile_id};
+use domain::session::{EndedBy, PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, StartSession, pause_profile_id};
 use ocpp_server::{CallFailure, pricing, session_watch};
 use serde_json::{Value, json};
 use store::SessionFacts;
@@ -20,7 +20,7 @@ use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Una
 /// (RemoteStartTransaction with the session's idTag); if the charger refuses, the session is
 /// cancelled and the hold released.
 #[utoipa::path(post, path = "/v1.1/sessions", operation_id = "start_session", tag = "sessions",
-    request_body = SessionInput,
+    request_body = StartSession,
     responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
         (status = 405, description = "No wallet, too low a balance, no rate, or another currency"), Conflict, TooLarge, Unavailable))]
 pub async fn start(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<SessionInput>) -> ApiResult {

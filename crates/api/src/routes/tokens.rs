@@ -1,7 +1,7 @@
 //! Tokens: the idTags chargers ask Joule to authorize.
 
 use axum::extract::State;
-use domain::token::{Token, TokenInput};
+use domain::token::{NewToken, Token, TokenInput};
 
 use crate::AppState;
 use crate::auth::Org;
@@ -12,7 +12,7 @@ use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Una
 
 /// Creates a token; its `physicalId` is unique in the organization.
 #[utoipa::path(post, path = "/v1.1/tokens", operation_id = "create_token", tag = "tokens",
-    request_body = TokenInput,
+    request_body = NewToken,
     responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable))]
 pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<TokenInput>) -> ApiResult {
     let token = input.create(s.store.new_id(), s.store.now())?;

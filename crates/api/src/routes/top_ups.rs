@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use domain::top_up::{TopUpInput, TopUpView};
+use domain::top_up::{CreateTopUp, TopUpInput, TopUpView};
 use stripe::Receipt;
 
 use crate::AppState;
@@ -29,7 +29,7 @@ use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Una
 /// `client_secret`), and a retry after Stripe could not be reached asks Stripe again under the
 /// same Stripe idempotency key: one PaymentIntent, never a second charge.
 #[utoipa::path(post, path = "/v1.1/top_up", operation_id = "create_top_up", tag = "top-ups",
-    request_body = TopUpInput,
+    request_body = CreateTopUp,
     responses((status = 200, description = "OK", body = Envelope<TopUpView>), BadRequest, Unauthorized,
         (status = 402, description = "Stripe declined the card; the message carries Stripe's message and codes"), NotFound,
         (status = 405, description = "`Top-ups are only available in the US`, `Stripe is not configured for this organization`, `Stripe does not accept payments in <currency>`, or Stripe refused the organization's key"),

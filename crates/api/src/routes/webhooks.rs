@@ -2,7 +2,7 @@
 //! record of every delivery attempt.
 
 use axum::extract::State;
-use domain::webhook::{Secret, WebhookEndpoint, WebhookInput, WebhookWithSecret, webhook_url};
+use domain::webhook::{NewWebhook, Secret, WebhookEndpoint, WebhookInput, WebhookWithSecret, webhook_url};
 use domain::webhook_delivery::DeliveryAttempt;
 
 use crate::AppState;
@@ -28,7 +28,7 @@ async fn check_destination(s: &AppState, url: &str) -> Result<(), ApiError> {
 /// Creates a webhook endpoint. The answer carries its signing secret, the only time it is
 /// shown.
 #[utoipa::path(post, path = "/v1.1/webhooks", operation_id = "create_webhook", tag = "webhooks",
-    request_body = WebhookInput,
+    request_body = NewWebhook,
     responses((status = 200, description = "OK", body = Envelope<WebhookWithSecret>), BadRequest, Unauthorized, TooLarge, Unavailable))]
 pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<WebhookInput>) -> ApiResult {
     let endpoint = input.create(s.store.new_id(), &s.config.own_addresses(), s.store.now())?;

@@ -5,6 +5,35 @@ use serde_json::json;
 
 use crate::app::{TestApp, on_every_backend};
 
+/// What the OpenAPI document says of every body: a JSON object, required, objects all the way
+/// down, integers as JSON Schema reads them.
+#[tokio::test]
+async fn bodies_are_required_json_objects_all_the_way_down() {
+    on_every_backend(|app: TestApp| async move {
+        let key = app.key().await;
+        for method in [Method::POST, Method::PATCH] {
+            let path = if method == Method::POST { "/v1.1/users" } else { "/v1.1/organization" };
+            let bare = app.client.request(method, format!("{}{path}", app.base)).bearer_auth(&key);
+            assert_eq!(app.send(bare).await.err(400), "Missing request body: a JSON object is required", "{path}");
+        }
+        assert!(app.get("/v1.1/users", &key).await.ok().as_array().unwrap().is_empty(), "nothing was created");
+
+        let message = app.post("/v1.1/locations", &key, json!({ "name": "Depot", "coordinates": [40.7, -74.0] })).await.err(400);
+        assert!(message.starts_with("Invalid `coordinates`: invalid type: sequence"), "{message}");
+        let message = app.post("/v1.1/sessions", &key, json!({ "connector": "0123456789abcdef01234567", "target": [null, 5] })).await.err(400);
+        assert!(message.starts_with("Invalid `target`: invalid type: sequence"), "{message}");
+        assert!(app.get("/v1.1/locations", &key).await.ok().as_array().unwrap().is_empty());
+
+        let station = app.post("/v1.1/chargestations", &key, json!({ "endpoint": "CP-WHOLE" })).await.ok();
+        let connector = app.post("/v1.1/connectors", &key, json!({ "chargestation": station["_id"], "connector_id": 2.0 })).await.ok();
+        assert_eq!(connector["connector_id"], json!(2));
+        let message = app.post("/v1.1/connectors", &key, json!({ "chargestation": station["_id"], "connector_id": 2.5 })).await.err(400);
+        assert!(message.starts_with("Invalid `connector_id`"), "{message}");
+        app
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn bad_requests_are_named_and_change_nothing() {
     on_every_backend(|app: TestApp| async move {
