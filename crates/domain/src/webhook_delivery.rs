@@ -2,6 +2,8 @@
 //! an answer means for the delivery and the endpoint, the signatures, and the attempt record
 //! the API lists.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
@@ -203,6 +205,54 @@ pub struct Delivery {
     pub created_at: Timestamp,
 }
 
+/// A node's delivery slots and how they are shared: at most `per_endpoint` in flight to one
+/// endpoint, and, while more than one organization has deliveries due, at most half of all
+/// slots to one organization's endpoints, so one organization's flood or slow receivers never
+/// hold back the others. Slots already in flight are never taken back: an organization over
+/// its half gets no new ones until it is under it again.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    total: usize,
+    free: usize,
+    per_endpoint: usize,
+    organizations_due: usize,
+    busy_endpoint: HashMap<Id, usize>,
+    busy_organization: HashMap<Id, usize>,
+}
+
+impl Slots {
+    /// `total` slots of which `free` are free; `in_flight` is `(endpoint, organization)` of
+    /// every delivery being sent.
+    pub fn new(total: usize, free: usize, per_endpoint: usize, in_flight: impl IntoIterator<Item = (Id, Id)>) -> Slots {
+        let mut slots = Slots { total, free: free.min(total), per_endpoint, ..Slots::default() };
+        for (endpoint, organization) in in_flight {
+            *slots.busy_endpoint.entry(endpoint).or_default() += 1;
+            *slots.busy_organization.entry(organization).or_default() += 1;
+        }
+        slots
+    }
+
+    /// How many organizations have deliveries due in this round.
+    pub fn organizations_due(&mut self, n: usize) {
+        self.organizations_due = n;
+    }
+
+    /// How many more deliveries of `endpoint` (of `organization`) may be claimed now.
+    pub fn room(&self, endpoint: Id, organization: Id) -> usize {
+        let endpoint_room = self.per_endpoint.saturating_sub(self.busy_endpoint.get(&endpoint).copied().unwrap_or(0));
+        let share = if self.organizations_due > 1 { (self.total / 2).max(1) } else { self.total };
+        let organization_room = share.saturating_sub(self.busy_organization.get(&organization).copied().unwrap_or(0));
+        self.free.min(endpoint_room).min(organization_room)
+    }
+
+    /// Records `n` deliveries of `endpoint` claimed.
+    pub fn take(&mut self, endpoint: Id, organization: Id, n: usize) {
+        self.free = self.free.saturating_sub(n);
+        *self.busy_endpoint.entry(endpoint).or_default() += n;
+        *self.busy_organization.entry(organization).or_default() += n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -319,5 +369,41 @@ mod tests {
             prop_assert_ne!(&sig, &standard_signature(&s, "id", t + 1, &body));
             prop_assert_ne!(&sig, &standard_signature(&s, "id2", t, &body));
         }
+    }
+
+    fn ids(n: usize) -> Vec<Id> {
+        (0..n).map(|i| Id::from_parts(1, [0; 5], i as u32)).collect()
+    }
+
+    #[test]
+    fn one_organization_alone_may_use_every_slot_up_to_its_endpoints_limit() {
+        let [e, o] = ids(2)[..] else { unreachable!() };
+        let mut slots = Slots::new(8, 8, 6, []);
+        slots.organizations_due(1);
+        assert_eq!(slots.room(e, o), 6);
+        slots.take(e, o, 6);
+        assert_eq!(slots.room(e, o), 0);
+    }
+
+    #[test]
+    fn while_others_are_due_an_organization_gets_at_most_half_even_over_several_endpoints() {
+        let [a1, a2, b1, a, b] = ids(5)[..] else { unreachable!() };
+        let mut slots = Slots::new(8, 8, 8, []);
+        slots.organizations_due(2);
+        assert_eq!(slots.room(a1, a), 4);
+        slots.take(a1, a, 3);
+        assert_eq!(slots.room(a2, a), 1, "the organization's half counts all its endpoints");
+        slots.take(a2, a, 1);
+        assert_eq!(slots.room(a2, a), 0);
+        assert_eq!(slots.room(b1, b), 4);
+    }
+
+    #[test]
+    fn deliveries_in_flight_count_and_the_free_slots_bound_everything() {
+        let [e, a, f, b] = ids(4)[..] else { unreachable!() };
+        let mut slots = Slots::new(8, 2, 8, [(e, a), (e, a), (e, a), (e, a), (e, a), (e, a)]);
+        slots.organizations_due(2);
+        assert_eq!(slots.room(e, a), 0, "six in flight is over its half");
+        assert_eq!(slots.room(f, b), 2, "only two slots are free");
     }
 }

@@ -7,12 +7,12 @@
 //! next state and, when the rules say so, disables the endpoint with its event.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use domain::event::{Event, NewEvent};
 use domain::page::Page;
 use domain::webhook::{Secret, WebhookEndpoint};
-use domain::webhook_delivery::{Delivery, DeliveryAttempt, ROTATION_GRACE_MS, Verdict};
+use domain::webhook_delivery::{Delivery, DeliveryAttempt, ROTATION_GRACE_MS, Slots, Verdict};
 use domain::{Id, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -312,27 +312,30 @@ impl Store {
         Ok(rows.len())
     }
 
-    /// Claims due deliveries for up to `max_total` attempts, at most `free(endpoint)` per
-    /// endpoint, each held for `lease_ms`. Of one stream's events (a chargestation's, or an
+    /// Claims due deliveries as far as `slots` has room for them (`Slots` shares a node's
+    /// slots among endpoints and organizations), each held for `lease_ms`. Of one stream's events (a chargestation's, or an
     /// object's) for one endpoint only the earliest pending one (the head of its queue) is ever
     /// due, so deliveries keep their order. The head is a correlated `ORDER BY ... LIMIT 1` subquery, which both databases
     /// answer from `webhook_deliveries_in_order` whatever their statistics say (an anti-join
     /// planned on a freshly filled table scans the whole queue for every row).
-    pub async fn claim_webhook_deliveries(&self, lease_ms: i64, max_total: usize, free: impl Fn(&Id) -> usize) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    pub async fn claim_webhook_deliveries(&self, lease_ms: i64, slots: &mut Slots) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let now = self.now();
         let due = sqlx::query(
-            "SELECT w.id AS endpoint_id FROM webhook_endpoints w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM webhook_deliveries d \
+            "SELECT w.id AS endpoint_id, w.organization_id FROM webhook_endpoints w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM webhook_deliveries d \
              WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1))",
         )
         .bind(now.millis())
         .fetch_all(&self.pool)
         .await?;
+        let due = due.iter().map(|row| Ok((id_in(row, "endpoint_id")?, id_in(row, "organization_id")?))).collect::<Result<Vec<_>, StoreError>>()?;
+        slots.organizations_due(due.iter().map(|(_, org)| org).collect::<HashSet<_>>().len());
         let mut claimed = Vec::new();
-        for row in &due {
-            let endpoint = id_in(row, "endpoint_id")?;
-            let room = free(&endpoint).min(max_total.saturating_sub(claimed.len()));
+        for (endpoint, org) in due {
+            let room = slots.room(endpoint, org);
             if room > 0 {
-                claimed.extend(self.claim_for_endpoint(endpoint, now, lease_ms, room).await?);
+                let got = self.claim_for_endpoint(endpoint, now, lease_ms, room).await?;
+                slots.take(endpoint, org, got.len());
+                claimed.extend(got);
             }
         }
         Ok(claimed)

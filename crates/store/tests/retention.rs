@@ -6,7 +6,7 @@ use std::sync::Arc;
 use domain::page::Page;
 use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookInput};
-use domain::webhook_delivery::{DeliveryAttempt, Verdict};
+use domain::webhook_delivery::{DeliveryAttempt, Slots, Verdict};
 use store::testing::{BACKENDS, ManualClock, TestDatabase, chargestation, organization};
 use store::{Clock, ENERGY_REGISTER, FinishedAttempt, Progress, Purged, Retention, Sample, Store, SystemClock};
 use store::{TransactionStart, TransactionStop};
@@ -72,7 +72,7 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
             clock.advance_ms(1);
         }
         store.fan_out_events(100).await.unwrap();
-        let claimed = store.claim_webhook_deliveries(15_000, 1, |_| 1).await.unwrap();
+        let claimed = store.claim_webhook_deliveries(15_000, &mut Slots::new(1, 1, 1, [])).await.unwrap();
         assert_eq!(claimed.len(), 1);
         let delivered = claimed[0].clone();
         let attempt = DeliveryAttempt {

@@ -6,7 +6,8 @@
 //! 2. **claim**: due deliveries are leased to this node (`Store::claim_webhook_deliveries`), at
 //!    most [`DispatcherConfig::concurrency`] in flight and
 //!    [`DispatcherConfig::per_endpoint`] per endpoint, so one slow endpoint never takes the
-//!    slots of the others; of one stream's events (a chargestation's, or else one object's)
+//!    slots of the others, and at most half of them to one organization while another has
+//!    deliveries due (`webhook_delivery::Slots`); of one stream's events (a chargestation's, or else one object's)
 //!    only the earliest pending one is ever due for an endpoint, which keeps them in order;
 //! 3. **deliver**: each claimed delivery is POSTed in its own task, signed, with a timeout and
 //!    no redirects; the answer goes through `webhook_delivery::decide`;
@@ -17,7 +18,6 @@
 //! mid-flight leaves leases that end after [`DispatcherConfig::lease`], and its deliveries are
 //! sent again (at least once). Time comes from the store's clock, so tests can move it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ mod destination;
 pub use destination::check_url;
 
 use domain::Id;
-use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Verdict};
+use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Slots, Verdict};
 use store::{ClaimedDelivery, FinishedAttempt, Store};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -91,8 +91,9 @@ struct Dispatcher {
     client: reqwest::Client,
     /// Bounds the deliveries in flight on this node.
     slots: Arc<Semaphore>,
-    /// Deliveries in flight per endpoint, so that claims leave room for the other endpoints.
-    busy: Arc<Mutex<HashMap<Id, usize>>>,
+    /// `(endpoint, organization)` of each delivery in flight, so that claims leave room for
+    /// the other endpoints and organizations.
+    busy: Arc<Mutex<Vec<(Id, Id)>>>,
     /// Poked when deliveries are recorded: the next one of their stream may be due.
     wake: Arc<Notify>,
     finished: UnboundedSender<Done>,
@@ -130,11 +131,9 @@ impl Dispatcher {
             }
             let mut busy = self.busy.lock().expect("busy map");
             for (f, _slot) in batch {
-                if let Some(n) = busy.get_mut(&f.claimed.endpoint) {
-                    *n -= 1;
-                    if *n == 0 {
-                        busy.remove(&f.claimed.endpoint);
-                    }
+                let sent = (f.claimed.endpoint, f.claimed.organization);
+                if let Some(i) = busy.iter().position(|b| *b == sent) {
+                    busy.swap_remove(i);
                 }
             }
             drop(busy);
@@ -174,12 +173,12 @@ impl Dispatcher {
             return Ok(());
         }
         let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(i64::MAX);
-        let busy = self.busy.lock().expect("busy map").clone();
-        let per_endpoint = self.config.per_endpoint.max(1);
-        let claimed = self.store.claim_webhook_deliveries(lease_ms, free, |e| per_endpoint.saturating_sub(busy.get(e).copied().unwrap_or(0))).await?;
+        let in_flight: Vec<(Id, Id)> = self.busy.lock().expect("busy map").clone();
+        let mut slots = Slots::new(self.config.concurrency.max(1), free, self.config.per_endpoint.max(1), in_flight);
+        let claimed = self.store.claim_webhook_deliveries(lease_ms, &mut slots).await?;
         for delivery in claimed {
             let Ok(slot) = self.slots.clone().try_acquire_owned() else { break };
-            *self.busy.lock().expect("busy map").entry(delivery.endpoint).or_default() += 1;
+            self.busy.lock().expect("busy map").push((delivery.endpoint, delivery.organization));
             let (store, client, finished, scale, allow_private) =
                 (self.store.clone(), self.client.clone(), self.finished.clone(), self.config.retry_scale, self.config.allow_private);
             tokio::spawn(async move {

@@ -12,7 +12,7 @@ use domain::Id;
 use domain::organization::OrganizationInput;
 use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookEndpoint, WebhookInput};
-use domain::webhook_delivery::{self as rules, DeliveryAttempt, FAILING_REASON, GONE_REASON, MAX_ATTEMPTS, RETRY_DELAYS_S};
+use domain::webhook_delivery::{self as rules, DeliveryAttempt, FAILING_REASON, GONE_REASON, MAX_ATTEMPTS, RETRY_DELAYS_S, Slots};
 use serde_json::Value;
 use store::testing::{BACKENDS, ManualClock, TestDatabase};
 use store::{ApiKeyRecord, Backend, Clock, Filter, Store, SystemClock};
@@ -109,14 +109,10 @@ impl World {
         let db = TestDatabase::fresh(backend).await;
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = Store::connect(&db.url, clock.clone()).await.unwrap();
-        let org = OrganizationInput { name: "Hooks".into(), country: None, configurations: None }.parse(store.new_id(), store.now()).unwrap();
-        store
-            .create_organization(&org, &ApiKeyRecord { id: format!("{:016x}", rand::random::<u64>()), organization: org.id, secret_sha256: String::new() })
-            .await
-            .unwrap();
+        let org = organization(&store, "Hooks").await;
         // Endpoints created from here on do not get the organization's creation.
         clock.advance_ms(1000);
-        World { store, clock, org: org.id, db: Some(db), dispatcher: None }
+        World { store, clock, org, db: Some(db), dispatcher: None }
     }
 
     /// Waits until `n` attempts to deliver to `endpoint` are recorded (the receiver sees a
@@ -136,10 +132,14 @@ impl World {
     }
 
     async fn endpoint(&self, url: &str, events: &[&str]) -> (WebhookEndpoint, Secret) {
+        self.endpoint_of(self.org, url, events).await
+    }
+
+    async fn endpoint_of(&self, org: Id, url: &str, events: &[&str]) -> (WebhookEndpoint, Secret) {
         let input = WebhookInput { url: Some(url.into()), events: Some(events.iter().map(|e| e.to_string()).collect()), ..WebhookInput::default() };
         let endpoint = input.create(self.store.new_id(), &OwnAddresses::default(), self.store.now()).unwrap();
         let secret = Secret::from_key(&rand::random::<[u8; 32]>());
-        self.store.create_webhook(self.org, &endpoint, &secret).await.unwrap();
+        self.store.create_webhook(org, &endpoint, &secret).await.unwrap();
         (endpoint, secret)
     }
 
@@ -179,6 +179,15 @@ impl World {
             db.remove().await;
         }
     }
+}
+
+async fn organization(store: &Store, name: &str) -> Id {
+    let org = OrganizationInput { name: name.into(), country: None, configurations: None }.parse(store.new_id(), store.now()).unwrap();
+    store
+        .create_organization(&org, &ApiKeyRecord { id: format!("{:016x}", rand::random::<u64>()), organization: org.id, secret_sha256: String::new() })
+        .await
+        .unwrap();
+    org.id
 }
 
 /// Waits (real time) until `probe` holds.
@@ -385,6 +394,46 @@ async fn a_slow_endpoint_does_not_delay_another() {
 }
 
 #[tokio::test]
+async fn an_organizations_flood_leaves_half_the_slots_to_the_others() {
+    for backend in BACKENDS {
+        let mut w = World::new(backend).await;
+        // The first organization's endpoints are slow and have many events due; the second's
+        // endpoint was created later, so it comes last when the due endpoints are read.
+        let mut slow = Vec::new();
+        for _ in 0..2 {
+            slow.push(Receiver::start(Arc::new(|_, _| (200, Duration::from_millis(1500)))).await);
+        }
+        for r in &slow {
+            w.endpoint(&r.url, &["user.created"]).await;
+        }
+        for _ in 0..8 {
+            w.user_event().await;
+        }
+        let other = organization(&w.store, "Other").await;
+        // How many of the flood's requests had arrived when the other organization's came.
+        let flooding = Arc::new(Mutex::new(None));
+        let (seen, flood) = (flooding.clone(), slow.clone());
+        let fast = Receiver::start(Arc::new(move |_, _| {
+            seen.lock().unwrap().get_or_insert(flood.iter().map(|r| r.got().len()).sum::<usize>());
+            (200, Duration::ZERO)
+        }))
+        .await;
+        w.endpoint_of(other, &fast.url, &["user.created"]).await;
+        let user = UserInput { firstname: Some(Some("Grace".into())), ..UserInput::default() }.create(w.store.new_id(), w.store.now()).unwrap();
+        w.store.create_user(other, &user).await.unwrap();
+
+        w.start(DispatcherConfig { concurrency: 4, per_endpoint: 4, ..config() });
+        let started = std::time::Instant::now();
+        until("the other organization's event", || fast.got().len() == 1).await;
+        assert!(started.elapsed() < Duration::from_millis(1400), "{backend:?}: waited for the flood: {:?}", started.elapsed());
+        let flooding = flooding.lock().unwrap().unwrap();
+        assert!(flooding <= 2, "{backend:?}: the flooding organization had {flooding} of 4 slots");
+        until("the flood", || slow.iter().map(|r| r.got().len()).sum::<usize>() == 16).await;
+        w.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_node_that_does_not_allow_private_addresses_sends_them_nothing_and_retries() {
     for backend in BACKENDS {
         let mut w = World::new(backend).await;
@@ -424,7 +473,7 @@ async fn a_delivery_held_by_a_dead_node_is_sent_once_its_lease_ends() {
         // A node fans out and claims, then dies before sending.
         w.store.fan_out_events(100).await.unwrap();
         let lease = config().lease;
-        let held = w.store.claim_webhook_deliveries(lease.as_millis() as i64, 10, |_| 10).await.unwrap();
+        let held = w.store.claim_webhook_deliveries(lease.as_millis() as i64, &mut Slots::new(10, 10, 10, [])).await.unwrap();
         assert_eq!(held.len(), 1);
         w.start(config());
         settle().await;
