@@ -1,9 +1,11 @@
 //! One charger's connection: frames in, handlers, answers out; calls to the charger one at a
 //! time from its queue, each with a deadline; pings to find a dead peer.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::FutureExt;
 use ocpp16::{Direction, ErrorCode, Frame};
 use serde_json::Value;
 use store::ChargerLogin;
@@ -159,10 +161,20 @@ async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) 
     };
     match frame {
         Frame::Call { id, .. } if text.len() > max => Some(Frame::call_error(id, ErrorCode::FormationViolation, format!("frames are limited to {max} bytes"))),
-        Frame::Call { id, action, payload } => Some(match handlers::dispatch(link, &action, payload).await {
-            Ok(answer) => Frame::CallResult { id, payload: answer },
-            Err(failure) => Frame::call_error(id, failure.code, failure.description),
-        }),
+        Frame::Call { id, action, payload } => {
+            // A handler that panics on some input rolls back its transaction (dropped) and is
+            // answered like a storage failure; the connection, and its offline mark when it
+            // closes, go on.
+            let handled = AssertUnwindSafe(handlers::dispatch(link, &action, payload)).catch_unwind().await;
+            Some(match handled {
+                Ok(Ok(answer)) => Frame::CallResult { id, payload: answer },
+                Ok(Err(failure)) => Frame::call_error(id, failure.code, failure.description),
+                Err(_) => {
+                    tracing::error!(cs = %link.login.chargestation, %action, "a charger's message made its handler panic");
+                    Frame::call_error(id, ErrorCode::InternalError, "the central system could not process the message; retry later")
+                }
+            })
+        }
         Frame::CallResult { id, payload } => {
             match in_flight.take_if(|f| f.id == id) {
                 Some(f) => {
