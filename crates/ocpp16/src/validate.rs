@@ -101,7 +101,13 @@ fn compile(text: &str) -> Result<Validator, String> {
     let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     // The draft comes from each schema's `$schema` (04 for OCPP 1.6, 06 for the security
     // extension). Formats are asserted: `date-time` is how OCPP 1.6 types its timestamps.
-    jsonschema::options().should_validate_formats(true).build(&schema).map_err(|e| e.to_string())
+    jsonschema::options().should_validate_formats(true).with_format("date-time", is_date_time).build(&schema).map_err(|e| e.to_string())
+}
+
+/// RFC 3339's `date-time`, with its four-digit year: the built-in check also takes years like
+/// `-052`, which no charger means and which no longer read back once written out again.
+fn is_date_time(text: &str) -> bool {
+    text.get(..4).is_some_and(|year| year.bytes().all(|b| b.is_ascii_digit())) && chrono::DateTime::parse_from_rfc3339(text).is_ok()
 }
 
 /// A CALLERROR echoes its description; a huge offending value should not come back whole.
@@ -157,6 +163,16 @@ mod tests {
 
     fn code(action: &str, payload: Value) -> ErrorCode {
         validate(action, Direction::Request, &payload).unwrap_err().code
+    }
+
+    #[test]
+    fn a_date_time_has_rfc_3339s_four_digit_year() {
+        let heartbeat_answer = |at: &str| validate("Heartbeat", Direction::Response, &serde_json::json!({ "currentTime": at })).is_ok();
+        assert!(heartbeat_answer("2026-12-06T09:00:00.123+01:00"));
+        assert!(heartbeat_answer("0052-11-25T10:30:00Z"));
+        for wrong in ["-052-11-25T10:30:00Z", "-0052-11-25T10:30:00Z", "2026-13-06T09:00:00Z", "20261-12-06T09:00:00Z"] {
+            assert!(!heartbeat_answer(wrong), "{wrong}");
+        }
     }
 
     #[test]
