@@ -6,7 +6,10 @@
 //! only the wait for the answer, never the request, so a retry finds the first answer rather
 //! than a claim nobody holds. The use case that
 //! makes the request's change stores the answer in the change's own transaction; for a request
-//! no use case answered (a refusal, a charger command), the layer stores it afterwards.
+//! no use case answered (a refusal, a quote, a charger command, a session stop), the layer
+//! stores it afterwards. Those change nothing in the database a second run would change again
+//! (a stop is recorded once), so if the node dies before it stored their answer, a retry sends
+//! the command to the charger again, which takes it as a repeat.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -56,7 +59,7 @@ pub fn fingerprint(method: &Method, target: &str, body: &[u8]) -> String {
 
 async fn replay_or_run(state: &AppState, request: Request, next: Next) -> Result<Response, Response> {
     let key = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::bad_request(format!("Invalid `Idempotency-Key`: must be 1 to {MAX_KEY_LEN} visible ASCII characters")).into_response());
     }
     // Keys are per caller; a request that fails authentication is answered by its handler.

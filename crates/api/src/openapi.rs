@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema};
 
 use crate::envelope::{Envelope, Null};
@@ -15,7 +17,6 @@ use crate::envelope::{Envelope, Null};
 #[openapi(
     info(title = "Joule", description = "EV charging backend. Every `/v1.1` answer is the envelope `{ok, message, result}`. \
         Every request body is a JSON object. Decimal numbers (prices, energy, power) are exact: at most 28 digits after the point."),
-    modifiers(&SharedComponents),
     security(("api_key" = [])),
     components(schemas(Null))
 )]
@@ -24,7 +25,10 @@ pub struct ApiDoc;
 /// The document, built once.
 pub fn document() -> &'static str {
     static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-        let mut document = serde_json::to_value(crate::routes::v1().into_openapi()).expect("the OpenAPI document serializes");
+        // Shared parts go in once every route is in: `modifiers(...)` would run before.
+        let mut openapi = crate::routes::v1().into_openapi();
+        SharedComponents.modify(&mut openapi);
+        let mut document = serde_json::to_value(openapi).expect("the OpenAPI document serializes");
         crate::routes::document_each_command(&mut document);
         document.to_string()
     });
@@ -61,7 +65,29 @@ impl Modify for SharedComponents {
                 }
             }
         }
+        for operation in openapi.paths.paths.values_mut().filter_map(|item| item.post.as_mut()) {
+            operation.parameters.get_or_insert_default().push(idempotency_key().into());
+            for (status, response) in Conflict::responses() {
+                operation.responses.responses.entry(status).or_insert(response);
+            }
+        }
     }
+}
+
+/// The `Idempotency-Key` header every POST takes (see `crate::idempotency`).
+fn idempotency_key() -> Parameter {
+    let key = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]+$"));
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the same key with the same request within 24 hours answers the first response again \
+             (with the header `Idempotent-Replayed: true`, and any secret the first answer showed as null) and changes nothing; \
+             with another request it is a 409, as is a retry while the first request still runs.",
+        ))
+        .schema(Some(key))
+        .build()
 }
 
 /// Declares one documentation type per error status a handler can answer, each a response
@@ -147,6 +173,11 @@ mod tests {
                 }
                 if path.contains("{id}") {
                     assert!(operation["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "id" && p["in"] == "path"), "{name} documents {{id}}");
+                }
+                if method == "post" {
+                    let header = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "Idempotency-Key");
+                    assert_eq!(header.map(|h| &h["in"]), Some(&serde_json::json!("header")), "{name} documents its Idempotency-Key");
+                    assert!(operation["responses"]["409"].is_object(), "{name}: a key used for another request is a 409");
                 }
                 let uri = path.replace("{id}", "63dcf32e7d291b1b005284ac");
                 let request = Request::builder().method(method.to_uppercase().as_str()).uri(uri).body(Body::empty()).unwrap();

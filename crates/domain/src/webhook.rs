@@ -63,7 +63,9 @@ impl WebhookEndpoint {
 pub struct WebhookWithSecret {
     #[serde(flatten)]
     pub endpoint: WebhookEndpoint,
-    /// `whsec_` and the base64 key: keep it, it is not shown again.
+    /// `whsec_` and the base64 key: keep it, it is not shown again (a replay of the request
+    /// with its `Idempotency-Key` shows null).
+    #[schema(nullable)]
     pub secret: String,
 }
 

@@ -168,8 +168,17 @@ impl Store {
     /// task runs, if it claimed an `Idempotency-Key`. A request that lost its claim gets a
     /// `Conflict`, so its change rolls back.
     pub(crate) async fn answer(&self, tx: &mut AnyConnection, result: &impl Serialize) -> Result<(), StoreError> {
+        self.answer_with_secret(tx, result, None).await
+    }
+
+    /// [`Store::answer`] for an answer that also shows a secret made for it, under `field`
+    /// beside the fields of `result`: a replay shows that field as null.
+    pub(crate) async fn answer_with_secret(&self, tx: &mut AnyConnection, result: &impl Serialize, field: Option<&str>) -> Result<(), StoreError> {
         let Some(claim) = current_claim() else { return Ok(()) };
-        let result = serde_json::to_value(result).map_err(StoreError::corrupt)?;
+        let mut result = serde_json::to_value(result).map_err(StoreError::corrupt)?;
+        if let (Some(field), Value::Object(fields)) = (field, &mut result) {
+            fields.insert(field.to_string(), Value::Null);
+        }
         let body = json!({ "ok": true, "message": "OK", "result": result }).to_string();
         if store_answer(tx, &claim, 200, &body).await? { Ok(()) } else { Err(StoreError::Conflict(IN_PROGRESS.into())) }
     }

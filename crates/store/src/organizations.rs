@@ -24,6 +24,7 @@ impl Store {
     pub async fn create_organization(&self, org: &Organization, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         self.insert_organization(&mut tx, org, key).await?;
+        self.answer_with_secret(&mut tx, org, Some("api_key")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,6 +140,7 @@ impl Store {
             return Err(StoreError::NotFound("organization"));
         }
         insert_key(&mut tx, key, self.now().millis()).await?;
+        self.answer_with_secret(&mut tx, &serde_json::json!({ "organization": key.organization }), Some("api_key")).await?;
         tx.commit().await?;
         Ok(())
     }

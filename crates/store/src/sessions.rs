@@ -157,6 +157,7 @@ impl Store {
             Err(_) => return Err(StoreError::Conflict(format!("Session is {}, not running", session.status.as_str()))),
         };
         self.record(&mut tx, org, events).await?;
+        self.answer(&mut tx, &session).await?;
         tx.commit().await?;
         Ok(session)
     }
@@ -216,6 +217,7 @@ impl Store {
         session.updated_at = now;
         documents::replace(&mut tx, org, &session).await?;
         self.record(&mut tx, org, vec![NewEvent::of("session", action, &session).for_chargestation(session.chargestation)]).await?;
+        self.answer(&mut tx, &session).await?;
         tx.commit().await?;
         Ok(session)
     }

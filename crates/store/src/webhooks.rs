@@ -128,6 +128,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         self.record(&mut tx, org, vec![NewEvent::of(OBJECT, "created", endpoint)]).await?;
+        self.answer_with_secret(&mut tx, endpoint, Some("secret")).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -196,6 +197,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         self.record(&mut tx, org, vec![NewEvent::of(OBJECT, "updated", &endpoint)]).await?;
+        self.answer_with_secret(&mut tx, &endpoint, Some("secret")).await?;
         tx.commit().await?;
         Ok(endpoint)
     }
@@ -233,6 +235,7 @@ impl Store {
         for w in endpoints {
             out.push(self.insert_delivery(&mut tx, org, w.id, &e, chargestation.as_deref()).await?);
         }
+        self.answer(&mut tx, &out).await?;
         tx.commit().await?;
         Ok(out)
     }

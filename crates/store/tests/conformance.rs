@@ -348,3 +348,82 @@ async fn an_answer_commits_with_its_change_or_not_at_all() {
         db.remove().await;
     }
 }
+
+/// Every use case a POST runs answers from its own transaction, so a change made for a
+/// request with an `Idempotency-Key` is never without its stored answer; the secret an
+/// answer shows once is stored as null.
+#[tokio::test]
+async fn every_posted_change_stores_its_answer_with_it() {
+    use domain::webhook::{OwnAddresses, Secret, WebhookInput};
+    use store::{ApiKeyRecord, TransactionStart};
+
+    const LEASE: i64 = 60_000;
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let org = organization(&store, "Acme").await;
+        let scope = org.id.to_string();
+        let mut keys = 0;
+        // Runs `work` as a request with a new key and answers what the key stored.
+        macro_rules! answered {
+            ($scope:expr, $work:expr) => {{
+                keys += 1;
+                let key = format!("k{keys}");
+                let IdempotencyStart::New(claim) = store.idempotency_start(&$scope, &key, "h", LEASE).await.unwrap() else { panic!("not claimed") };
+                let result = with_claim(claim, $work).await.unwrap();
+                let IdempotencyStart::Replay { status: 200, body } = store.idempotency_start(&$scope, &key, "h", LEASE).await.unwrap() else {
+                    panic!("{backend:?}: {key} has no stored answer")
+                };
+                (result, serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"].clone())
+            }};
+        }
+
+        let new_org = serde_json::from_value::<domain::organization::OrganizationInput>(serde_json::json!({ "name": "Beta" }))
+            .unwrap()
+            .parse(store.new_id(), store.now())
+            .unwrap();
+        let key = ApiKeyRecord { id: "k-beta".into(), organization: new_org.id, secret_sha256: "00".repeat(32) };
+        let (_, stored) = answered!("admin", store.create_organization(&new_org, &key));
+        assert_eq!(
+            (&stored["_id"], &stored["name"], &stored["api_key"]),
+            (&serde_json::json!(new_org.id), &serde_json::json!("Beta"), &serde_json::Value::Null)
+        );
+        let another = ApiKeyRecord { id: "k-beta-2".into(), ..key };
+        let (_, stored) = answered!("admin", store.add_api_key(&another));
+        assert_eq!(stored, serde_json::json!({ "organization": new_org.id, "api_key": null }));
+
+        let input = WebhookInput { url: Some("https://hooks.example.com".into()), events: Some(vec!["*".into()]), ..WebhookInput::default() };
+        let endpoint = input.create(store.new_id(), &OwnAddresses::default(), store.now()).unwrap();
+        let (_, stored) = answered!(scope, store.create_webhook(org.id, &endpoint, &Secret::from_key(&[1; 32])));
+        assert_eq!((&stored["_id"], &stored["secret"]), (&serde_json::json!(endpoint.id), &serde_json::Value::Null));
+        let (rotated, stored) = answered!(scope, store.rotate_webhook_secret(org.id, endpoint.id, &Secret::from_key(&[2; 32])));
+        let mut expected = serde_json::to_value(&rotated).unwrap();
+        expected["secret"] = serde_json::Value::Null;
+        assert_eq!(stored, expected);
+        let event = store.events(org.id, ALL, &[]).await.unwrap().remove(0);
+        let (deliveries, stored) = answered!(scope, store.redeliver_event(org.id, event.id, Some(endpoint.id)));
+        assert_eq!(stored, serde_json::to_value(&deliveries).unwrap());
+
+        let cs = store::testing::chargestation(&store, org.id, "CP-1").await;
+        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+        let token = serde_json::from_str::<domain::token::TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+        store.create_token(org.id, &token).await.unwrap();
+        store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
+        let session = store.sessions(org.id, ALL, &[]).await.unwrap().remove(0);
+        let (paused, stored) = answered!(scope, store.pause_or_resume(org.id, session.id, true));
+        assert_eq!((stored, paused.status.as_str()), (serde_json::to_value(&paused).unwrap(), "paused"));
+        let metrics = domain::session::Metrics { energy_consumed_wh: 0.into(), energy_period_s: 0, charging_start: start.started_at };
+        let free = |_: &store::SessionFacts| store::Bill {
+            cost: serde_json::Value::Null,
+            metrics,
+            captured: Cents(0),
+            captured_amount: Default::default(),
+            uncollected_amount: Default::default(),
+            stop_latency_s: None,
+        };
+        let (ended, stored) = answered!(scope, store.end_without_charger(org.id, session.id, domain::session::EndedBy::Operator, &free));
+        assert_eq!((stored, ended.status.as_str()), (serde_json::to_value(&ended).unwrap(), "ended"));
+        store.close().await;
+        db.remove().await;
+    }
+}

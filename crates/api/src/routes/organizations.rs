@@ -19,7 +19,9 @@ use crate::secrets::new_api_key;
 pub struct CreatedOrganization {
     #[serde(flatten)]
     organization: Organization,
-    /// Shown this once: only its hash is kept.
+    /// Shown this once: only its hash is kept (a replay of the request with its
+    /// `Idempotency-Key` shows null).
+    #[schema(nullable)]
     api_key: String,
 }
 
@@ -27,7 +29,9 @@ pub struct CreatedOrganization {
 #[derive(Serialize, ToSchema)]
 pub struct NewApiKey {
     organization: Id,
-    /// Shown this once: only its hash is kept.
+    /// Shown this once: only its hash is kept (a replay of the request with its
+    /// `Idempotency-Key` shows null).
+    #[schema(nullable)]
     api_key: String,
 }
 

@@ -42,6 +42,7 @@ async fn replays_answer_the_first_response_once() {
         assert_eq!(theirs["firstname"], "Bob");
 
         post_with_key(&app, "/v1.1/users", &key, &"k".repeat(256), json!({})).await.err(400);
+        post_with_key(&app, "/v1.1/users", &key, "two words", json!({})).await.err(400);
         app
     })
     .await;
