@@ -162,18 +162,11 @@ async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) 
     match frame {
         Frame::Call { id, .. } if text.len() > max => Some(Frame::call_error(id, ErrorCode::FormationViolation, format!("frames are limited to {max} bytes"))),
         Frame::Call { id, action, payload } => {
-            // A handler that panics on some input rolls back its transaction (dropped) and is
-            // answered like a storage failure; the connection, and its offline mark when it
-            // closes, go on.
-            let handled = AssertUnwindSafe(handlers::dispatch(link, &action, payload)).catch_unwind().await;
-            Some(match handled {
-                Ok(Ok(answer)) => Frame::CallResult { id, payload: answer },
-                Ok(Err(failure)) => Frame::call_error(id, failure.code, failure.description),
-                Err(_) => {
-                    tracing::error!(cs = %link.login.chargestation, %action, "a charger's message made its handler panic");
-                    Frame::call_error(id, ErrorCode::InternalError, "the central system could not process the message; retry later")
-                }
-            })
+            let cs = link.login.chargestation;
+            Some(answer_call(id, handlers::dispatch(link, &action, payload)).await.unwrap_or_else(|answer| {
+                tracing::error!(%cs, %action, "a charger's message made its handler panic");
+                answer
+            }))
         }
         Frame::CallResult { id, payload } => {
             match in_flight.take_if(|f| f.id == id) {
@@ -219,3 +212,31 @@ impl Default for Limits {
 }
 
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The answer to a CALL from its handler. A handler that panics on some input rolls back its
+/// transaction (dropped) and is answered like a storage failure (`Err`); the connection, and
+/// its offline mark when it closes, go on.
+async fn answer_call(id: String, handling: impl Future<Output = Result<Value, handlers::Failure>>) -> Result<Frame, Frame> {
+    match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(Ok(answer)) => Ok(Frame::CallResult { id, payload: answer }),
+        Ok(Err(failure)) => Ok(Frame::call_error(id, failure.code, failure.description)),
+        Err(_) => Err(Frame::call_error(id, ErrorCode::InternalError, handlers::RETRY_LATER)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_handler_that_panics_is_answered_with_an_internal_error() {
+        let panicking = async { panic!("a handler's bug") };
+        let Err(Frame::CallError { id, code, .. }) = answer_call("m1".into(), panicking).await else { panic!("not a CALLERROR") };
+        assert_eq!((id.as_str(), code), ("m1", ErrorCode::InternalError));
+
+        let answered = answer_call("m2".into(), async { Ok(serde_json::json!({ "currentTime": "x" })) }).await;
+        assert!(matches!(answered, Ok(Frame::CallResult { id, .. }) if id == "m2"));
+        let refused = answer_call("m3".into(), async { Err(handlers::Failure { code: ErrorCode::NotImplemented, description: "no".into() }) }).await;
+        assert!(matches!(refused, Ok(Frame::CallError { code: ErrorCode::NotImplemented, .. })));
+    }
+}

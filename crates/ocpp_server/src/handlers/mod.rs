@@ -39,6 +39,9 @@ impl Link {
     }
 }
 
+/// The description of an InternalError: nothing about why.
+pub const RETRY_LATER: &str = "the central system could not process the message; retry later";
+
 /// Why a CALL gets a CALLERROR.
 #[derive(Debug)]
 pub struct Failure {
@@ -55,7 +58,7 @@ impl Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
         tracing::error!(error = %e, "storage failed while handling a charger's message");
-        Failure::new(ErrorCode::InternalError, "the central system could not process the message; retry later")
+        Failure::new(ErrorCode::InternalError, RETRY_LATER)
     }
 }
 
