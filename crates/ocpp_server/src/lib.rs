@@ -5,7 +5,7 @@
 //! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
 //! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
 //! and is how the rest of Joule calls a charger; `session_watch` is the session runner
-//! (start timeouts, session intelligence, stops pursued, silent sessions ended, supervised); `pricing` prices a session from its facts.
+//! (start timeouts, session intelligence, stops pursued, silent sessions ended, supervised).
 //! Messages are parsed and validated against the official schemas by the pure `ocpp16`
 //! crate; what they change is written by `store`.
 
@@ -14,7 +14,6 @@ mod connection;
 mod handlers;
 mod handshake;
 pub mod passwords;
-pub mod pricing;
 mod registry;
 pub mod session_watch;
 
@@ -112,4 +111,16 @@ impl OcppServer {
         // The deadline covers waiting behind queued calls too.
         tokio::time::timeout(timeout, self.registry.call(cs, action, payload, timeout)).await.unwrap_or(Err(CallFailure::Timeout))
     }
+}
+
+/// Counts the operator's loss on a session that just ended (what it cost beyond its
+/// authorization), once its end is committed.
+pub fn count_operator_loss(session: &domain::session::Session) {
+    let Some(payment) = &session.payment else { return };
+    if payment.uncollected_amount <= rust_decimal::Decimal::ZERO {
+        return;
+    }
+    let currency = domain::Currency::parse(&payment.currency).unwrap_or(domain::Currency::USD);
+    let minor = payment.uncollected_amount.checked_mul(rust_decimal::Decimal::from(10i64.pow(currency.exponent()))).and_then(|c| u64::try_from(c.trunc()).ok());
+    metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(minor.unwrap_or(u64::MAX));
 }

@@ -13,22 +13,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use domain::connector::ConnectorStatus;
 use domain::session::EndedBy;
 use domain::{Id, Timestamp};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use session::activity::reported_use;
-use session::intelligence::{Decision, Targets, Watch, decide, horizon_s};
+use session::facts::SessionFacts;
+use session::intelligence::{self, Decision};
 use session::upkeep::{self, Occasion};
-use store::{SessionFacts, StoreError};
-use tariff::Outlook;
+use store::StoreError;
 
-use crate::{CallFailure, OcppServer, pricing};
+use crate::{CallFailure, OcppServer};
 
-/// The power assumed until two meter readings tell the real one: high, so that a session is
-/// never let run past its authorization for lack of data.
-const UNKNOWN_POWER_W: i64 = 22_000;
 /// A runner that has not shown progress for this long (at least) is not running.
 const MIN_SILENCE_BEFORE_UNREADY: Duration = Duration::from_secs(60);
 /// Entries older than their interval mean the same as none; past this many, they are dropped.
@@ -226,7 +220,7 @@ async fn look_after(server: &OcppServer, org: Id, id: Id) -> Result<(), StoreErr
     let (_, Some(facts)) = store.session_with_facts(org, id).await? else { return Ok(()) };
     if upkeep::is_stale(facts.last_heard, store.now(), seconds(server.config.session_stale_after)) {
         tracing::info!(session = %id, last_heard = %facts.last_heard, "ending a session its charger has said nothing about for too long");
-        store.end_without_charger(org, id, EndedBy::Joule, &pricing::bill).await?;
+        crate::count_operator_loss(&store.end_without_charger(org, id, EndedBy::Joule).await?);
         return Ok(());
     }
     check(server, &facts, Occasion::Timer).await
@@ -290,62 +284,11 @@ fn send_stop(server: &OcppServer, session: Id, cs: Id, transaction_id: i64, agai
     });
 }
 
-fn targets(target: Option<&domain::session::Target>) -> Targets {
-    Targets {
-        energy_wh: target.and_then(|t| t.energy).and_then(|kwh| kwh.checked_mul(Decimal::ONE_THOUSAND)),
-        duration_s: target.and_then(|t| t.time).map(|minutes| minutes.saturating_mul(60)),
-        cost: target.and_then(|t| t.cost),
-    }
-}
-
 /// Session intelligence's decision; one that fails (a panic on some number) is logged and
 /// taken again next time, and stops nothing meanwhile.
 fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide_on(f, now))).unwrap_or_else(|_| {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| intelligence::decide_on(f, now))).unwrap_or_else(|_| {
         tracing::error!(session = %f.session.id, "session intelligence failed on a session; deciding again next time");
         Decision::Continue { recheck_in_s: 5 }
-    })
-}
-
-fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
-    let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
-    if f.session.stop_requested.is_some() || !f.session.status.is_running() {
-        return Decision::Continue { recheck_in_s: 60 };
-    }
-    let activity = pricing::activity(f);
-    // The charger's times within the billed span: a reading stamped in the future neither
-    // stretches the report gaps nor the power.
-    let billed = pricing::billed(f);
-    let power_w = match billed.readings.as_slice() {
-        [.., (t0, e0), (t1, e1)] if t1 > t0 => e1
-            .checked_sub(*e0)
-            .and_then(|wh| wh.checked_mul(Decimal::from(3_600_000)))
-            .and_then(|x| x.checked_div(Decimal::from(t1.millis().saturating_sub(t0.millis()))))
-            .unwrap_or(Decimal::from(UNKNOWN_POWER_W)),
-        _ => Decimal::from(UNKNOWN_POWER_W),
-    };
-    let paused = f.session.status == domain::session::SessionStatus::Paused;
-    // As in the activity: the charger's last status where it tells, else the energy flow (a
-    // car plugged in that takes no energy is parked). Energy is projected in any status.
-    let reported = f.statuses.last().and_then(|(_, s)| reported_use(*s));
-    let status = match (paused, reported, power_w > Decimal::ZERO) {
-        (true, _, _) => ConnectorStatus::SuspendedEVSE,
-        (false, Some(status), _) => status,
-        (false, None, true) => ConnectorStatus::Charging,
-        (false, None, false) => ConnectorStatus::SuspendedEV,
-    };
-    let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
-    let report_times: Vec<Timestamp> = billed.readings.iter().map(|(at, _)| *at).collect();
-    decide(&Watch {
-        rate,
-        tz: pricing::timezone(f),
-        activity: &activity,
-        started_at: billed.started_at,
-        now,
-        outlook,
-        authorized: f.session.payment.as_ref().map(|p| p.authorized_amount),
-        horizon_s: horizon_s(&report_times, f.stop_latency_s),
-        targets: targets(f.session.target.as_ref()),
-        recheck_s: 5,
     })
 }

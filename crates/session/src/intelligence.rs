@@ -11,7 +11,12 @@ use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use domain::rate::{ComponentType, Rate};
 use rust_decimal::Decimal;
+use domain::session::SessionStatus;
 use tariff::{Activity, Outlook, seconds_until};
+
+use crate::activity::reported_use;
+use crate::facts::SessionFacts;
+use crate::pricing;
 
 /// eDRV's session targets; a target that is set stops the session when reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -163,6 +168,65 @@ pub fn learn_stop_latency_s(previous_s: Option<u32>, observed_ms: i64) -> u32 {
 /// How far ahead to project: the next expected meter report plus the charger's stop latency.
 pub fn horizon_s(report_times: &[Timestamp], stop_latency_s: Option<u32>) -> u32 {
     meter_interval_s(report_times) + stop_latency_s.unwrap_or(DEFAULT_STOP_LATENCY_S)
+}
+
+/// The power assumed until two meter readings tell the real one: high, so that a session is
+/// never let run past its authorization for lack of data.
+const UNKNOWN_POWER_W: i64 = 22_000;
+/// The longest the runner waits between two decisions on a session it watches.
+const RECHECK_S: u32 = 5;
+
+fn targets(target: Option<&domain::session::Target>) -> Targets {
+    Targets {
+        energy_wh: target.and_then(|t| t.energy).and_then(|kwh| kwh.checked_mul(Decimal::ONE_THOUSAND)),
+        duration_s: target.and_then(|t| t.time).map(|minutes| minutes.saturating_mul(60)),
+        cost: target.and_then(|t| t.cost),
+    }
+}
+
+/// The decision on a running session as of `now`, from its facts: its activity so far within
+/// its billed span, its power from the last two readings, what its charger last reported.
+pub fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
+    let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
+    if f.session.stop_requested.is_some() || !f.session.status.is_running() {
+        return Decision::Continue { recheck_in_s: 60 };
+    }
+    let activity = pricing::activity(f);
+    // The charger's times within the billed span: a reading stamped in the future neither
+    // stretches the report gaps nor the power.
+    let billed = pricing::billed(f);
+    let power_w = match billed.readings.as_slice() {
+        [.., (t0, e0), (t1, e1)] if t1 > t0 => e1
+            .checked_sub(*e0)
+            .and_then(|wh| wh.checked_mul(Decimal::from(3_600_000)))
+            .and_then(|x| x.checked_div(Decimal::from(t1.millis().saturating_sub(t0.millis()))))
+            .unwrap_or(Decimal::from(UNKNOWN_POWER_W)),
+        _ => Decimal::from(UNKNOWN_POWER_W),
+    };
+    let paused = f.session.status == SessionStatus::Paused;
+    // As in the activity: the charger's last status where it tells, else the energy flow (a
+    // car plugged in that takes no energy is parked). Energy is projected in any status.
+    let reported = f.statuses.last().and_then(|(_, s)| reported_use(*s));
+    let status = match (paused, reported, power_w > Decimal::ZERO) {
+        (true, _, _) => ConnectorStatus::SuspendedEVSE,
+        (false, Some(status), _) => status,
+        (false, None, true) => ConnectorStatus::Charging,
+        (false, None, false) => ConnectorStatus::SuspendedEV,
+    };
+    let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
+    let report_times: Vec<Timestamp> = billed.readings.iter().map(|(at, _)| *at).collect();
+    decide(&Watch {
+        rate,
+        tz: pricing::timezone(f),
+        activity: &activity,
+        started_at: billed.started_at,
+        now,
+        outlook,
+        authorized: f.session.payment.as_ref().map(|p| p.authorized_amount),
+        horizon_s: horizon_s(&report_times, f.stop_latency_s),
+        targets: targets(f.session.target.as_ref()),
+        recheck_s: RECHECK_S,
+    })
 }
 
 #[cfg(test)]

@@ -8,12 +8,14 @@ use domain::ledger::Movement;
 use domain::page::Page;
 use domain::payment::PaymentStatus;
 use domain::rate::Rate;
-use domain::session::{EndedBy, Metrics, Session, SessionStatus};
+use domain::session::{EndedBy, Session, SessionStatus};
 use domain::token::{Authorization, Token};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
+use session::facts::SessionFacts;
 use session::lifecycle::{self, Happening};
+use session::pricing;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Column, Filter, document};
@@ -50,38 +52,6 @@ pub struct TransactionStop {
     pub reason: Option<String>,
 }
 
-/// A session whose charger started its transaction, with everything pricing it and deciding
-/// on it needs, read in one database transaction.
-#[derive(Clone, Debug)]
-pub struct SessionFacts {
-    pub organization: Id,
-    pub session: Session,
-    pub transaction: Transaction,
-    pub rate: Option<Rate>,
-    /// The IANA time zone of the chargestation's location, if it has one.
-    pub timezone: Option<String>,
-    /// Energy register readings of the transaction, in time order, Wh.
-    pub readings: Vec<(Timestamp, rust_decimal::Decimal)>,
-    /// The connector's reported statuses, in time order: the last one before the transaction
-    /// started, then those up to its stop.
-    pub statuses: Vec<(Timestamp, ConnectorStatus)>,
-    /// How long the chargestation took to stop a session after Joule asked, as learned so far.
-    pub stop_latency_s: Option<u32>,
-    /// When Joule last heard the charger about the session (its StartTransaction or a stored
-    /// reading), on Joule's clock.
-    pub last_heard: Timestamp,
-    /// Joule's time when these facts were read: a running session is known up to it.
-    pub read_at: Timestamp,
-}
-
-/// A running session priced so far, as of its last meter report.
-pub struct Progress {
-    pub cost: Option<Value>,
-    pub metrics: Metrics,
-    /// Whether this report is announced with `session.updated` (they are coalesced).
-    pub announce: bool,
-}
-
 /// Samples stored, and the running session they belong to.
 pub struct Recorded {
     pub stored: usize,
@@ -90,16 +60,10 @@ pub struct Recorded {
     pub announced: bool,
 }
 
-/// The priced end of a session: its cost object and, for a wallet session, the settlement.
-pub struct Bill {
-    pub cost: Value,
-    pub metrics: Metrics,
-    /// Minor units captured from the hold; the rest of the hold is released.
-    pub captured: domain::Cents,
-    pub captured_amount: rust_decimal::Decimal,
-    pub uncollected_amount: rust_decimal::Decimal,
-    /// The chargestation's stop latency learned from this end, when Joule had asked for it.
-    pub stop_latency_s: Option<u32>,
+/// A stopped transaction, and its session if this stop ended it.
+pub struct Stopped {
+    pub transaction: Transaction,
+    pub ended: Option<Session>,
 }
 
 /// One sampled value, its unit already normalized (Wh, W...).
@@ -430,7 +394,7 @@ impl Store {
 
     /// Records a StopTransaction once, with the meter values it carries: `None` for a
     /// transaction Joule does not know; a stop of an already stopped transaction returns it
-    /// unchanged. The transaction's session ends, priced by `bill`; a wallet session's hold is
+    /// unchanged. The transaction's session ends, priced by `session::pricing::bill`; a wallet session's hold is
     /// settled in the same database transaction: the captured cents leave the wallet (a
     /// `session_capture` ledger entry), the rest is released.
     pub async fn stop_transaction(
@@ -439,8 +403,7 @@ impl Store {
         cs: Id,
         stop: &TransactionStop,
         samples: &[Sample],
-        bill: &(dyn Fn(&SessionFacts) -> Bill + Sync),
-    ) -> Result<Option<Transaction>, StoreError> {
+    ) -> Result<Option<Stopped>, StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
             .bind(cs.to_string())
@@ -453,7 +416,7 @@ impl Store {
         };
         if transaction.stopped_at.is_some() {
             tx.commit().await?;
-            return Ok(Some(transaction));
+            return Ok(Some(Stopped { transaction, ended: None }));
         }
         self.insert_samples(&mut tx, org, cs, transaction.connector_id, Some(transaction.transaction_id), samples).await?;
         transaction.meter_stop = Some(stop.meter_stop_wh);
@@ -462,16 +425,19 @@ impl Store {
         transaction.updated_at = self.now();
         documents::replace(&mut tx, org, &transaction).await?;
         let mut events = Vec::new();
+        let mut ended = None;
         if let Some(id) = transaction.session {
             let session = documents::fetch_to_change::<Session>(&mut tx, self.backend, org, id).await?;
             // A session ended without the charger (soft end) is not charged again.
             if session.status.is_running() {
-                events.extend(self.end_session(&mut tx, org, session, stop.stopped_at, EndedBy::Chargestation, bill).await?.1);
+                let (session, more) = self.end_session(&mut tx, org, session, stop.stopped_at, EndedBy::Chargestation).await?;
+                events.extend(more);
+                ended = Some(session);
             }
         }
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
-        Ok(Some(transaction))
+        Ok(Some(Stopped { transaction, ended }))
     }
 
     /// What pricing a session and deciding on it need, once its charger started its
@@ -541,8 +507,8 @@ impl Store {
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard, read_at: self.now() }))
     }
 
-    /// Ends a running session at `at` (by its charger, the operator or Joule), priced by `bill`
-    /// from its stored facts; a wallet payment is settled: captured, the rest of the hold
+    /// Ends a running session at `at` (by its charger, the operator or Joule), priced from its
+    /// stored facts (`session::pricing::bill`); a wallet payment is settled: captured, the rest of the hold
     /// released. Answers the ended session and its events.
     pub(crate) async fn end_session(
         &self,
@@ -551,13 +517,15 @@ impl Store {
         session: Session,
         at: Timestamp,
         by: EndedBy,
-        bill: &(dyn Fn(&SessionFacts) -> Bill + Sync),
     ) -> Result<(Session, Vec<NewEvent>), StoreError> {
         let cs = session.chargestation;
         let happening = if by == EndedBy::Chargestation { Happening::ChargerStopped } else { Happening::EndedWithoutCharger };
         let status = lifecycle::next(session.status, happening).map_err(|refused| StoreError::Conflict(refused.to_string()))?;
         let facts = self.session_facts(conn, org, session).await?.ok_or_else(|| StoreError::corrupt("a running session has no transactionId"))?;
-        let priced = bill(&facts);
+        let priced = pricing::bill(&facts);
+        if let Some(e) = &priced.unpriced {
+            tracing::error!(error = %e, session = %facts.session.id, "a session's activity cannot be priced; it is billed nothing");
+        }
         let mut session = facts.session;
         let now = self.now();
         if let Some(learned) = priced.stop_latency_s {
@@ -596,9 +564,8 @@ impl Store {
     }
 
     /// Stores sampled values. When they belong to a running session, its cost and metrics so
-    /// far are priced by `price` on all its readings and stored, with `session.updated` when
-    /// `price` says the report is to be announced. An energy
-    /// register reading below the last one stored for the same transaction and connector is a
+    /// far are priced on all its readings (`session::pricing::progress`) and stored, with
+    /// `session.updated` when `announce` says so for the session. An energy register reading below the last one stored for the same transaction and connector is a
     /// dip (a meter reset or a glitch) and is left out.
     pub async fn record_meter_values(
         &self,
@@ -607,7 +574,7 @@ impl Store {
         connector_id: u32,
         transaction_id: Option<i64>,
         samples: &[Sample],
-        price: &(dyn Fn(&SessionFacts) -> Progress + Sync),
+        announce: &(dyn Fn(Id) -> bool + Sync),
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.write().await?;
         let stored = self.insert_samples(&mut tx, org, cs, connector_id, transaction_id, samples).await?;
@@ -622,12 +589,15 @@ impl Store {
             if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()?
                 && let Some(mut facts) = self.session_facts(&mut tx, org, session).await?
             {
-                let progress = price(&facts);
+                let progress = pricing::progress(&facts);
+                if let Some(e) = &progress.unpriced {
+                    tracing::error!(error = %e, session = %facts.session.id, "a session's activity cannot be priced; it is shown without a cost");
+                }
                 facts.session.cost = progress.cost;
                 facts.session.metrics = Some(progress.metrics);
                 facts.session.updated_at = self.now();
                 documents::replace(&mut tx, org, &facts.session).await?;
-                if progress.announce {
+                if announce(facts.session.id) {
                     self.record(&mut tx, org, vec![NewEvent::of("session", "updated", &facts.session).for_chargestation(cs)]).await?;
                     announced = true;
                 }

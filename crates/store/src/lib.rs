@@ -41,7 +41,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Transaction};
 
-pub use charger::{Bill, ChargerLogin, ENERGY_REGISTER, Progress, Recorded, Sample, SessionFacts, TransactionStart, TransactionStop};
+pub use charger::{ChargerLogin, ENERGY_REGISTER, Recorded, Sample, Stopped, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use dialect::Backend;
 pub use documents::Filter;

@@ -14,7 +14,7 @@ use session::lifecycle::{self, Happening};
 use sqlx::{AnyConnection, Row};
 
 use crate::documents;
-use crate::{Bill, SessionFacts, Store, StoreError};
+use crate::{Store, StoreError};
 
 fn refused(message: &str) -> StoreError {
     StoreError::Refused(message.to_string())
@@ -144,16 +144,16 @@ impl Store {
     }
 
     /// Ends a session without its charger (SPEC's soft end), `by` the operator or Joule: a
-    /// started or paused one ends from the readings stored so far, priced by `bill` and settled
+    /// started or paused one ends from the readings stored so far, priced and settled
     /// as a StopTransaction would settle it; one the charger never started is cancelled as in
     /// the start timeout. Either way its connector is free at once. An ended or cancelled
     /// session is a `Conflict`.
-    pub async fn end_without_charger(&self, org: Id, id: Id, by: EndedBy, bill: &(dyn Fn(&SessionFacts) -> Bill + Sync)) -> Result<Session, StoreError> {
+    pub async fn end_without_charger(&self, org: Id, id: Id, by: EndedBy) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
         let session: Session = documents::fetch_to_change(&mut tx, self.backend, org, id).await?;
         let (session, events) = match lifecycle::next(session.status, Happening::EndedWithoutCharger) {
             Ok(SessionStatus::Cancelled) => self.cancel_in(&mut tx, org, session, Happening::EndedWithoutCharger, false).await?,
-            Ok(_) => self.end_session(&mut tx, org, session, self.now(), by, bill).await?,
+            Ok(_) => self.end_session(&mut tx, org, session, self.now(), by).await?,
             Err(_) => return Err(StoreError::Conflict(format!("Session is {}, not running", session.status.as_str()))),
         };
         self.record(&mut tx, org, events).await?;

@@ -244,43 +244,37 @@ async fn charger_reports_apply_once_and_in_time_order() {
 
         let sample =
             |s: i64, wh: &str| Sample { sampled_at: t(s), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
-        // The running cost is whatever the pricing function makes of all the readings so far.
-        let metrics = domain::session::Metrics { energy_consumed_wh: 600.into(), energy_period_s: 30, charging_start: t(20) };
-        let price = |f: &store::SessionFacts| store::Progress { cost: Some(serde_json::json!({ "readings": f.readings.len() })), metrics, announce: true };
+        // The running session is priced on all its readings so far (its connector has no rate:
+        // metrics, no cost), and announced when the caller says so.
+        let announce = |_| true;
         let recorded = store
-            .record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &price)
+            .record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(30, "1500"), sample(40, "1400"), sample(50, "1600")], &announce)
             .await
             .unwrap();
         assert_eq!(recorded.stored, 2, "{backend:?}: the dip to 1400 is left out");
+        assert!(recorded.announced);
         let running = recorded.session.expect("the readings belong to the token's session").session;
-        assert_eq!((running.cost.clone(), running.metrics), (Some(serde_json::json!({ "readings": 2 })), Some(metrics)));
+        let metrics = running.metrics.expect("priced");
+        assert_eq!((running.cost.clone(), metrics.energy_consumed_wh), (None, 600.into()), "{backend:?}");
         let stored = store.session(org.id, running.id).await.unwrap();
         assert_eq!((stored.cost, stored.metrics), (running.cost, running.metrics), "{backend:?}: the running cost is stored");
-        let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")], &price).await.unwrap();
+        let later = store.record_meter_values(org.id, cs.id, 2, Some(first.transaction_id), &[sample(55, "1550")], &announce).await.unwrap();
         assert_eq!((later.stored, later.session.is_none()), (0, true), "{backend:?}: a dip against what is stored is left out too");
 
-        let free = |_: &store::SessionFacts| store::Bill {
-            cost: serde_json::Value::Null,
-            metrics,
-            captured: Cents(0),
-            captured_amount: Default::default(),
-            uncollected_amount: Default::default(),
-            stop_latency_s: Some(42),
-        };
         let stop = TransactionStop { transaction_id: first.transaction_id, meter_stop_wh: 1700, stopped_at: t(60), reason: None };
-        let stopped = store.stop_transaction(org.id, cs.id, &stop, &[], &free).await.unwrap().unwrap();
-        assert_eq!((stopped.meter_stop, stopped.stop_reason.as_deref()), (Some(1700), Some("Local")));
-        let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }, &[], &free).await.unwrap().unwrap();
-        assert_eq!(again, stopped, "{backend:?}: a repeated stop changes nothing");
-        assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }, &[], &free).await.unwrap().is_none());
+        let stopped = store.stop_transaction(org.id, cs.id, &stop, &[]).await.unwrap().unwrap();
+        assert_eq!((stopped.transaction.meter_stop, stopped.transaction.stop_reason.as_deref()), (Some(1700), Some("Local")));
+        let ended = stopped.ended.expect("the stop ended the token's session");
+        assert_eq!(ended.metrics.map(|m| m.energy_consumed_wh), Some(700.into()), "{backend:?}: billed to the stop's meter");
+        let again = store.stop_transaction(org.id, cs.id, &TransactionStop { meter_stop_wh: 9999, ..stop.clone() }, &[]).await.unwrap().unwrap();
+        assert_eq!((again.transaction, again.ended), (stopped.transaction, None), "{backend:?}: a repeated stop changes nothing");
+        assert!(store.stop_transaction(org.id, cs.id, &TransactionStop { transaction_id: 999, ..stop }, &[]).await.unwrap().is_none());
         let session = store.session(org.id, first.session.expect("a token's transaction is a session")).await.unwrap();
         assert_eq!(
             (session.status, session.token, session.transaction_id),
             (domain::session::SessionStatus::Ended, Some(token.id), Some(first.transaction_id))
         );
         assert_eq!(session.ended_at, Some(t(60)), "{backend:?}: ended at the charger's time");
-        let (_, facts) = store.session_with_facts(org.id, session.id).await.unwrap();
-        assert_eq!(facts.expect("a started session has facts").stop_latency_s, Some(42), "{backend:?}: the learned stop latency is kept for the chargestation");
         assert_eq!(second.session, None, "no token, no session");
         assert_eq!(store.sessions(org.id, ALL, &[]).await.unwrap().len(), 1);
         let listed = store.transactions(org.id, cs.id, ALL).await.unwrap();
@@ -412,16 +406,7 @@ async fn every_posted_change_stores_its_answer_with_it() {
         let session = store.sessions(org.id, ALL, &[]).await.unwrap().remove(0);
         let (paused, stored) = answered!(scope, store.pause_or_resume(org.id, session.id, true));
         assert_eq!((stored, paused.status.as_str()), (serde_json::to_value(&paused).unwrap(), "paused"));
-        let metrics = domain::session::Metrics { energy_consumed_wh: 0.into(), energy_period_s: 0, charging_start: start.started_at };
-        let free = |_: &store::SessionFacts| store::Bill {
-            cost: serde_json::Value::Null,
-            metrics,
-            captured: Cents(0),
-            captured_amount: Default::default(),
-            uncollected_amount: Default::default(),
-            stop_latency_s: None,
-        };
-        let (ended, stored) = answered!(scope, store.end_without_charger(org.id, session.id, domain::session::EndedBy::Operator, &free));
+        let (ended, stored) = answered!(scope, store.end_without_charger(org.id, session.id, domain::session::EndedBy::Operator));
         assert_eq!((stored, ended.status.as_str()), (serde_json::to_value(&ended).unwrap(), "ended"));
         store.close().await;
         db.remove().await;

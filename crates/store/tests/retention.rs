@@ -8,7 +8,7 @@ use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookInput};
 use domain::webhook_delivery::{DeliveryAttempt, Slots, Verdict};
 use store::testing::{BACKENDS, ManualClock, TestDatabase, chargestation, organization};
-use store::{Clock, ENERGY_REGISTER, FinishedAttempt, Progress, Purged, Retention, Sample, Store, SystemClock};
+use store::{Clock, ENERGY_REGISTER, FinishedAttempt, Purged, Retention, Sample, Store, SystemClock};
 use store::{TransactionStart, TransactionStop};
 
 const ALL: Page = Page { limit: 100, page: 1 };
@@ -41,25 +41,16 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
         // Readings of a stopped transaction, of a running one, and of none.
         let sample =
             |wh: &str| Sample { sampled_at: store.now(), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
-        let metrics = domain::session::Metrics { energy_consumed_wh: 0.into(), energy_period_s: 0, charging_start: store.now() };
-        let price = |_: &store::SessionFacts| Progress { cost: None, metrics, announce: true };
+        let announce = |_| true;
         let start =
             |connector_id: u32| TransactionStart { connector_id, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
         let stopped = store.start_transaction(org, cs.id, &start(1), None).await.unwrap();
         let running = store.start_transaction(org, cs.id, &start(2), None).await.unwrap();
-        store.record_meter_values(org, cs.id, 1, Some(stopped.transaction_id), &[sample("100")], &price).await.unwrap();
-        store.record_meter_values(org, cs.id, 2, Some(running.transaction_id), &[sample("100")], &price).await.unwrap();
-        store.record_meter_values(org, cs.id, 3, None, &[sample("100")], &price).await.unwrap();
+        store.record_meter_values(org, cs.id, 1, Some(stopped.transaction_id), &[sample("100")], &announce).await.unwrap();
+        store.record_meter_values(org, cs.id, 2, Some(running.transaction_id), &[sample("100")], &announce).await.unwrap();
+        store.record_meter_values(org, cs.id, 3, None, &[sample("100")], &announce).await.unwrap();
         let stop = TransactionStop { transaction_id: stopped.transaction_id, meter_stop_wh: 200, stopped_at: store.now(), reason: None };
-        let free = |_: &store::SessionFacts| store::Bill {
-            cost: serde_json::Value::Null,
-            metrics,
-            captured: domain::Cents(0),
-            captured_amount: Default::default(),
-            uncollected_amount: Default::default(),
-            stop_latency_s: None,
-        };
-        store.stop_transaction(org, cs.id, &stop, &[], &free).await.unwrap();
+        store.stop_transaction(org, cs.id, &stop, &[]).await.unwrap();
         assert_eq!(store.row_count("meter_values").await, 3);
 
         // Two users' events for an endpoint: one delivered (with its attempt), one still pending.

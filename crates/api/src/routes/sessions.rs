@@ -4,9 +4,10 @@
 use axum::extract::State;
 use domain::rate::ComponentType;
 use domain::session::{EndedBy, PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, StartSession, pause_profile_id};
-use ocpp_server::{CallFailure, pricing, session_watch};
+use ocpp_server::{CallFailure, session_watch};
 use serde_json::{Value, json};
-use store::SessionFacts;
+use session::facts::SessionFacts;
+use session::pricing;
 
 use crate::AppState;
 use crate::auth::Org;
@@ -62,7 +63,8 @@ fn view(session: Session, facts: Option<&SessionFacts>) -> Value {
     let activity = pricing::activity(facts);
     let mut shown = serde_json::to_value(&session).unwrap_or_default();
     if session.status.is_running() {
-        shown["cost"] = pricing::cost_json(facts, &activity).unwrap_or_default();
+        let cost = pricing::cost(facts, &activity).ok().flatten();
+        shown["cost"] = cost.and_then(|c| serde_json::to_value(c).ok()).unwrap_or_default();
     }
     shown["metrics"] = serde_json::to_value(pricing::metrics(facts, &activity)).unwrap_or_default();
     shown["energy_report"] = facts.readings.iter().map(|(at, wh)| json!({ "timestamp": at, "energy": wh })).collect();
@@ -114,7 +116,9 @@ pub async fn stop(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) 
     responses((status = 200, description = "OK", body = Envelope<Session>), BadRequest, Unauthorized, NotFound,
         (status = 409, description = "The session is already ended or cancelled"), Unavailable))]
 pub async fn end(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
-    ok(s.store.end_without_charger(org, id, EndedBy::Operator, &pricing::bill).await?)
+    let ended = s.store.end_without_charger(org, id, EndedBy::Operator).await?;
+    ocpp_server::count_operator_loss(&ended);
+    ok(ended)
 }
 
 /// Pauses or resumes a session at the charger, then records it. The charger's refusal is a 409

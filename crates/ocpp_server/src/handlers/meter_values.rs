@@ -5,10 +5,10 @@ use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
 use rust_decimal::Decimal;
 use session::upkeep::Occasion;
-use store::{ENERGY_REGISTER, Sample, SessionFacts};
+use store::{ENERGY_REGISTER, Sample};
 
 use super::{Failure, Link, timestamp, wire_name};
-use crate::{pricing, session_watch};
+use crate::session_watch;
 
 /// A value in a unit Joule stores, and the factor from the unit it came in.
 fn normalized_unit(unit: &str) -> (&str, Decimal) {
@@ -68,8 +68,8 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
     let server = &link.server;
     let now = server.store.now();
     // Every reading is priced and stored; webhooks hear of the session's progress coalesced.
-    let price = |f: &SessionFacts| pricing::progress(f, server.memory.update_due(f.session.id, now, server.config.session_update_interval));
-    let recorded = server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &price).await?;
+    let announce = |session| server.memory.update_due(session, now, server.config.session_update_interval);
+    let recorded = server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &announce).await?;
     // Session intelligence decides on every report, not only on its timer; a stop it asked
     // for goes out again.
     if let Some(facts) = recorded.session {

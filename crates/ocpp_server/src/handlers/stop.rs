@@ -3,8 +3,6 @@
 use ocpp16::messages::{StopTransactionRequest, StopTransactionResponse};
 use store::TransactionStop;
 
-use crate::pricing;
-
 use super::authorize::id_tag_info;
 use super::meter_values::{register, samples};
 use super::{Failure, Link, timestamp, wire_name};
@@ -19,8 +17,9 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
         reason: request.reason.as_ref().map(wire_name),
     };
     let data = request.transaction_data.as_deref().map(samples).transpose()?.unwrap_or_default();
-    if store.stop_transaction(org, cs, &stop, &data, &pricing::bill).await?.is_none() {
-        tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know");
+    match store.stop_transaction(org, cs, &stop, &data).await? {
+        Some(stopped) => stopped.ended.iter().for_each(crate::count_operator_loss),
+        None => tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
     }
     let id_tag_info = match &request.id_tag {
         Some(tag) => Some(id_tag_info(store.authorize(org, cs, tag).await?.0)),

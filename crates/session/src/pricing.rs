@@ -2,13 +2,41 @@
 //! the final cost and session intelligence, so that they never disagree.
 
 use chrono_tz::Tz;
-use domain::Currency;
 use domain::session::Metrics;
+use domain::{Cents, Currency};
 use rust_decimal::Decimal;
-use session::clocks::{self, Reported, Span};
-use session::intelligence::learn_stop_latency_s;
-use store::{Bill, Progress, SessionFacts};
-use tariff::{Activity, Cost, Use};
+use serde_json::Value;
+use tariff::{Activity, Cost, PricingError, Use};
+
+use crate::clocks::{self, Reported, Span};
+use crate::facts::SessionFacts;
+use crate::intelligence::learn_stop_latency_s;
+use crate::settlement;
+
+/// A running session priced so far, as of its last meter report.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub cost: Option<Value>,
+    pub metrics: Metrics,
+    /// Why the session could not be priced (it is shown without a cost), to be logged.
+    pub unpriced: Option<PricingError>,
+}
+
+/// The priced end of a session: its cost object and, for a wallet session, the settlement.
+#[derive(Clone, Debug)]
+pub struct Bill {
+    pub cost: Value,
+    pub metrics: Metrics,
+    /// Minor units captured from the hold; the rest of the hold is released.
+    pub captured: Cents,
+    pub captured_amount: Decimal,
+    /// The operator's loss: what the session cost beyond its authorization.
+    pub uncollected_amount: Decimal,
+    /// The chargestation's stop latency learned from this end, when Joule had asked for it.
+    pub stop_latency_s: Option<u32>,
+    /// Why the session could not be priced (it is billed nothing), to be logged.
+    pub unpriced: Option<PricingError>,
+}
 
 /// The span of Joule's own times the session is billed within (SPEC 13): from when Joule created
 /// a session it starts (it sends RemoteStartTransaction right after), or from a day before it
@@ -38,7 +66,7 @@ pub fn billed(f: &SessionFacts) -> Reported {
 pub fn activity(f: &SessionFacts) -> Activity {
     let billed = billed(f);
     let pauses: Vec<_> = f.session.pauses.iter().map(|p| (p.start, p.end)).collect();
-    session::activity::of_session(billed.started_at, Decimal::from(f.transaction.meter_start), &billed.readings, billed.stop, &billed.statuses, &pauses)
+    crate::activity::of_session(billed.started_at, Decimal::from(f.transaction.meter_start), &billed.readings, billed.stop, &billed.statuses, &pauses)
 }
 
 /// The location's time zone, in which time-of-day tariffs apply; UTC without a location.
@@ -46,18 +74,10 @@ pub fn timezone(f: &SessionFacts) -> Tz {
     f.timezone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
-/// The cost of the activity so far, or `None` for a session without a rate, or one the tariff
-/// engine cannot price (beyond its bounds: see `tariff::PricingError`), which is billed nothing.
-pub fn cost(f: &SessionFacts, activity: &Activity) -> Option<Cost> {
-    let rate = f.rate.as_ref()?;
-    tariff::price(rate, timezone(f), activity)
-        .inspect_err(|e| tracing::error!(error = %e, session = %f.session.id, "a session's activity cannot be priced"))
-        .ok()
-}
-
-/// The cost as the session's JSON shows it.
-pub fn cost_json(f: &SessionFacts, activity: &Activity) -> Option<serde_json::Value> {
-    cost(f, activity).and_then(|c| serde_json::to_value(c).ok())
+/// The cost of the activity so far; `None` for a session without a rate. A session the tariff
+/// engine cannot price (beyond its bounds: see `tariff::PricingError`) is billed nothing.
+pub fn cost(f: &SessionFacts, activity: &Activity) -> Result<Option<Cost>, PricingError> {
+    f.rate.as_ref().map(|rate| tariff::price(rate, timezone(f), activity)).transpose()
 }
 
 /// eDRV's metrics of the activity: energy delivered, time spent charging.
@@ -70,11 +90,18 @@ pub fn metrics(f: &SessionFacts, activity: &Activity) -> Metrics {
     }
 }
 
-/// A running session's cost and metrics so far, stored with each meter report; `announce`
-/// says whether the report is told with `session.updated`.
-pub fn progress(f: &SessionFacts, announce: bool) -> Progress {
+/// A running session's cost and metrics so far, stored with each meter report.
+pub fn progress(f: &SessionFacts) -> Progress {
     let activity = activity(f);
-    Progress { cost: cost_json(f, &activity), metrics: metrics(f, &activity), announce }
+    let (cost, unpriced) = split(cost(f, &activity));
+    Progress { cost: cost.and_then(|c| serde_json::to_value(c).ok()), metrics: metrics(f, &activity), unpriced }
+}
+
+fn split(priced: Result<Option<Cost>, PricingError>) -> (Option<Cost>, Option<PricingError>) {
+    match priced {
+        Ok(cost) => (cost, None),
+        Err(e) => (None, Some(e)),
+    }
 }
 
 /// Prices an ended session from its meter readings with the tariff engine (the same code as
@@ -83,18 +110,13 @@ pub fn progress(f: &SessionFacts, announce: bool) -> Progress {
 /// ended without its charger is priced on the readings stored so far.
 pub fn bill(end: &SessionFacts) -> Bill {
     let activity = activity(end);
-    let cost = cost(end, &activity);
+    let (cost, unpriced) = split(cost(end, &activity));
     let amount = cost.as_ref().map_or(Decimal::ZERO, |c| c.amount);
     let (held, currency) = match &end.session.payment {
         Some(p) => (p.held(), Currency::parse(&p.currency).unwrap_or(Currency::USD)),
-        None => (domain::Cents::ZERO, Currency::USD),
+        None => (Cents::ZERO, Currency::USD),
     };
-    let settled = session::settlement::settle(amount, held, currency);
-    if settled.uncollected_amount > Decimal::ZERO {
-        // The operator's loss: what the session cost beyond its authorization.
-        let cents = settled.uncollected_amount.checked_mul(Decimal::from(10i64.pow(currency.exponent()))).and_then(|c| u64::try_from(c.trunc()).ok());
-        ::metrics::counter!("joule_operator_loss_minor_units_total", "currency" => currency.lowercase()).increment(cents.unwrap_or(u64::MAX));
-    }
+    let settled = settlement::settle(amount, held, currency);
     let stop_latency_s = end
         .session
         .stop_requested
@@ -102,11 +124,12 @@ pub fn bill(end: &SessionFacts) -> Bill {
         .zip(end.transaction.stopped_at)
         .map(|(asked, stopped_at)| learn_stop_latency_s(end.stop_latency_s, stopped_at.millis() - asked.at.millis()));
     Bill {
-        cost: cost.map(|c| serde_json::to_value(c).unwrap_or_default()).unwrap_or_default(),
+        cost: cost.and_then(|c| serde_json::to_value(c).ok()).unwrap_or_default(),
         metrics: metrics(end, &activity),
         captured: settled.captured,
         captured_amount: settled.captured_amount,
         uncollected_amount: settled.uncollected_amount,
         stop_latency_s,
+        unpriced,
     }
 }
