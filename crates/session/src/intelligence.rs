@@ -10,8 +10,8 @@ use chrono_tz::Tz;
 use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use domain::rate::{ComponentType, Rate};
-use rust_decimal::Decimal;
 use domain::session::SessionStatus;
+use rust_decimal::Decimal;
 use tariff::{Activity, Outlook, seconds_until};
 
 use crate::activity::reported_use;

@@ -397,13 +397,7 @@ impl Store {
     /// unchanged. The transaction's session ends, priced by `session::pricing::bill`; a wallet session's hold is
     /// settled in the same database transaction: the captured cents leave the wallet (a
     /// `session_capture` ledger entry), the rest is released.
-    pub async fn stop_transaction(
-        &self,
-        org: Id,
-        cs: Id,
-        stop: &TransactionStop,
-        samples: &[Sample],
-    ) -> Result<Option<Stopped>, StoreError> {
+    pub async fn stop_transaction(&self, org: Id, cs: Id, stop: &TransactionStop, samples: &[Sample]) -> Result<Option<Stopped>, StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
             .bind(cs.to_string())
@@ -659,6 +653,24 @@ impl Store {
             stored += 1;
         }
         Ok(stored)
+    }
+
+    /// The facts of the running session of a chargestation's transaction, if there is one: what
+    /// a node holding the charger's connection keeps live.
+    pub async fn running_session_facts(&self, org: Id, cs: Id, transaction_id: i64) -> Result<Option<SessionFacts>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query(
+            "SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND transaction_id = $3 AND status IN ('started', 'paused')",
+        )
+        .bind(org.to_string())
+        .bind(cs.to_string())
+        .bind(transaction_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match row.as_ref().map(documents::from_row::<Session>).transpose()? {
+            Some(session) => self.session_facts(&mut conn, org, session).await,
+            None => Ok(None),
+        }
     }
 
     /// The running sessions of every organization, as (organization, session) ids: the session

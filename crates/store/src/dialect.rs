@@ -85,6 +85,24 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Sets a running session's `cost` ($3, JSON), `metrics` ($4, JSON) and `updatedAt` ($5)
+    /// inside its stored JSON, and `updated_at` ($6), for session $1 of organization $2: a
+    /// change of those fields alone, so nothing else a concurrent change wrote is overwritten.
+    pub(crate) fn set_session_progress(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "UPDATE sessions SET data = json_set(data, '$.cost', json($3), '$.metrics', json($4), '$.updatedAt', $5), updated_at = $6 \
+                 WHERE id = $1 AND organization_id = $2 AND status IN ('started', 'paused')"
+            }
+            Backend::Postgres => {
+                "UPDATE sessions SET data = (data::jsonb || jsonb_build_object('cost', $3::jsonb, 'metrics', $4::jsonb, 'updatedAt', $5::text))::text, \
+                 updated_at = $6 WHERE id = $1 AND organization_id = $2 AND status IN ('started', 'paused')"
+            }
+        }
+    }
+}
+
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -32,6 +32,7 @@ pub mod testing;
 mod top_ups;
 mod wallets;
 mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -51,6 +52,7 @@ pub use organizations::ApiKeyRecord;
 pub use retention::{Purged, Retention};
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};
+pub use writer::{Readings, SessionProgress, Writer, Written};
 
 /// Where "now" comes from, so that tests can move time.
 pub trait Clock: Send + Sync + 'static {

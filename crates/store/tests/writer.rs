@@ -1,0 +1,116 @@
+//! The group-commit writer: readings of many connections committed together, each answered
+//! after its commit, a failing job failing alone, on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use domain::Timestamp;
+use domain::page::Page;
+use domain::session::Metrics;
+use domain::token::TokenInput;
+use store::testing::{BACKENDS, TestDatabase, chargestation, organization};
+use store::{ENERGY_REGISTER, Readings, Sample, SessionProgress, Store, SystemClock, TransactionStart, Writer};
+
+const CHARGERS: usize = 40;
+const READINGS: i64 = 25;
+
+fn sample(at: Timestamp, wh: i64) -> Sample {
+    Sample { sampled_at: at, measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.to_string() }
+}
+
+fn progress(session: domain::Id, wh: i64, announce: bool) -> SessionProgress {
+    let metrics = Metrics { energy_consumed_wh: wh.into(), energy_period_s: wh, charging_start: Timestamp::from_millis(0) };
+    SessionProgress { session, cost: Some(serde_json::json!({ "amount": wh })), metrics, announce }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readings_of_many_connections_commit_together_and_each_is_answered_after_its_commit() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
+        let org = organization(&store, "Acme").await.id;
+        let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+        store.create_token(org, &token).await.unwrap();
+        let mut sessions = Vec::new();
+        for i in 0..CHARGERS {
+            let cs = chargestation(&store, org, &format!("CP-{i}")).await;
+            let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+            let t = store.start_transaction(org, cs.id, &start, Some(&token)).await.unwrap();
+            sessions.push((cs.id, t.transaction_id, t.session.unwrap()));
+        }
+        let writer = Writer::spawn(store.clone());
+
+        // Each charger sends its readings one after another, all chargers at once.
+        let mut chargers = Vec::new();
+        for &(cs, transaction_id, session) in &sessions {
+            let (writer, store) = (writer.clone(), store.clone());
+            chargers.push(tokio::spawn(async move {
+                for n in 1..=READINGS {
+                    let readings = Readings {
+                        organization: org,
+                        chargestation: cs,
+                        connector_id: 1,
+                        transaction_id,
+                        samples: vec![sample(store.now(), n * 100)],
+                        progress: progress(session, n * 100, n == READINGS),
+                    };
+                    let written = writer.write(readings).await.unwrap();
+                    assert!(written.session_running);
+                    // Answered after the commit: the session shows this reading's progress.
+                    let shown = store.session(org, session).await.unwrap();
+                    assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some((n * 100).into()));
+                }
+            }));
+        }
+        for charger in chargers {
+            charger.await.unwrap();
+        }
+        let last = READINGS * 100;
+        for &(cs, _, session) in &sessions {
+            let shown = store.session(org, session).await.unwrap();
+            assert_eq!((shown.cost, shown.status.as_str()), (Some(serde_json::json!({ "amount": last })), "started"), "{backend:?}");
+            let (_, facts) = store.session_with_facts(org, session).await.unwrap();
+            let readings = facts.unwrap().readings;
+            assert_eq!((readings.len(), readings.last().map(|r| r.1)), (READINGS as usize, Some(last.into())), "{backend:?}: {cs}");
+        }
+        let events = store.events(org, Page { limit: 1000, page: 1 }, &[]).await.unwrap();
+        let updates: Vec<_> = events.iter().filter(|e| e.kind == "session.updated").collect();
+        assert_eq!(updates.len(), CHARGERS, "{backend:?}: only the readings asked to be announced are");
+        assert!(updates.iter().all(|e| e.data["metrics"]["energyConsumed"] == serde_json::json!(last)), "announced with the progress just stored");
+
+        // A session that ended meanwhile keeps its end: the readings are stored, its progress is not.
+        let (cs, transaction_id, session) = sessions[0];
+        let ended = store.end_without_charger(org, session, domain::session::EndedBy::Operator).await.unwrap();
+        let late = Readings {
+            organization: org,
+            chargestation: cs,
+            connector_id: 1,
+            transaction_id,
+            samples: vec![sample(store.now(), 99_999)],
+            progress: progress(session, 99_999, true),
+        };
+        assert!(!writer.write(late).await.unwrap().session_running);
+        let shown = store.session(org, session).await.unwrap();
+        assert_eq!((shown.status, shown.metrics), (ended.status, ended.metrics), "{backend:?}");
+
+        // One job that cannot be written (an unknown chargestation) fails alone, whatever batch it shares.
+        let mut jobs = Vec::new();
+        for (i, &(cs, transaction_id, session)) in sessions.iter().enumerate().skip(1) {
+            let cs = if i == 5 { store.new_id() } else { cs };
+            let readings = Readings {
+                organization: org,
+                chargestation: cs,
+                connector_id: 1,
+                transaction_id,
+                samples: vec![sample(store.now(), last + 1)],
+                progress: progress(session, last + 1, false),
+            };
+            let writer = writer.clone();
+            jobs.push(tokio::spawn(async move { writer.write(readings).await }));
+        }
+        for (i, job) in jobs.into_iter().enumerate() {
+            assert_eq!(job.await.unwrap().is_ok(), i + 1 != 5, "{backend:?}: job {}", i + 1);
+        }
+        store.close().await;
+        db.remove().await;
+    }
+}
