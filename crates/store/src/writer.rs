@@ -47,6 +47,9 @@ pub struct SessionProgress {
     pub metrics: Metrics,
     /// Told with `session.updated` (they are coalesced by the caller).
     pub announce: bool,
+    /// The session's `updatedAt` as the caller last read or wrote it: another value stored
+    /// means something else changed the session since.
+    pub known_updated_at: Timestamp,
 }
 
 struct Job {
@@ -59,6 +62,10 @@ struct Job {
 pub struct Written {
     /// The session was running: its progress was stored (and announced, if asked).
     pub session_running: bool,
+    /// The session had been changed by something else since `known_updated_at`.
+    pub changed_elsewhere: bool,
+    /// The session's `updatedAt` now.
+    pub updated_at: Timestamp,
 }
 
 /// The handle connections write through; cloning it shares the one writer task.
@@ -118,7 +125,7 @@ impl Store {
         }
         let mut written = Vec::with_capacity(jobs.len());
         for job in jobs {
-            written.push(Written { session_running: self.set_progress(&mut tx, job, now).await? });
+            written.push(self.set_progress(&mut tx, job, now).await?);
         }
         tx.commit().await?;
         Ok(written)
@@ -157,8 +164,14 @@ impl Store {
 
     /// Sets the session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
     /// (an end or a pause committed meanwhile is never overwritten: only those fields change).
-    async fn set_progress(&self, conn: &mut AnyConnection, job: &Readings, now: Timestamp) -> Result<bool, StoreError> {
+    async fn set_progress(&self, conn: &mut AnyConnection, job: &Readings, now: Timestamp) -> Result<Written, StoreError> {
         let p = &job.progress;
+        let stored: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM sessions WHERE id = $1 AND organization_id = $2")
+            .bind(p.session.to_string())
+            .bind(job.organization.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        let changed_elsewhere = stored != Some(p.known_updated_at.millis());
         let cost = p.cost.as_ref().map_or_else(|| "null".to_string(), Value::to_string);
         let metrics = serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?;
         let updated = sqlx::query(AssertSqlSafe(self.backend.set_session_progress()))
@@ -170,11 +183,12 @@ impl Store {
             .bind(now.millis())
             .execute(&mut *conn)
             .await?;
-        let running = updated.rows_affected() == 1;
-        if running && p.announce {
+        let session_running = updated.rows_affected() == 1;
+        if session_running && p.announce {
             let session: Session = documents::fetch(conn, job.organization, p.session).await?;
             self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await?;
         }
-        Ok(running)
+        let updated_at = if session_running { now } else { Timestamp::from_millis(stored.unwrap_or_default()) };
+        Ok(Written { session_running, changed_elsewhere, updated_at })
     }
 }

@@ -17,9 +17,9 @@ fn sample(at: Timestamp, wh: i64) -> Sample {
     Sample { sampled_at: at, measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.to_string() }
 }
 
-fn progress(session: domain::Id, wh: i64, announce: bool) -> SessionProgress {
+fn progress(session: domain::Id, wh: i64, announce: bool, known_updated_at: Timestamp) -> SessionProgress {
     let metrics = Metrics { energy_consumed_wh: wh.into(), energy_period_s: wh, charging_start: Timestamp::from_millis(0) };
-    SessionProgress { session, cost: Some(serde_json::json!({ "amount": wh })), metrics, announce }
+    SessionProgress { session, cost: Some(serde_json::json!({ "amount": wh })), metrics, announce, known_updated_at }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -44,6 +44,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         for &(cs, transaction_id, session) in &sessions {
             let (writer, store) = (writer.clone(), store.clone());
             chargers.push(tokio::spawn(async move {
+                let mut known = store.session(org, session).await.unwrap().updated_at;
                 for n in 1..=READINGS {
                     let readings = Readings {
                         organization: org,
@@ -51,10 +52,11 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                         connector_id: 1,
                         transaction_id,
                         samples: vec![sample(store.now(), n * 100)],
-                        progress: progress(session, n * 100, n == READINGS),
+                        progress: progress(session, n * 100, n == READINGS, known),
                     };
                     let written = writer.write(readings).await.unwrap();
-                    assert!(written.session_running);
+                    assert!(written.session_running && !written.changed_elsewhere);
+                    known = written.updated_at;
                     // Answered after the commit: the session shows this reading's progress.
                     let shown = store.session(org, session).await.unwrap();
                     assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some((n * 100).into()));
@@ -77,8 +79,10 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         assert_eq!(updates.len(), CHARGERS, "{backend:?}: only the readings asked to be announced are");
         assert!(updates.iter().all(|e| e.data["metrics"]["energyConsumed"] == serde_json::json!(last)), "announced with the progress just stored");
 
-        // A session that ended meanwhile keeps its end: the readings are stored, its progress is not.
+        // A session that ended meanwhile keeps its end: the readings are stored, its progress is
+        // not, and the writer tells that something else changed it.
         let (cs, transaction_id, session) = sessions[0];
+        let before = store.session(org, session).await.unwrap().updated_at;
         let ended = store.end_without_charger(org, session, domain::session::EndedBy::Operator).await.unwrap();
         let late = Readings {
             organization: org,
@@ -86,9 +90,10 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
             connector_id: 1,
             transaction_id,
             samples: vec![sample(store.now(), 99_999)],
-            progress: progress(session, 99_999, true),
+            progress: progress(session, 99_999, true, before),
         };
-        assert!(!writer.write(late).await.unwrap().session_running);
+        let written = writer.write(late).await.unwrap();
+        assert_eq!((written.session_running, written.changed_elsewhere, written.updated_at), (false, true, ended.updated_at), "{backend:?}");
         let shown = store.session(org, session).await.unwrap();
         assert_eq!((shown.status, shown.metrics), (ended.status, ended.metrics), "{backend:?}");
 
@@ -102,7 +107,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                 connector_id: 1,
                 transaction_id,
                 samples: vec![sample(store.now(), last + 1)],
-                progress: progress(session, last + 1, false),
+                progress: progress(session, last + 1, false, before),
             };
             let writer = writer.clone();
             jobs.push(tokio::spawn(async move { writer.write(readings).await }));
