@@ -86,11 +86,15 @@ pub struct OcppServer {
     pub memory: Arc<session_watch::Memory>,
     /// Whether the session runner is running, for `/readyz`.
     pub runner: Arc<session_watch::RunnerHealth>,
+    /// Writes the readings of live sessions, many connections' in one commit.
+    pub writer: store::Writer,
 }
 
 impl OcppServer {
+    /// Needs a Tokio runtime: the readings' writer starts with it.
     pub fn new(store: Store, config: OcppConfig) -> OcppServer {
         OcppServer {
+            writer: store::Writer::spawn(store.clone()),
             store,
             registry: Arc::new(Registry::default()),
             gate: Arc::new(auth::Gate::new(config.auth)),

@@ -18,6 +18,7 @@ use domain::{Id, Timestamp};
 use serde_json::{Value, json};
 use session::facts::SessionFacts;
 use session::intelligence::{self, Decision};
+use session::live::Live;
 use session::upkeep::{self, Occasion};
 use store::StoreError;
 
@@ -249,6 +250,11 @@ pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion
         send_stop(server, session.id, session.chargestation, transaction_id, false);
     }
     Ok(())
+}
+
+/// [`check`] for a session kept live by its charger's connection, as of now.
+pub async fn check_live(server: &OcppServer, live: &mut Live, occasion: Occasion) -> Result<(), StoreError> {
+    check(server, live.at(server.store.now()), occasion).await
 }
 
 /// Sends the stops Joule asked for on a chargestation that just connected.

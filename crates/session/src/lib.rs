@@ -6,6 +6,7 @@
 //! - [`clocks`]: the span of Joule's own times a session is billed within, whatever the
 //!   charger's clock says.
 //! - [`lifecycle`]: which status a session moves to on each thing that happens to it.
+//! - [`live`]: a running session kept between readings by the node holding its charger.
 //! - [`settlement`]: what a wallet pays at the end: the captured amount, never above the
 //!   authorization, and the operator's loss beyond it.
 //! - [`intelligence`]: when Joule must stop a session itself so that its cost stays within the
@@ -19,6 +20,7 @@ pub mod clocks;
 pub mod facts;
 pub mod intelligence;
 pub mod lifecycle;
+pub mod live;
 pub mod pricing;
 pub mod settlement;
 pub mod upkeep;

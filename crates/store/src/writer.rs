@@ -5,9 +5,9 @@
 //! is no longer the rate of commits.
 //!
 //! A batch that fails is written again one job per transaction, so that one bad job fails
-//! alone. The work per reading is constant: its samples are inserted (many rows per statement)
-//! and its session's running cost and metrics are set in place, without reading the session's
-//! history.
+//! alone. The work per reading is constant: its samples are inserted (many rows per statement),
+//! its session's running cost and metrics are set in place, without reading the session's
+//! history, and its chargestation's last message time is moved on (once per batch).
 
 use domain::event::NewEvent;
 use domain::session::{Metrics, Session};
@@ -126,6 +126,16 @@ impl Store {
         let mut written = Vec::with_capacity(jobs.len());
         for job in jobs {
             written.push(self.set_progress(&mut tx, job, now).await?);
+        }
+        let mut heard: Vec<Id> = jobs.iter().map(|j| j.chargestation).collect();
+        heard.sort_unstable();
+        heard.dedup();
+        for cs in heard {
+            sqlx::query("UPDATE chargestations SET last_message_at = $2 WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)")
+                .bind(cs.to_string())
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(written)

@@ -4,8 +4,9 @@ use domain::transaction::{MAX_METER_VALUE, meter_value};
 use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
 use rust_decimal::Decimal;
+use session::live::Live;
 use session::upkeep::Occasion;
-use store::{ENERGY_REGISTER, Sample};
+use store::{ENERGY_REGISTER, Readings, Sample, SessionProgress};
 
 use super::{Failure, Link, timestamp, wire_name};
 use crate::session_watch;
@@ -64,21 +65,93 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
     let connector_id =
         u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     let samples = samples(&request.meter_value)?;
-    let transaction = request.transaction_id;
-    let server = &link.server;
+    match request.transaction_id {
+        Some(transaction) if kept_live(link, transaction).await? => record_live(link, connector_id, transaction, samples).await?,
+        transaction => record_stored(link, connector_id, transaction, samples).await?,
+    }
+    Ok(MeterValuesResponse {})
+}
+
+/// Whether the transaction has a running session, kept live on the link (read if it is not yet).
+async fn kept_live(link: &mut Link, transaction: i64) -> Result<bool, Failure> {
+    if link.live.contains_key(&transaction) {
+        return Ok(true);
+    }
+    let (org, cs) = (link.login.organization, link.login.chargestation);
+    match link.server.store.running_session_facts(org, cs, transaction).await? {
+        Some(facts) => {
+            link.live.insert(transaction, Live::new(facts));
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Readings of a live session: checked and priced in memory, written with other connections'
+/// readings in one commit, then decided on by session intelligence.
+async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, samples: Vec<Sample>) -> Result<(), Failure> {
+    let server = link.server.clone();
+    let (org, cs) = (link.login.organization, link.login.chargestation);
     let now = server.store.now();
-    // Every reading is priced and stored; webhooks hear of the session's progress coalesced.
-    let announce = |session| server.memory.update_due(session, now, server.config.session_update_interval);
-    let recorded = server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &announce).await?;
+    let Some(live) = link.live.get_mut(&transaction) else { return Ok(()) };
+    let samples: Vec<Sample> = samples.into_iter().filter(|s| !is_register(s) || s.value.parse().is_ok_and(|wh| live.reading(s.sampled_at, wh, now))).collect();
+    if samples.is_empty() {
+        link.seen().await;
+        return Ok(());
+    }
+    let session = live.facts().session.id;
+    let progress = live.progress(now);
+    if let Some(e) = &progress.unpriced {
+        tracing::error!(error = %e, %session, "a session's activity cannot be priced; it is shown without a cost");
+    }
+    let announce = server.memory.update_due(session, now, server.config.session_update_interval);
+    let progress = SessionProgress { session, cost: progress.cost, metrics: progress.metrics, announce, known_updated_at: live.facts().session.updated_at };
+    let written =
+        match server.writer.write(Readings { organization: org, chargestation: cs, connector_id, transaction_id: transaction, samples, progress }).await {
+            Ok(written) => written,
+            Err(e) => {
+                link.live.remove(&transaction);
+                return Err(e.into());
+            }
+        };
+    if announce && written.session_running {
+        server.memory.announced(session, now, server.config.session_update_interval);
+    }
+    // Something else changed the session (a pause, a stop asked through the API, its end): it
+    // is read again before deciding on it.
+    if written.changed_elsewhere {
+        link.live.remove(&transaction);
+        if !written.session_running || !kept_live(link, transaction).await? {
+            return Ok(());
+        }
+    }
+    let Some(live) = link.live.get_mut(&transaction) else { return Ok(()) };
+    live.stored_at(written.updated_at);
     // Session intelligence decides on every report, not only on its timer; a stop it asked
     // for goes out again.
+    session_watch::check_live(&server, live, Occasion::Report).await?;
+    Ok(())
+}
+
+fn is_register(s: &Sample) -> bool {
+    s.measurand == ENERGY_REGISTER && s.phase.is_none()
+}
+
+/// Readings of no running session (no transaction, a transaction without a session, or one
+/// already stopped): stored as they are, one transaction each.
+async fn record_stored(link: &mut Link, connector_id: u32, transaction: Option<i64>, samples: Vec<Sample>) -> Result<(), Failure> {
+    link.seen().await;
+    let server = &link.server;
+    let now = server.store.now();
+    let announce = |session| server.memory.update_due(session, now, server.config.session_update_interval);
+    let recorded = server.store.record_meter_values(link.login.organization, link.login.chargestation, connector_id, transaction, &samples, &announce).await?;
     if let Some(facts) = recorded.session {
         if recorded.announced {
             server.memory.announced(facts.session.id, now, server.config.session_update_interval);
         }
         session_watch::check(server, &facts, Occasion::Report).await?;
     }
-    Ok(MeterValuesResponse {})
+    Ok(())
 }
 
 #[cfg(test)]

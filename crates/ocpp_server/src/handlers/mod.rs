@@ -12,30 +12,45 @@ mod start;
 mod status;
 mod stop;
 
+use std::collections::HashMap;
+
 use domain::Timestamp;
 use domain::chargestation::Registration;
 use ocpp16::{Direction, ErrorCode};
 use serde_json::Value;
+use session::live::Live;
 use store::{ChargerLogin, StoreError};
 
 use crate::OcppServer;
 
-/// A connection's view: who the charger is and whether it may speak yet.
+/// A connection's view: who the charger is, whether it may speak yet, and its running
+/// sessions kept live.
 pub struct Link {
     pub server: OcppServer,
     pub login: ChargerLogin,
     /// The registration the charger was last told (or has, if it did not boot yet).
     registration: Registration,
+    /// The running sessions of this charger's transactions, by transactionId, as of the last
+    /// reading: read from the database at the first reading after a connection, a status
+    /// change or a change made elsewhere, then kept up to date by each reading.
+    live: HashMap<i64, Live>,
 }
 
 impl Link {
     pub fn new(server: OcppServer, login: ChargerLogin) -> Link {
         let registration = login.registration;
-        Link { server, login, registration }
+        Link { server, login, registration, live: HashMap::new() }
     }
 
     fn now(&self) -> Timestamp {
         self.server.store.now()
+    }
+
+    /// Notes when the charger last sent a message.
+    async fn seen(&self) {
+        if let Err(e) = self.server.store.charger_seen(self.login.chargestation, self.now()).await {
+            tracing::warn!(error = %e, "could not note the message time");
+        }
     }
 }
 
@@ -89,8 +104,9 @@ pub async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<V
         return Err(Failure::new(ErrorCode::NotImplemented, format!("`{action}` is not an OCPP 1.6 action Joule knows")));
     }
     ocpp16::validate(action, Direction::Request, &payload).map_err(|v| Failure::new(v.code, v.description))?;
-    if let Err(e) = link.server.store.charger_seen(link.login.chargestation, link.now()).await {
-        tracing::warn!(error = %e, "could not note the message time");
+    // The readings of a live session note it in their own batched write.
+    if action != "MeterValues" {
+        link.seen().await;
     }
     // Until a BootNotification is accepted, OCPP 1.6 lets a charger send nothing else.
     if link.registration != Registration::Accepted && action != "BootNotification" {

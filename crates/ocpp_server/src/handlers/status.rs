@@ -14,5 +14,7 @@ pub async fn handle(link: &mut Link, request: StatusNotificationRequest) -> Resu
     // A status the charger queued while offline carries its own time; late ones lose.
     let at = request.timestamp.as_ref().map(timestamp).unwrap_or_else(|| link.now());
     link.server.store.record_status(link.login.organization, link.login.chargestation, connector_id, status, at).await?;
+    // A status labels the time of the sessions on the connector: their live state is read again.
+    link.live.retain(|_, live| live.facts().session.connector_id != connector_id);
     Ok(StatusNotificationResponse {})
 }

@@ -17,6 +17,7 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
         reason: request.reason.as_ref().map(wire_name),
     };
     let data = request.transaction_data.as_deref().map(samples).transpose()?.unwrap_or_default();
+    link.live.remove(&stop.transaction_id);
     match store.stop_transaction(org, cs, &stop, &data).await? {
         Some(stopped) => stopped.ended.iter().for_each(crate::count_operator_loss),
         None => tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
