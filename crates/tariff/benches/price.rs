@@ -1,5 +1,7 @@
-//! Pricing a 24-hour session with a meter value every 10 s (8,640 periods), with a plain rate
-//! and with a rate of time-of-day elements. Prints the median and the fastest of 50 runs.
+//! A 24-hour session with a meter value every 10 s (8,640 periods), with a plain rate and with a
+//! rate of time-of-day elements: pricing it whole, and what one more reading costs a running
+//! tab (push the period and read the cost; project with `seconds_until`) at the 10th period and
+//! at the 8,640th. Prints the median and the fastest of each, with the cost's rows.
 //!
 //! `cargo bench -p tariff --bench price`
 
@@ -10,7 +12,9 @@ use domain::connector::ConnectorStatus;
 use domain::rate::{Rate, RateInput};
 use domain::{Id, Timestamp};
 use rust_decimal::Decimal;
-use tariff::{Activity, Period, price};
+use tariff::{Activity, Outlook, Period, Tab, price};
+
+const TZ: chrono_tz::Tz = chrono_tz::America::New_York;
 
 fn rate(json: &str) -> Rate {
     serde_json::from_str::<RateInput>(json).unwrap().create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap()
@@ -34,16 +38,50 @@ fn day_of_meter_values() -> Activity {
     Activity::new(periods).unwrap()
 }
 
-fn measure(name: &str, rate: &Rate, activity: &Activity) {
-    let mut times: Vec<Duration> = (0..50)
+/// The median and the fastest of `runs` runs of `f`, each given what `setup` makes (not timed).
+fn measure<S, T>(runs: usize, setup: impl Fn() -> S, f: impl Fn(S) -> T) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
+            let input = setup();
             let started = Instant::now();
-            black_box(price(black_box(rate), chrono_tz::America::New_York, black_box(activity)).unwrap());
+            black_box(f(input));
             started.elapsed()
         })
         .collect();
     times.sort();
-    println!("{name}: median {:.3} ms, fastest {:.3} ms", times[25].as_secs_f64() * 1e3, times[0].as_secs_f64() * 1e3);
+    (times[runs / 2], times[0])
+}
+
+fn print(name: &str, (median, fastest): (Duration, Duration)) {
+    println!("{name}: median {:.1} µs, fastest {:.1} µs", median.as_secs_f64() * 1e6, fastest.as_secs_f64() * 1e6);
+}
+
+fn bench(name: &str, rate: &Rate, activity: &Activity) {
+    print(&format!("{name}: price, 8640 periods"), measure(50, || (), |()| price(black_box(rate), TZ, black_box(activity)).unwrap()));
+    let periods = activity.periods();
+    for n in [10, 8640] {
+        let tab = Tab::from_activity(rate, TZ, &Activity::new(periods[..n - 1].to_vec()).unwrap());
+        let next = &periods[n - 1];
+        let pushed = measure(
+            2000,
+            || tab.clone(),
+            |mut tab| {
+                tab.push(black_box(next)).unwrap();
+                tab.cost().unwrap()
+            },
+        );
+        let mut tab = tab;
+        tab.push(next).unwrap();
+        // The cost is read in time proportional to its rows.
+        let rows = tab.cost().unwrap().breakdown.len();
+        print(&format!("{name}: push period {n} and read the cost ({rows} rows)"), pushed);
+        let now = tab.end().unwrap();
+        // The amount is reached within the hour whatever the rate, so the search runs its course.
+        let amount = tab.cost().unwrap().amount + Decimal::ONE;
+        let charging = Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(22_000) };
+        let until = measure(200, || (), |()| tab.seconds_until(now, charging, amount, 3600).unwrap().unwrap());
+        print(&format!("{name}: seconds_until after period {n}"), until);
+    }
 }
 
 fn main() {
@@ -59,6 +97,6 @@ fn main() {
         {"price_components":[{"type":"TIME","price":3}],"restrictions":{"min_duration":14400}}],
         "price_components":[{"type":"ENERGY","price":0.30},{"type":"TIME","price":1},{"type":"PARKING_TIME","price":6}]}"#,
     );
-    measure("plain rate, 8640 periods", &plain, &activity);
-    measure("time-of-day elements, 8640 periods", &time_of_day, &activity);
+    bench("plain rate", &plain, &activity);
+    bench("time-of-day elements", &time_of_day, &activity);
 }

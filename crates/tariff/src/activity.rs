@@ -41,6 +41,20 @@ impl Period {
     pub fn duration_ms(&self) -> i64 {
         self.end.millis().saturating_sub(self.start.millis())
     }
+
+    /// Whether the period can follow one that ends at `previous_end`, as period `index`.
+    pub(crate) fn check(&self, index: usize, previous_end: Option<Timestamp>) -> Result<(), ActivityError> {
+        if self.end < self.start {
+            return Err(ActivityError::EndsBeforeStart { index });
+        }
+        if self.energy_wh < Decimal::ZERO {
+            return Err(ActivityError::NegativeEnergy { index });
+        }
+        if previous_end.is_some_and(|end| self.start < end) {
+            return Err(ActivityError::Overlaps { index });
+        }
+        Ok(())
+    }
 }
 
 /// Why an activity cannot be priced. `index` is the offending period.
@@ -70,15 +84,7 @@ pub struct Activity(Vec<Period>);
 impl Activity {
     pub fn new(periods: Vec<Period>) -> Result<Activity, ActivityError> {
         for (index, p) in periods.iter().enumerate() {
-            if p.end < p.start {
-                return Err(ActivityError::EndsBeforeStart { index });
-            }
-            if p.energy_wh < Decimal::ZERO {
-                return Err(ActivityError::NegativeEnergy { index });
-            }
-            if index > 0 && p.start < periods[index - 1].end {
-                return Err(ActivityError::Overlaps { index });
-            }
+            p.check(index, index.checked_sub(1).map(|i| periods[i].end))?;
         }
         Ok(Activity(periods))
     }

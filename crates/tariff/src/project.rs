@@ -8,7 +8,8 @@ use rust_decimal::Decimal;
 
 use crate::activity::{Activity, Period};
 use crate::cost::Cost;
-use crate::engine::{PricingError, price};
+use crate::engine::PricingError;
+use crate::tab::Tab;
 
 /// How the session is going right now.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,24 +20,45 @@ pub struct Outlook {
     pub power_w: Decimal,
 }
 
-/// The activity continued from its end (or from `from`, if later) for `seconds` as `outlook`
-/// says.
-fn continued(activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Result<Activity, PricingError> {
-    let start = activity.end().map_or(from, |end| end.max(from));
-    let energy_wh = outlook.power_w.max(Decimal::ZERO).checked_mul(Decimal::from(seconds)).ok_or(PricingError::Overflow)? / Decimal::from(3600);
-    let end = Timestamp::from_millis(start.millis().saturating_add(i64::from(seconds) * 1000));
-    let period = Period { start, end, status: outlook.status, paused: outlook.paused, energy_wh };
-    Ok(activity.then(period).unwrap_or_else(|_| activity.clone()))
+impl Tab {
+    /// The cost `seconds` after `from`, if the session goes on as `outlook` says: the periods so
+    /// far and one more, from their end (or from `from`, if later). The tab itself is left as
+    /// it is.
+    pub fn project(&self, from: Timestamp, seconds: u32, outlook: Outlook) -> Result<Cost, PricingError> {
+        let start = self.end().map_or(from, |end| end.max(from));
+        let energy_wh = outlook.power_w.max(Decimal::ZERO).checked_mul(Decimal::from(seconds)).ok_or(PricingError::Overflow)? / Decimal::from(3600);
+        let end = Timestamp::from_millis(start.millis().saturating_add(i64::from(seconds) * 1000));
+        let mut continued = self.clone();
+        continued.take(&Period { start, end, status: outlook.status, paused: outlook.paused, energy_wh });
+        continued.cost()
+    }
+
+    /// The fewest whole seconds after `from`, at most `within`, after which the projected cost
+    /// ([`Tab::project`]) reaches `amount`; `None` if it does not within that time. Cost never
+    /// falls as a session goes on, so a binary search finds it. A session that cannot be priced
+    /// is an error.
+    pub fn seconds_until(&self, from: Timestamp, outlook: Outlook, amount: Decimal, within: u32) -> Result<Option<u32>, PricingError> {
+        let reaches = |s: u32| self.project(from, s, outlook).map(|cost| cost.amount >= amount);
+        if !reaches(within)? {
+            return Ok(None);
+        }
+        let (mut low, mut high) = (0u32, within);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if reaches(mid)? { high = mid } else { low = mid + 1 }
+        }
+        Ok(Some(low))
+    }
 }
 
-/// The cost `seconds` after `from`, if the session goes on as `outlook` says.
+/// The cost `seconds` after `from`, if the session goes on as `outlook` says: [`Tab::project`]
+/// of the activity.
 pub fn project(rate: &Rate, tz: Tz, activity: &Activity, from: Timestamp, seconds: u32, outlook: Outlook) -> Result<Cost, PricingError> {
-    price(rate, tz, &continued(activity, from, seconds, outlook)?)
+    Tab::from_activity(rate, tz, activity).project(from, seconds, outlook)
 }
 
 /// The fewest whole seconds after `from`, at most `within`, after which the cost reaches
-/// `amount`; `None` if it does not within that time. Cost never falls as a session goes on,
-/// so a binary search finds it. An activity that cannot be priced is an error.
+/// `amount`, if the session goes on as `outlook` says: [`Tab::seconds_until`] of the activity.
 ///
 /// ```
 /// use domain::connector::ConnectorStatus;
@@ -64,14 +86,5 @@ pub fn seconds_until(
     amount: Decimal,
     within: u32,
 ) -> Result<Option<u32>, PricingError> {
-    let reaches = |s: u32| project(rate, tz, activity, from, s, outlook).map(|cost| cost.amount >= amount);
-    if !reaches(within)? {
-        return Ok(None);
-    }
-    let (mut low, mut high) = (0u32, within);
-    while low < high {
-        let mid = low + (high - low) / 2;
-        if reaches(mid)? { high = mid } else { low = mid + 1 }
-    }
-    Ok(Some(low))
+    Tab::from_activity(rate, tz, activity).seconds_until(from, outlook, amount, within)
 }

@@ -10,7 +10,7 @@ use domain::{Id, Timestamp};
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
-use tariff::{Activity, Outlook, Period, price, project, seconds_until};
+use tariff::{Activity, Outlook, Period, Tab, price, project, seconds_until};
 
 const STATUSES: [ConnectorStatus; 6] = [
     ConnectorStatus::Charging,
@@ -20,7 +20,17 @@ const STATUSES: [ConnectorStatus; 6] = [
     ConnectorStatus::Finishing,
     ConnectorStatus::Preparing,
 ];
-const ZONES: [Tz; 4] = [chrono_tz::UTC, chrono_tz::America::New_York, chrono_tz::Europe::Amsterdam, chrono_tz::Asia::Tokyo];
+/// With DST changes at 02:00 and 03:00 local, at midnight (Santiago), by half an hour (Lord
+/// Howe), and offsets in quarter hours (Kathmandu).
+const ZONES: [Tz; 7] = [
+    chrono_tz::UTC,
+    chrono_tz::America::New_York,
+    chrono_tz::Europe::Amsterdam,
+    chrono_tz::Asia::Tokyo,
+    chrono_tz::America::Santiago,
+    chrono_tz::Australia::Lord_Howe,
+    chrono_tz::Asia::Kathmandu,
+];
 
 /// A period as generated: seconds, status, paused, power in Wh per second (thousandths).
 #[derive(Clone, Debug)]
@@ -33,7 +43,13 @@ struct Step {
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
-    let step = (prop_oneof![Just(0i64), 0i64..7200], 0i64..10_800, 0usize..STATUSES.len(), proptest::bool::weighted(0.15), 0i64..15_000)
+    let step = (
+        prop_oneof![Just(0i64), 0i64..7200],
+        prop_oneof![1 => Just(0i64), 9 => 0i64..10_800],
+        0usize..STATUSES.len(),
+        proptest::bool::weighted(0.15),
+        0i64..15_000,
+    )
         .prop_map(|(gap_s, length_s, s, paused, milli_wh_per_s)| Step { gap_s, length_s, status: STATUSES[s], paused, milli_wh_per_s });
     proptest::collection::vec(step, 1..8)
 }
@@ -106,16 +122,30 @@ fn monotone_rate() -> impl Strategy<Value = Rate> {
 }
 
 fn restrictions() -> impl Strategy<Value = Value> {
-    let time = proptest::option::of((0u32..24, 0u32..24)).prop_map(|t| t.map(|(a, b)| (format!("{a:02}:00"), format!("{b:02}:30"))));
+    let minute = prop_oneof![(0u32..24).prop_map(|h| h * 60), (0u32..24).prop_map(|h| h * 60 + 30), 0u32..1440];
+    let time = proptest::option::of((minute.clone(), minute))
+        .prop_filter("end_time differs from start_time", |t| t.is_none_or(|(a, b)| a != b))
+        .prop_map(|t| t.map(|(a, b)| (format!("{:02}:{:02}", a / 60, a % 60), format!("{:02}:{:02}", b / 60, b % 60))));
+    // Days of 2026 and early 2027.
+    let dates = proptest::option::of((0u64..400, 1u64..60)).prop_map(|d| {
+        d.map(|(from, days)| {
+            let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(from);
+            (first.to_string(), (first + chrono::Days::new(days)).to_string())
+        })
+    });
     let days = proptest::option::of(proptest::sample::subsequence(vec!["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], 1..7));
     let kwh = proptest::option::of((0u32..40, 1u32..40));
     let power = proptest::option::of((0u32..30, 1u32..60));
     let duration = proptest::option::of((0u32..7200, 1u32..14_400));
-    (time, days, kwh, power, duration).prop_map(|(time, days, kwh, power, duration)| {
+    (time, dates, days, kwh, power, duration).prop_map(|(time, dates, days, kwh, power, duration)| {
         let mut r = json!({});
         if let Some((start, end)) = time {
             r["start_time"] = json!(start);
             r["end_time"] = json!(end);
+        }
+        if let Some((start, end)) = dates {
+            r["start_date"] = json!(start);
+            r["end_date"] = json!(end);
         }
         if let Some(days) = days {
             r["day_of_week"] = json!(days);
@@ -146,12 +176,26 @@ fn restricted_rate() -> impl Strategy<Value = Rate> {
 }
 
 fn start() -> impl Strategy<Value = i64> {
-    // Any second of 2026.
-    1_767_225_600i64..1_798_761_600
+    // DST changes of 2026 in `ZONES` (UTC seconds): New York, Amsterdam, Santiago, Lord Howe.
+    let changes = [1_772_953_200i64, 1_793_512_800, 1_774_746_000, 1_792_890_000, 1_775_358_000, 1_788_667_200, 1_775_314_800, 1_791_041_400];
+    // Any second of 2026, or within a day of a DST change.
+    prop_oneof![1_767_225_600i64..1_798_761_600, (proptest::sample::select(changes.to_vec()), -86_400i64..86_400).prop_map(|(at, by)| at + by)]
 }
 
 fn zone() -> impl Strategy<Value = Tz> {
     proptest::sample::select(ZONES.to_vec())
+}
+
+fn any_rate() -> impl Strategy<Value = Rate> {
+    prop_oneof![plain_rate(), restricted_rate()]
+}
+
+fn outlook() -> impl Strategy<Value = Outlook> {
+    (0usize..STATUSES.len(), proptest::bool::weighted(0.15), 0u32..50_000).prop_map(|(s, paused, power)| Outlook {
+        status: STATUSES[s],
+        paused,
+        power_w: Decimal::from(power),
+    })
 }
 
 proptest! {
@@ -291,4 +335,56 @@ fn an_activity_beyond_the_span_is_refused_and_overflow_is_an_error() {
     assert_eq!(price(&rate, chrono_tz::UTC, &period(day, Decimal::MAX)), Err(tariff::PricingError::Overflow));
     let most = price(&rate, chrono_tz::UTC, &period(tariff::MAX_SPAN_DAYS * day, Decimal::from(1_000_000_000_000i64))).unwrap();
     assert_eq!(most.amount, Decimal::from(1_000_000_000_000_000i64 + tariff::MAX_SPAN_DAYS * 24));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    /// A tab fed a session period by period costs, after each period, what `price` makes of the
+    /// periods so far (to the last digit and row), and projects as `project` and
+    /// `seconds_until` do. It refuses a period an activity refuses, and stays as it was.
+    #[test]
+    fn a_tab_prices_each_period_as_price_prices_the_session_so_far(rate in any_rate(), tz in zone(), start in start(), steps in steps(), outlook in outlook(), ahead_s in 0u32..7200, lag_s in 0i64..600, cents in 0i64..20_000, wrong in 0usize..3) {
+        let session = activity(start, &steps);
+        let mut tab = Tab::new(&rate, tz);
+        for (i, period) in session.periods().iter().enumerate() {
+            let mut refused = period.clone();
+            match (wrong, tab.end()) {
+                (1, _) => refused.end = Timestamp::from_millis(period.start.millis() - 1),
+                (2, Some(end)) => refused.start = Timestamp::from_millis(end.millis() - 1),
+                _ => refused.energy_wh = Decimal::NEGATIVE_ONE,
+            }
+            let before = Activity::new(session.periods()[..i].to_vec()).unwrap();
+            prop_assert_eq!(tab.push(&refused), before.then(refused).map(|_| ()));
+            tab.push(period).unwrap();
+            let so_far = Activity::new(session.periods()[..=i].to_vec()).unwrap();
+            prop_assert_eq!(format!("{:?}", tab.cost()), format!("{:?}", price(&rate, tz, &so_far)));
+            let from = Timestamp::from_millis(period.end.millis() + lag_s * 1000);
+            prop_assert_eq!(format!("{:?}", tab.project(from, ahead_s, outlook)), format!("{:?}", project(&rate, tz, &so_far, from, ahead_s, outlook)));
+            let amount = Decimal::new(cents, 2);
+            prop_assert_eq!(tab.seconds_until(from, outlook, amount, 86_400), seconds_until(&rate, tz, &so_far, from, outlook, amount, 86_400));
+        }
+    }
+}
+
+/// Readings reported at one instant make a period without length; one at the very instant a
+/// restriction switches (here midnight) is priced like any other.
+#[test]
+fn an_instant_where_a_restriction_switches_is_priced() {
+    let rate = rate(json!({ "currency": "EUR", "elements": [{ "price_components": [{ "type": "ENERGY", "price": 0.20 }], "restrictions": { "start_time": "00:00", "end_time": "06:00" } }],
+        "price_components": [{ "type": "ENERGY", "price": 0.40 }] }))
+    .unwrap();
+    let midnight = 1_767_225_600_000i64;
+    let period = |start: i64, end: i64, wh: i64| Period {
+        start: Timestamp::from_millis(start),
+        end: Timestamp::from_millis(end),
+        status: ConnectorStatus::Charging,
+        paused: false,
+        energy_wh: Decimal::from(wh),
+    };
+    let hour = 3_600_000;
+    let session =
+        Activity::new(vec![period(midnight - hour, midnight, 1000), period(midnight, midnight, 500), period(midnight, midnight + hour, 1000)]).unwrap();
+    // 1 kWh at 0.40 before midnight, 1.5 kWh at 0.20 from it.
+    assert_eq!(price(&rate, chrono_tz::UTC, &session).unwrap().amount, Decimal::new(70, 2));
 }
