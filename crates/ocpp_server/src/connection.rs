@@ -52,6 +52,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     // A stop Joule asked for while the charger was away goes out again now.
     tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
     let mut link = Link::new(server.clone(), login.clone());
+    link.load_live().await;
     let mut in_flight: Option<InFlight> = None;
     let mut last_heard = Instant::now();
     let mut pings = interval(server.config.ping_interval);
@@ -60,6 +61,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
 
     loop {
         let deadline = in_flight.as_ref().map(|f| f.deadline);
+        let look = link.next_look();
         tokio::select! {
             // Replacement is signalled before the old call queue closes; check it first.
             biased;
@@ -98,6 +100,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
                     let _ = f.reply.send(Err(CallFailure::Timeout));
                 }
             }
+            _ = sleep_until(look.unwrap_or_else(Instant::now)), if look.is_some() => link.look_after_live().await,
             _ = pings.tick() => {
                 if last_heard.elapsed() > server.config.ping_interval + server.config.ping_timeout {
                     tracing::info!(%cs, "no answer to pings; closing");

@@ -184,8 +184,9 @@ async fn run(server: OcppServer) {
     }
 }
 
-/// One round over all sessions. A session that fails is logged and looked at again next
-/// round; only failing to list the sessions fails the round.
+/// One round over the sessions no connection to this node looks after: those never started,
+/// and the running ones of chargers that are not connected here. A session that fails is
+/// logged and looked at again next round; only failing to list the sessions fails the round.
 pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
     let store = &server.store;
     let now = store.now();
@@ -197,7 +198,11 @@ pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
         }
         server.runner.beat();
     }
-    for (org, id) in store.running_sessions().await? {
+    for (org, id, cs) in store.running_sessions().await? {
+        // The connection holding a charger looks after its sessions itself, from their live state.
+        if server.registry.is_connected(cs) {
+            continue;
+        }
         if let Err(failure) = watch_alone(server, org, id).await {
             tracing::error!(session = %id, %failure, "could not look after a session; trying again next round");
         }
@@ -217,43 +222,78 @@ async fn watch_alone(server: &OcppServer, org: Id, id: Id) -> Result<(), String>
 }
 
 async fn look_after(server: &OcppServer, org: Id, id: Id) -> Result<(), StoreError> {
-    let store = &server.store;
-    let (_, Some(facts)) = store.session_with_facts(org, id).await? else { return Ok(()) };
-    if upkeep::is_stale(facts.last_heard, store.now(), seconds(server.config.session_stale_after)) {
-        tracing::info!(session = %id, last_heard = %facts.last_heard, "ending a session its charger has said nothing about for too long");
-        crate::count_operator_loss(&store.end_without_charger(org, id, EndedBy::Joule).await?);
-        return Ok(());
-    }
-    check(server, &facts, Occasion::Timer).await
-}
-
-/// Decides on one running session as of now: a stop Joule asked for goes out again when due;
-/// otherwise session intelligence may stop a session started through the API, which is
-/// recorded once (`session.stop_requested`) and sent.
-pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion) -> Result<(), StoreError> {
-    let store = &server.store;
-    let (org, session) = (facts.organization, &facts.session);
-    let Some(transaction_id) = session.transaction_id else { return Ok(()) };
-    if let Some(asked) = &session.stop_requested {
-        let now = store.now();
-        if upkeep::stop_due(asked.at, recall(&server.memory.stops_sent, session.id), now, seconds(server.config.stop_retry_interval), occasion) {
-            send_stop(server, session.id, session.chargestation, transaction_id, true);
-        }
-        return Ok(());
-    }
-    if session.token.is_some() {
-        return Ok(());
-    }
-    let Decision::Stop(reason) = decision(facts, store.now()) else { return Ok(()) };
-    if store.request_stop(org, session.id, reason.as_str()).await? {
-        tracing::info!(session = %session.id, reason = reason.as_str(), "stopping a session");
-        send_stop(server, session.id, session.chargestation, transaction_id, false);
+    let (_, Some(facts)) = server.store.session_with_facts(org, id).await? else { return Ok(()) };
+    if !end_if_stale(server, &facts).await? {
+        check(server, &facts, Occasion::Timer).await?;
     }
     Ok(())
 }
 
+/// Ends a session its charger has said nothing about for too long; answers whether it did.
+async fn end_if_stale(server: &OcppServer, facts: &SessionFacts) -> Result<bool, StoreError> {
+    let store = &server.store;
+    if !upkeep::is_stale(facts.last_heard, store.now(), seconds(server.config.session_stale_after)) {
+        return Ok(false);
+    }
+    let id = facts.session.id;
+    tracing::info!(session = %id, last_heard = %facts.last_heard, "ending a session its charger has said nothing about for too long");
+    crate::count_operator_loss(&store.end_without_charger(facts.organization, id, EndedBy::Joule).await?);
+    Ok(true)
+}
+
+/// Looks after a session kept live by its charger's connection when its time comes: read
+/// again if something else changed it, ended if its charger went silent about it, otherwise
+/// decided on as in [`check`]. Answers when to look again, or `None` once it no longer runs.
+pub async fn look_after_live(server: &OcppServer, live: &mut Live) -> Result<Option<Duration>, StoreError> {
+    let store = &server.store;
+    let (org, session) = (live.facts().organization, &live.facts().session);
+    if store.session_updated_at(org, session.id).await? != Some(session.updated_at) {
+        let (cs, transaction) = (session.chargestation, session.transaction_id.unwrap_or_default());
+        match store.running_session_facts(org, cs, transaction).await? {
+            Some(facts) => *live = Live::new(facts),
+            None => return Ok(None),
+        }
+    }
+    let facts = live.at(store.now());
+    if end_if_stale(server, facts).await? {
+        return Ok(None);
+    }
+    check(server, facts, Occasion::Timer).await.map(Some)
+}
+
+/// Decides on one running session as of now: a stop Joule asked for goes out again when due;
+/// otherwise session intelligence may stop a session started through the API, which is
+/// recorded once (`session.stop_requested`) and sent. Answers when to decide again at the
+/// latest (sooner if a reading arrives).
+pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion) -> Result<Duration, StoreError> {
+    let store = &server.store;
+    let (org, session) = (facts.organization, &facts.session);
+    let (retry, watch) = (server.config.stop_retry_interval, server.config.watch_interval);
+    let Some(transaction_id) = session.transaction_id else { return Ok(watch) };
+    if let Some(asked) = &session.stop_requested {
+        let now = store.now();
+        if upkeep::stop_due(asked.at, recall(&server.memory.stops_sent, session.id), now, seconds(retry), occasion) {
+            send_stop(server, session.id, session.chargestation, transaction_id, true);
+        }
+        return Ok(retry);
+    }
+    if session.token.is_some() {
+        return Ok(watch);
+    }
+    match decision(facts, store.now()) {
+        Decision::Continue { recheck_in_s } => Ok(Duration::from_secs(u64::from(recheck_in_s)).min(watch)),
+        Decision::Stop(reason) => {
+            if store.request_stop(org, session.id, reason.as_str()).await? {
+                tracing::info!(session = %session.id, reason = reason.as_str(), "stopping a session");
+                send_stop(server, session.id, session.chargestation, transaction_id, false);
+            }
+            Ok(retry)
+        }
+    }
+}
+
 /// [`check`] for a session kept live by its charger's connection, as of now.
-pub async fn check_live(server: &OcppServer, live: &mut Live, occasion: Occasion) -> Result<(), StoreError> {
+pub async fn check_live(server: &OcppServer, live: &mut Live, occasion: Occasion) -> Result<Duration, StoreError> {
     check(server, live.at(server.store.now()), occasion).await
 }
 

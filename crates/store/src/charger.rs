@@ -673,11 +673,47 @@ impl Store {
         }
     }
 
-    /// The running sessions of every organization, as (organization, session) ids: the session
-    /// runner reads each on its own, so that one it cannot read does not hide the others.
-    pub async fn running_sessions(&self) -> Result<Vec<(Id, Id)>, StoreError> {
-        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status IN ('started', 'paused')").fetch_all(&self.pool).await?;
-        rows.iter().map(ids).collect()
+    /// The running sessions of every organization, as (organization, session, chargestation)
+    /// ids: the session runner reads each on its own, so that one it cannot read does not hide
+    /// the others.
+    pub async fn running_sessions(&self) -> Result<Vec<(Id, Id, Id)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT organization_id, id, chargestation_id FROM sessions WHERE status IN ('started', 'paused')").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let (org, id) = ids(row)?;
+                let cs: String = row.try_get("chargestation_id")?;
+                Ok((org, id, cs.parse().map_err(StoreError::corrupt)?))
+            })
+            .collect()
+    }
+
+    /// The facts of every running session on a chargestation: what the node its charger
+    /// connects to keeps live.
+    pub async fn running_facts_on(&self, org: Id, cs: Id) -> Result<Vec<SessionFacts>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query("SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')")
+            .bind(org.to_string())
+            .bind(cs.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut running = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(facts) = self.session_facts(&mut conn, org, documents::from_row(row)?).await? {
+                running.push(facts);
+            }
+        }
+        Ok(running)
+    }
+
+    /// A session's `updatedAt` as stored: whether something changed it since it was read.
+    pub async fn session_updated_at(&self, org: Id, id: Id) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM sessions WHERE id = $1 AND organization_id = $2")
+            .bind(id.to_string())
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at.map(Timestamp::from_millis))
     }
 
     /// The running sessions on a chargestation whose stop Joule asked for: (session id,

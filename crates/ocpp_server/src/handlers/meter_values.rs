@@ -4,11 +4,12 @@ use domain::transaction::{MAX_METER_VALUE, meter_value};
 use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
 use rust_decimal::Decimal;
-use session::live::Live;
 use session::upkeep::Occasion;
 use store::{ENERGY_REGISTER, Readings, Sample, SessionProgress};
 
-use super::{Failure, Link, timestamp, wire_name};
+use tokio::time::Instant;
+
+use super::{Failure, Kept, Link, timestamp, wire_name};
 use crate::session_watch;
 
 /// A value in a unit Joule stores, and the factor from the unit it came in.
@@ -74,17 +75,7 @@ pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<Mete
 
 /// Whether the transaction has a running session, kept live on the link (read if it is not yet).
 async fn kept_live(link: &mut Link, transaction: i64) -> Result<bool, Failure> {
-    if link.live.contains_key(&transaction) {
-        return Ok(true);
-    }
-    let (org, cs) = (link.login.organization, link.login.chargestation);
-    match link.server.store.running_session_facts(org, cs, transaction).await? {
-        Some(facts) => {
-            link.live.insert(transaction, Live::new(facts));
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    Ok(link.live.contains_key(&transaction) || link.keep_live(transaction).await?)
 }
 
 /// Readings of a live session: checked and priced in memory, written with other connections'
@@ -93,7 +84,7 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let server = link.server.clone();
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let now = server.store.now();
-    let Some(live) = link.live.get_mut(&transaction) else { return Ok(()) };
+    let Some(Kept { live, .. }) = link.live.get_mut(&transaction) else { return Ok(()) };
     let samples: Vec<Sample> = samples.into_iter().filter(|s| !is_register(s) || s.value.parse().is_ok_and(|wh| live.reading(s.sampled_at, wh, now))).collect();
     if samples.is_empty() {
         link.seen().await;
@@ -119,17 +110,19 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     }
     // Something else changed the session (a pause, a stop asked through the API, its end): it
     // is read again before deciding on it.
-    if written.changed_elsewhere {
-        link.live.remove(&transaction);
-        if !written.session_running || !kept_live(link, transaction).await? {
-            return Ok(());
-        }
+    if written.changed_elsewhere && !link.keep_live(transaction).await? {
+        return Ok(());
     }
-    let Some(live) = link.live.get_mut(&transaction) else { return Ok(()) };
-    live.stored_at(written.updated_at);
+    if !written.session_running {
+        link.live.remove(&transaction);
+        return Ok(());
+    }
+    let Some(kept) = link.live.get_mut(&transaction) else { return Ok(()) };
+    kept.live.stored_at(written.updated_at);
     // Session intelligence decides on every report, not only on its timer; a stop it asked
     // for goes out again.
-    session_watch::check_live(&server, live, Occasion::Report).await?;
+    let again = session_watch::check_live(&server, &mut kept.live, Occasion::Report).await?;
+    kept.look_at = Instant::now() + again;
     Ok(())
 }
 

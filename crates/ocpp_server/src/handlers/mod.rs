@@ -14,6 +14,8 @@ mod stop;
 
 use std::collections::HashMap;
 
+use tokio::time::Instant;
+
 use domain::Timestamp;
 use domain::chargestation::Registration;
 use ocpp16::{Direction, ErrorCode};
@@ -21,7 +23,7 @@ use serde_json::Value;
 use session::live::Live;
 use store::{ChargerLogin, StoreError};
 
-use crate::OcppServer;
+use crate::{OcppServer, session_watch};
 
 /// A connection's view: who the charger is, whether it may speak yet, and its running
 /// sessions kept live.
@@ -31,9 +33,15 @@ pub struct Link {
     /// The registration the charger was last told (or has, if it did not boot yet).
     registration: Registration,
     /// The running sessions of this charger's transactions, by transactionId, as of the last
-    /// reading: read from the database at the first reading after a connection, a status
-    /// change or a change made elsewhere, then kept up to date by each reading.
-    live: HashMap<i64, Live>,
+    /// reading: read from the database when the charger connects, and again after a status or
+    /// a change made elsewhere, kept up to date by each reading in between.
+    live: HashMap<i64, Kept>,
+}
+
+/// A live session and when it is next looked at if no reading comes first.
+struct Kept {
+    live: Live,
+    look_at: Instant,
 }
 
 impl Link {
@@ -44,6 +52,64 @@ impl Link {
 
     fn now(&self) -> Timestamp {
         self.server.store.now()
+    }
+
+    /// Reads the charger's running sessions, to keep them live while it is connected here.
+    pub async fn load_live(&mut self) {
+        let (org, cs) = (self.login.organization, self.login.chargestation);
+        match self.server.store.running_facts_on(org, cs).await {
+            Ok(running) => {
+                let look_at = Instant::now() + self.server.config.watch_interval;
+                for facts in running {
+                    if let Some(transaction) = facts.session.transaction_id {
+                        self.live.insert(transaction, Kept { live: Live::new(facts), look_at });
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, %cs, "could not read the charger's running sessions; they are read at their next reading"),
+        }
+    }
+
+    /// Keeps the running session of a transaction live, read afresh from the database; answers
+    /// whether the transaction has one.
+    pub async fn keep_live(&mut self, transaction: i64) -> Result<bool, StoreError> {
+        let (org, cs) = (self.login.organization, self.login.chargestation);
+        match self.server.store.running_session_facts(org, cs, transaction).await? {
+            Some(facts) => {
+                let look_at = Instant::now() + self.server.config.watch_interval;
+                self.live.insert(transaction, Kept { live: Live::new(facts), look_at });
+                Ok(true)
+            }
+            None => {
+                self.live.remove(&transaction);
+                Ok(false)
+            }
+        }
+    }
+
+    /// When a live session is next due to be looked at.
+    pub fn next_look(&self) -> Option<Instant> {
+        self.live.values().map(|k| k.look_at).min()
+    }
+
+    /// Looks after the live sessions that are due (see `session_watch::look_after_live`).
+    pub async fn look_after_live(&mut self) {
+        let server = self.server.clone();
+        let now = Instant::now();
+        let mut gone = Vec::new();
+        for (transaction, kept) in self.live.iter_mut().filter(|(_, k)| k.look_at <= now) {
+            match session_watch::look_after_live(&server, &mut kept.live).await {
+                Ok(Some(again)) => kept.look_at = Instant::now() + again,
+                Ok(None) => gone.push(*transaction),
+                Err(e) => {
+                    tracing::error!(error = %e, session = %kept.live.facts().session.id, "could not look after a session; trying again");
+                    kept.look_at = Instant::now() + server.config.watch_interval;
+                }
+            }
+        }
+        for transaction in gone {
+            self.live.remove(&transaction);
+        }
     }
 
     /// Notes when the charger last sent a message.

@@ -24,5 +24,7 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
     // Only an accepted token makes the transaction a session; the charger stops the others.
     let session_token = token.filter(|_| authorization == Authorization::Accepted);
     let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, session_token.as_ref()).await?;
+    // Its session, if it has one, is looked after from now on by this connection.
+    link.keep_live(transaction.transaction_id).await?;
     Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id })
 }

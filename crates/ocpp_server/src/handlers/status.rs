@@ -15,6 +15,9 @@ pub async fn handle(link: &mut Link, request: StatusNotificationRequest) -> Resu
     let at = request.timestamp.as_ref().map(timestamp).unwrap_or_else(|| link.now());
     link.server.store.record_status(link.login.organization, link.login.chargestation, connector_id, status, at).await?;
     // A status labels the time of the sessions on the connector: their live state is read again.
-    link.live.retain(|_, live| live.facts().session.connector_id != connector_id);
+    let on_connector: Vec<i64> = link.live.iter().filter(|(_, k)| k.live.facts().session.connector_id == connector_id).map(|(t, _)| *t).collect();
+    for transaction in on_connector {
+        link.keep_live(transaction).await?;
+    }
     Ok(StatusNotificationResponse {})
 }
