@@ -254,11 +254,10 @@ pub async fn look_after_live(server: &OcppServer, live: &mut Live) -> Result<Opt
             None => return Ok(None),
         }
     }
-    let facts = live.at(store.now());
-    if end_if_stale(server, facts).await? {
+    if end_if_stale(server, live.facts()).await? {
         return Ok(None);
     }
-    check(server, facts, Occasion::Timer).await.map(Some)
+    check_live(server, live, Occasion::Timer).await.map(Some)
 }
 
 /// Decides on one running session as of now: a stop Joule asked for goes out again when due;
@@ -266,6 +265,20 @@ pub async fn look_after_live(server: &OcppServer, live: &mut Live) -> Result<Opt
 /// recorded once (`session.stop_requested`) and sent. Answers when to decide again at the
 /// latest (sooner if a reading arrives).
 pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion) -> Result<Duration, StoreError> {
+    check_with(server, facts, occasion, &|now| intelligence::decide_on(facts, now)).await
+}
+
+/// [`check`] for a session kept live by its charger's connection.
+pub async fn check_live(server: &OcppServer, live: &Live, occasion: Occasion) -> Result<Duration, StoreError> {
+    check_with(server, live.facts(), occasion, &|now| live.decide(now)).await
+}
+
+async fn check_with(
+    server: &OcppServer,
+    facts: &SessionFacts,
+    occasion: Occasion,
+    decide: &(dyn Fn(Timestamp) -> Decision + Sync),
+) -> Result<Duration, StoreError> {
     let store = &server.store;
     let (org, session) = (facts.organization, &facts.session);
     let (retry, watch) = (server.config.stop_retry_interval, server.config.watch_interval);
@@ -280,7 +293,7 @@ pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion
     if session.token.is_some() {
         return Ok(watch);
     }
-    match decision(facts, store.now()) {
+    match decision(facts, || decide(store.now())) {
         Decision::Continue { recheck_in_s } => Ok(Duration::from_secs(u64::from(recheck_in_s)).min(watch)),
         Decision::Stop(reason) => {
             if store.request_stop(org, session.id, reason.as_str()).await? {
@@ -290,11 +303,6 @@ pub async fn check(server: &OcppServer, facts: &SessionFacts, occasion: Occasion
             Ok(retry)
         }
     }
-}
-
-/// [`check`] for a session kept live by its charger's connection, as of now.
-pub async fn check_live(server: &OcppServer, live: &mut Live, occasion: Occasion) -> Result<Duration, StoreError> {
-    check(server, live.at(server.store.now()), occasion).await
 }
 
 /// Sends the stops Joule asked for on a chargestation that just connected.
@@ -332,8 +340,8 @@ fn send_stop(server: &OcppServer, session: Id, cs: Id, transaction_id: i64, agai
 
 /// Session intelligence's decision; one that fails (a panic on some number) is logged and
 /// taken again next time, and stops nothing meanwhile.
-fn decision(f: &SessionFacts, now: Timestamp) -> Decision {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| intelligence::decide_on(f, now))).unwrap_or_else(|_| {
+fn decision(f: &SessionFacts, decide: impl FnOnce() -> Decision) -> Decision {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decide)).unwrap_or_else(|_| {
         tracing::error!(session = %f.session.id, "session intelligence failed on a session; deciding again next time");
         Decision::Continue { recheck_in_s: 5 }
     })

@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use session::intelligence::{Decision, Targets, Watch, decide, horizon_s, learn_stop_latency_s};
 use session::settlement::settle;
-use tariff::{Activity, Outlook, Period, price};
+use tariff::{Activity, Outlook, Period, Tab, price};
 
 const START_MS: i64 = 1_795_000_000_000;
 const INTERVAL_S: i64 = 30;
@@ -134,10 +134,10 @@ fn session(rng: &mut Rng, latency_s: i64, learned: Option<u32>) -> (Outcome, Opt
         };
         let known = activity(&readings);
         let times: Vec<Timestamp> = readings.iter().map(|(s, _)| ms(*s)).collect();
+        let tab = Tab::from_activity(&rate, chrono_tz::UTC, &known);
         let watch = Watch {
             rate: &rate,
-            tz: chrono_tz::UTC,
-            activity: &known,
+            tab: &tab,
             started_at: ms(0),
             now: ms(now),
             outlook: Outlook { status: ConnectorStatus::Charging, paused: false, power_w },

@@ -6,13 +6,12 @@
 //! cost at `now + horizon`, where the horizon covers the next expected meter report and the
 //! stop latency, if the session goes on as it is going now.
 
-use chrono_tz::Tz;
 use domain::Timestamp;
 use domain::connector::ConnectorStatus;
 use domain::rate::{ComponentType, Rate};
 use domain::session::SessionStatus;
 use rust_decimal::Decimal;
-use tariff::{Activity, Outlook, seconds_until};
+use tariff::{Outlook, Tab};
 
 use crate::activity::reported_use;
 use crate::facts::SessionFacts;
@@ -29,9 +28,8 @@ pub struct Targets {
 /// Everything the decision needs, as of `now`.
 pub struct Watch<'a> {
     pub rate: &'a Rate,
-    pub tz: Tz,
-    /// The session so far, from its start to the last meter report.
-    pub activity: &'a Activity,
+    /// The session so far, from its start to the last meter report, priced on `rate`.
+    pub tab: &'a Tab,
     pub started_at: Timestamp,
     pub now: Timestamp,
     pub outlook: Outlook,
@@ -73,17 +71,12 @@ pub enum Decision {
     Stop(StopReason),
 }
 
-/// The energy of the activity, `None` beyond exact decimals.
-fn energy_wh(activity: &Activity) -> Option<Decimal> {
-    activity.periods().iter().try_fold(Decimal::ZERO, |sum, p| sum.checked_add(p.energy_wh))
-}
-
 /// Where the energy target stands `ahead_s` from now: `None` once it is reached (or the
 /// projection is beyond exact decimals, which reaches any target), else the seconds still to go
 /// at this power (`u32::MAX` without power).
 fn energy_target_in_s(w: &Watch, target_wh: Decimal, ahead_s: u32) -> Option<u32> {
     let per_s = w.outlook.power_w.max(Decimal::ZERO) / Decimal::from(3600);
-    let projected = energy_wh(w.activity)?.checked_add(per_s.checked_mul(Decimal::from(ahead_s))?)?;
+    let projected = w.tab.energy_wh()?.checked_add(per_s.checked_mul(Decimal::from(ahead_s))?)?;
     if projected >= target_wh {
         return None;
     }
@@ -97,7 +90,7 @@ fn energy_target_in_s(w: &Watch, target_wh: Decimal, ahead_s: u32) -> Option<u32
 pub fn decide(w: &Watch) -> Decision {
     // The activity is known up to the last meter report; from there the session is assumed to
     // go on as it is going, through now and the horizon.
-    let from = w.activity.end().unwrap_or(w.started_at).min(w.now);
+    let from = w.tab.end().unwrap_or(w.started_at).min(w.now);
     let unreported_s = u32::try_from(w.now.millis().saturating_sub(from.millis()).saturating_add(999) / 1000).unwrap_or(u32::MAX);
     let ahead_s = unreported_s.saturating_add(w.horizon_s);
     let mut recheck = w.recheck_s.max(1);
@@ -109,7 +102,7 @@ pub fn decide(w: &Watch) -> Decision {
     for (cap, reason) in [(w.authorized, StopReason::Authorization), (w.targets.cost, StopReason::CostTarget)] {
         let Some(cap) = cap else { continue };
         for outlook in outlooks {
-            match seconds_until(w.rate, w.tz, w.activity, from, *outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
+            match w.tab.seconds_until(from, *outlook, cap, ahead_s.saturating_add(w.recheck_s)) {
                 Ok(Some(s)) if s <= ahead_s => return Decision::Stop(reason),
                 Ok(Some(s)) => recheck = recheck.min(s - ahead_s),
                 Ok(None) => {}
@@ -175,6 +168,9 @@ pub fn horizon_s(report_times: &[Timestamp], stop_latency_s: Option<u32>) -> u32
 const UNKNOWN_POWER_W: i64 = 22_000;
 /// The longest the runner waits between two decisions on a session it watches.
 const RECHECK_S: u32 = 5;
+/// The readings a decision looks at: the power comes from the last two, the report interval
+/// from the last three gaps ([`meter_interval_s`]).
+pub const RECENT_READINGS: usize = 4;
 
 fn targets(target: Option<&domain::session::Target>) -> Targets {
     Targets {
@@ -188,14 +184,21 @@ fn targets(target: Option<&domain::session::Target>) -> Targets {
 /// its billed span, its power from the last two readings, what its charger last reported.
 pub fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
     let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
+    let tab = Tab::from_activity(rate, pricing::timezone(f), &pricing::activity(f));
+    let billed = pricing::billed(f);
+    decide_priced(f, &tab, billed.started_at, &billed.readings, now)
+}
+
+/// [`decide_on`] for a session whose activity is already priced in `tab`; `started_at` and
+/// `readings` (at least the last four) are the session's within its billed span.
+pub fn decide_priced(f: &SessionFacts, tab: &Tab, started_at: Timestamp, readings: &[(Timestamp, Decimal)], now: Timestamp) -> Decision {
+    let Some(rate) = &f.rate else { return Decision::Continue { recheck_in_s: 60 } };
     if f.session.stop_requested.is_some() || !f.session.status.is_running() {
         return Decision::Continue { recheck_in_s: 60 };
     }
-    let activity = pricing::activity(f);
     // The charger's times within the billed span: a reading stamped in the future neither
     // stretches the report gaps nor the power.
-    let billed = pricing::billed(f);
-    let power_w = match billed.readings.as_slice() {
+    let power_w = match readings {
         [.., (t0, e0), (t1, e1)] if t1 > t0 => e1
             .checked_sub(*e0)
             .and_then(|wh| wh.checked_mul(Decimal::from(3_600_000)))
@@ -214,12 +217,12 @@ pub fn decide_on(f: &SessionFacts, now: Timestamp) -> Decision {
         (false, None, false) => ConnectorStatus::SuspendedEV,
     };
     let outlook = Outlook { status, paused, power_w: if paused { Decimal::ZERO } else { power_w } };
-    let report_times: Vec<Timestamp> = billed.readings.iter().map(|(at, _)| *at).collect();
+    let recent = &readings[readings.len().saturating_sub(RECENT_READINGS)..];
+    let report_times: Vec<Timestamp> = recent.iter().map(|(at, _)| *at).collect();
     decide(&Watch {
         rate,
-        tz: pricing::timezone(f),
-        activity: &activity,
-        started_at: billed.started_at,
+        tab,
+        started_at,
         now,
         outlook,
         authorized: f.session.payment.as_ref().map(|p| p.authorized_amount),

@@ -1,21 +1,131 @@
-//! A running session as the node holding its charger keeps it between readings: its facts,
-//! updated by each reading, so that pricing it and deciding on it read nothing back.
+//! A running session as the node holding its charger keeps it between readings: its facts and
+//! its activity priced so far ([`Tab`]), both grown by each reading, so that pricing it and
+//! deciding on it take the same time at its 10th reading and at its 10,000th.
+//!
+//! A reading that extends the activity (stamped after the last one, not in the future) adds
+//! one stretch, priced on its own; the result is the one [`pricing::progress`] gives for all
+//! the facts, because the activity's periods depend only on the two meter points around them
+//! and the status reports and pauses within. Anything else (a reading stamped before the last
+//! one or at the same time, times the billed span moves, no rate yet known) prices the whole
+//! session again, as it would be priced from the database.
 
 use domain::Timestamp;
 use rust_decimal::Decimal;
+use tariff::{Tab, Use};
 
+use crate::activity;
 use crate::facts::SessionFacts;
+use crate::intelligence::{self, Decision, RECENT_READINGS};
 use crate::pricing::{self, Progress};
 
 #[derive(Clone, Debug)]
 pub struct Live {
     facts: SessionFacts,
+    priced: Priced,
+}
+
+/// The session's activity so far, priced, with what growing it needs.
+#[derive(Clone, Debug)]
+struct Priced {
+    /// `None` without a rate.
+    tab: Option<Tab>,
+    /// The billed start, and the activity's last meter point and the register there.
+    started_at: Timestamp,
+    end: Timestamp,
+    register: Decimal,
+    /// Some time was moved into the billed span, whose end is when the facts were read: the
+    /// activity is priced again at each reading.
+    moved: bool,
+    /// A reading may extend the activity: the end is one meter point of its own and no time
+    /// was moved.
+    extendable: bool,
+    energy_wh: Decimal,
+    charging_ms: i64,
+    /// The last billed readings, for the decision.
+    recent: Vec<(Timestamp, Decimal)>,
+    /// Why the whole activity cannot be priced, if it cannot.
+    unpriced: Option<tariff::PricingError>,
+}
+
+impl Priced {
+    /// The facts priced whole, as of their `read_at`.
+    fn whole(f: &SessionFacts) -> Priced {
+        let billed = pricing::billed(f);
+        let activity = pricing::activity(f);
+        let (tab, unpriced) = match &f.rate {
+            Some(rate) => {
+                let tab = Tab::from_activity(rate, pricing::timezone(f), &activity);
+                let unpriced = tab.cost().err();
+                (Some(tab), unpriced)
+            }
+            None => (None, None),
+        };
+        let meter_start = Decimal::from(f.transaction.meter_start);
+        let (end, register, extendable) = match billed.readings.last() {
+            None => (billed.started_at, meter_start, true),
+            Some(&(at, _)) => {
+                let alone = billed.readings.iter().filter(|(t, _)| *t == at).count() == 1;
+                // As `activity::from_readings` walks its meter points: readings at or before the
+                // start are none of them.
+                let register = billed.readings.iter().filter(|(t, _)| *t > billed.started_at).map(|(_, wh)| *wh).fold(meter_start, Decimal::max);
+                (at, register, alone && at > billed.started_at)
+            }
+        };
+        let moved = f.transaction.started_at > f.read_at || f.readings.iter().any(|(t, _)| *t > f.read_at) || f.statuses.iter().any(|(t, _)| *t > f.read_at);
+        let periods = activity.periods();
+        Priced {
+            tab,
+            started_at: billed.started_at,
+            end,
+            register,
+            moved,
+            extendable: extendable && !moved && f.transaction.stopped_at.is_none(),
+            energy_wh: periods.iter().map(|p| p.energy_wh).sum(),
+            charging_ms: periods.iter().filter(|p| p.usage() == Use::Charging).map(|p| p.duration_ms()).sum(),
+            recent: billed.readings[billed.readings.len().saturating_sub(RECENT_READINGS)..].to_vec(),
+            unpriced,
+        }
+    }
+
+    /// Extends the activity to a reading stamped `at` with `wh`, heard at `now`, if it can be
+    /// extended so; answers whether it was.
+    fn extend(&mut self, f: &SessionFacts, at: Timestamp, wh: Decimal, now: Timestamp) -> bool {
+        if !self.extendable || at <= self.end || at > now || self.unpriced.is_some() {
+            return false;
+        }
+        let span = pricing::span(f);
+        let statuses: Vec<_> = f.statuses.iter().map(|&(t, s)| (span.clamp(t), s)).collect();
+        let pauses: Vec<_> = f.session.pauses.iter().map(|p| (p.start, p.end)).collect();
+        let stretch = activity::of_session(self.end, self.register, &[(at, wh)], None, &statuses, &pauses);
+        if let Some(tab) = &mut self.tab {
+            for period in stretch.periods() {
+                if tab.push(period).is_err() {
+                    return false;
+                }
+            }
+            self.unpriced = tab.cost().err();
+        }
+        for period in stretch.periods() {
+            self.energy_wh += period.energy_wh;
+            if period.usage() == Use::Charging {
+                self.charging_ms += period.duration_ms();
+            }
+        }
+        self.end = at;
+        self.register = self.register.max(wh);
+        if self.recent.len() == RECENT_READINGS {
+            self.recent.remove(0);
+        }
+        self.recent.push((at, wh));
+        true
+    }
 }
 
 impl Live {
     /// The session as read from the database (`SessionFacts` of a running session).
     pub fn new(facts: SessionFacts) -> Live {
-        Live { facts }
+        let priced = Priced::whole(&facts);
+        Live { facts, priced }
     }
 
     pub fn facts(&self) -> &SessionFacts {
@@ -25,26 +135,40 @@ impl Live {
     /// Takes an energy register reading stamped `at` by the charger, heard at `now`. A reading
     /// below the last one is a dip (a meter reset or a glitch): it is left out, and `false`.
     pub fn reading(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) -> bool {
+        self.facts.read_at = now;
         if self.facts.readings.last().is_some_and(|(_, last)| wh < *last) {
+            if self.priced.moved {
+                self.priced = Priced::whole(&self.facts);
+            }
             return false;
         }
         // The facts keep the readings in time order, as read from the database.
         let position = self.facts.readings.partition_point(|(t, _)| *t <= at);
         self.facts.readings.insert(position, (at, wh));
         self.facts.last_heard = self.facts.last_heard.max(now);
+        if !self.priced.extend(&self.facts, at, wh, now) {
+            self.priced = Priced::whole(&self.facts);
+        }
         true
     }
 
-    /// The session's cost and metrics as of `now`.
-    pub fn progress(&mut self, now: Timestamp) -> Progress {
-        self.facts.read_at = now;
-        pricing::progress(&self.facts)
+    /// The session's cost and metrics as of its last reading.
+    pub fn progress(&self) -> Progress {
+        let cost = self.priced.tab.as_ref().and_then(|tab| tab.cost().ok()).and_then(|c| serde_json::to_value(c).ok());
+        let metrics = domain::session::Metrics {
+            energy_consumed_wh: self.priced.energy_wh,
+            energy_period_s: self.priced.charging_ms / 1000,
+            charging_start: self.facts.transaction.started_at,
+        };
+        Progress { cost, metrics, unpriced: self.priced.unpriced }
     }
 
-    /// The facts as of `now`, for session intelligence (`intelligence::decide_on`).
-    pub fn at(&mut self, now: Timestamp) -> &SessionFacts {
-        self.facts.read_at = now;
-        &self.facts
+    /// Session intelligence's decision as of `now`.
+    pub fn decide(&self, now: Timestamp) -> Decision {
+        match &self.priced.tab {
+            Some(tab) if self.priced.extendable => intelligence::decide_priced(&self.facts, tab, self.priced.started_at, &self.priced.recent, now),
+            _ => intelligence::decide_on(&SessionFacts { read_at: now, ..self.facts.clone() }, now),
+        }
     }
 
     /// The session's `updatedAt` as stored after this node's last write.
@@ -56,9 +180,12 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::connector::ConnectorStatus;
     use proptest::prelude::*;
 
-    fn facts(readings: Vec<(Timestamp, Decimal)>) -> SessionFacts {
+    const T0: i64 = 1_767_225_600_000;
+
+    fn facts(rate: Option<domain::rate::Rate>, statuses: Vec<(Timestamp, ConnectorStatus)>) -> SessionFacts {
         let session: domain::session::Session = serde_json::from_value(serde_json::json!({
             "_id": "000000000000000000000001", "status": "started", "user": null, "token": null,
             "chargestation": "000000000000000000000002", "connector": null, "connector_id": 1, "rate": null, "idTag": "CARD",
@@ -68,7 +195,7 @@ mod tests {
         .expect("a session");
         let transaction: domain::transaction::Transaction = serde_json::from_value(serde_json::json!({
             "_id": "000000000000000000000003", "chargestation": "000000000000000000000002", "transactionId": 1, "connector_id": 1,
-            "idTag": "CARD", "token": null, "session": null, "reservationId": null, "meterStart": 0, "meterStop": null,
+            "idTag": "CARD", "token": null, "session": null, "reservationId": null, "meterStart": 100, "meterStop": null,
             "startedAt": "2026-01-01T00:00:00Z", "stoppedAt": null, "stopReason": null,
             "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"
         }))
@@ -78,36 +205,75 @@ mod tests {
             organization: session.chargestation,
             session,
             transaction,
-            rate: None,
-            timezone: None,
-            readings,
-            statuses: Vec::new(),
+            rate,
+            timezone: Some("Europe/Paris".into()),
+            readings: Vec::new(),
+            statuses,
             stop_latency_s: None,
             last_heard: t0,
             read_at: t0,
         }
     }
 
+    fn rate() -> impl Strategy<Value = Option<domain::rate::Rate>> {
+        let components = prop_oneof![
+            Just(r#"[{"type":"ENERGY","price":0.35,"step_size":100},{"type":"TIME","price":2.5},{"type":"PARKING_TIME","price":1.2,"step_size":300}]"#),
+            Just(r#"[{"type":"FLAT","price":1},{"type":"ENERGY","price":0.3,"tax":20}]"#),
+        ];
+        let elements = prop_oneof![
+            Just(""),
+            Just(
+                r#","elements":[{"price_components":[{"type":"ENERGY","price":0.5}],"restrictions":{"start_time":"00:10","end_time":"00:40"}},{"price_components":[{"type":"ENERGY","price":0.2}],"restrictions":{"min_kwh":1}}]"#
+            ),
+        ];
+        proptest::option::of((components, elements).prop_map(|(components, elements)| {
+            let body = format!(r#"{{"currency":"EUR","price_components":{components}{elements}}}"#);
+            serde_json::from_str::<domain::rate::RateInput>(&body).unwrap().create(domain::Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0)).unwrap()
+        }))
+    }
+
+    fn statuses() -> impl Strategy<Value = Vec<(Timestamp, ConnectorStatus)>> {
+        let status = prop_oneof![Just(ConnectorStatus::Charging), Just(ConnectorStatus::SuspendedEV), Just(ConnectorStatus::SuspendedEVSE)];
+        proptest::collection::vec((-60_000i64..3_600_000, status), 0..4).prop_map(|mut s| {
+            s.sort_by_key(|(t, _)| *t);
+            s.into_iter().map(|(t, status)| (Timestamp::from_millis(T0 + t), status)).collect()
+        })
+    }
+
     proptest! {
-        /// Readings taken one by one give the facts (and so the price) a whole read of the
-        /// stored readings gives: in time order, dips left out.
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Readings taken one by one (in order, late, tied, in the future, dipping) price the
+        /// session as the whole of them priced from the database does, after every reading.
         #[test]
-        fn readings_one_by_one_are_the_stored_readings(steps in proptest::collection::vec((0i64..600_000, -50i64..500), 0..40)) {
-            let start = Timestamp::from_millis(1_767_225_600_000);
-            let mut live = Live::new(facts(Vec::new()));
-            let mut stored: Vec<(Timestamp, Decimal)> = Vec::new();
-            let mut last = Decimal::ZERO;
-            for (offset, delta) in steps {
-                let (at, wh) = (Timestamp::from_millis(start.millis() + offset), last + Decimal::from(delta));
-                let kept = live.reading(at, wh, at);
-                prop_assert_eq!(kept, stored.last().is_none_or(|(_, l)| wh >= *l));
+        fn readings_one_by_one_price_as_the_whole(
+            rate in rate(),
+            statuses in statuses(),
+            steps in proptest::collection::vec((prop_oneof![8 => 1i64..120_000, 1 => -60_000i64..0, 1 => Just(0)], -20i64..3_000, 0i64..30_000), 1..30),
+        ) {
+            let mut live = Live::new(facts(rate.clone(), statuses.clone()));
+            let mut whole = facts(rate, statuses);
+            let (mut at, mut now, mut last) = (T0, T0, Decimal::from(100));
+            for (step, delta, lateness) in steps {
+                at += step;
+                // Joule's clock never runs back; a charger's stamps may be ahead of it.
+                now = now.max(at + lateness - 5_000);
+                let wh = last + Decimal::from(delta);
+                let (stamp, heard) = (Timestamp::from_millis(at), Timestamp::from_millis(now));
+                let kept = live.reading(stamp, wh, heard);
+                prop_assert_eq!(kept, whole.readings.last().is_none_or(|(_, l)| wh >= *l));
                 if kept {
-                    stored.push((at, wh));
-                    stored.sort_by_key(|(t, _)| *t);
+                    let position = whole.readings.partition_point(|(t, _)| *t <= stamp);
+                    whole.readings.insert(position, (stamp, wh));
                     last = wh;
                 }
+                whole.read_at = heard;
+                let (incremental, reference) = (live.progress(), pricing::progress(&whole));
+                prop_assert_eq!(&incremental.cost, &reference.cost);
+                prop_assert_eq!(incremental.metrics, reference.metrics);
+                prop_assert_eq!(live.decide(heard), intelligence::decide_on(&whole, heard));
             }
-            prop_assert_eq!(&live.facts().readings, &stored);
+            prop_assert_eq!(&live.facts().readings, &whole.readings);
         }
     }
 }

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use session::activity::of_session;
 use session::intelligence::{Decision, StopReason, Targets, Watch, decide};
-use tariff::Outlook;
+use tariff::{Outlook, Tab};
 
 fn huge() -> impl Strategy<Value = Decimal> {
     prop_oneof![
@@ -53,10 +53,10 @@ proptest! {
             .unwrap()
             .create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0))
             .unwrap();
+        let tab = Tab::from_activity(&rate, chrono_tz::UTC, &activity);
         let watch = Watch {
             rate: &rate,
-            tz: chrono_tz::UTC,
-            activity: &activity,
+            tab: &tab,
             started_at: t(start),
             now: t(now),
             outlook: Outlook { status: ConnectorStatus::Charging, paused: false, power_w: power },
@@ -81,10 +81,10 @@ fn an_unpriceable_session_is_stopped() {
         .unwrap();
     let t = Timestamp::from_millis;
     let activity = of_session(t(0), Decimal::ZERO, &[(t(60_000), Decimal::MAX)], None, &[], &[]);
+    let tab = Tab::from_activity(&rate, chrono_tz::UTC, &activity);
     let watch = Watch {
         rate: &rate,
-        tz: chrono_tz::UTC,
-        activity: &activity,
+        tab: &tab,
         started_at: t(0),
         now: t(60_000),
         outlook: Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::ONE },

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 use session::intelligence::{Decision, StopReason, Targets, Watch, decide};
-use tariff::{Activity, Outlook, Period, price};
+use tariff::{Activity, Outlook, Period, Tab, price};
 
 const LATENCY_S: i64 = 30;
 const START_MS: i64 = 1_795_000_000_000;
@@ -41,11 +41,10 @@ fn run(rate: &Rate, power_w: i64, interval_s: i64, authorized: Decimal, targets:
     let (mut now, mut last_report) = (START_MS, START_MS);
     let day = START_MS + 6 * 3_600_000;
     while now < day {
-        let known = activity_until(last_report);
+        let known = Tab::from_activity(rate, chrono_tz::UTC, &activity_until(last_report));
         let watch = Watch {
             rate,
-            tz: chrono_tz::UTC,
-            activity: &known,
+            tab: &known,
             started_at: Timestamp::from_millis(START_MS),
             now: Timestamp::from_millis(now),
             outlook,
@@ -110,11 +109,10 @@ fn targets_stop_sessions_too() {
 #[test]
 fn a_session_that_cannot_reach_its_cap_runs_on() {
     let rate = rate(30, 0, 0, 1);
-    let known = Activity::default();
+    let known = Tab::new(&rate, chrono_tz::UTC);
     let watch = Watch {
         rate: &rate,
-        tz: chrono_tz::UTC,
-        activity: &known,
+        tab: &known,
         started_at: Timestamp::from_millis(START_MS),
         now: Timestamp::from_millis(START_MS),
         outlook: Outlook { status: ConnectorStatus::Charging, paused: false, power_w: Decimal::from(1000) },
@@ -140,10 +138,10 @@ fn a_charging_car_that_may_park_is_stopped_before_parking_passes_the_cap() {
         energy_wh: Decimal::from(5000),
     };
     let known = Activity::new(vec![charged]).unwrap();
+    let tab = Tab::from_activity(&rate, chrono_tz::UTC, &known);
     let watch = |outlook: Outlook| Watch {
         rate: &rate,
-        tz: chrono_tz::UTC,
-        activity: &known,
+        tab: &tab,
         started_at: Timestamp::from_millis(START_MS),
         now: Timestamp::from_millis(START_MS + 600_000),
         outlook,
@@ -160,5 +158,9 @@ fn a_charging_car_that_may_park_is_stopped_before_parking_passes_the_cap() {
         .unwrap()
         .create(Id::from_parts(0, [0; 5], 0), Timestamp::from_millis(0))
         .unwrap();
-    assert!(matches!(decide(&Watch { rate: &energy_only, ..watch(charging) }), Decision::Continue { .. }), "no parking price, nothing to fear");
+    let energy_tab = Tab::from_activity(&energy_only, chrono_tz::UTC, &known);
+    assert!(
+        matches!(decide(&Watch { rate: &energy_only, tab: &energy_tab, ..watch(charging) }), Decision::Continue { .. }),
+        "no parking price, nothing to fear"
+    );
 }

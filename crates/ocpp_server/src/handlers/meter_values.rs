@@ -91,7 +91,7 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
         return Ok(());
     }
     let session = live.facts().session.id;
-    let progress = live.progress(now);
+    let progress = live.progress();
     if let Some(e) = &progress.unpriced {
         tracing::error!(error = %e, %session, "a session's activity cannot be priced; it is shown without a cost");
     }
@@ -121,7 +121,7 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     kept.live.stored_at(written.updated_at);
     // Session intelligence decides on every report, not only on its timer; a stop it asked
     // for goes out again.
-    let again = session_watch::check_live(&server, &mut kept.live, Occasion::Report).await?;
+    let again = session_watch::check_live(&server, &kept.live, Occasion::Report).await?;
     kept.look_at = Instant::now() + again;
     Ok(())
 }
