@@ -10,8 +10,8 @@
 //! - `profiles`: which charging-profile limit applies to a connector at a given moment;
 //! - [`charger`]: the driver of one charger (its WebSocket, timers, one CALL in flight,
 //!   reconnection with backoff) and the [`Charger`] handle to act on it and observe it;
-//! - `net`: opening a connection from a chosen source address, with subprotocol `ocpp1.6`,
-//!   HTTP Basic credentials and small buffers;
+//! - [`connect`]: opening a connection from a chosen source address, with subprotocol `ocpp1.6`,
+//!   HTTP Basic credentials and small buffers (also what the benchmark's load generator opens);
 //! - `fleet`: the `joule sim` command: [`SimArgs`] and [`run`].
 
 pub mod charger;
@@ -22,5 +22,5 @@ pub mod station;
 
 pub use charger::{Charger, ChargerConfig, Stats};
 pub use fleet::{SimArgs, SourceAddresses, run};
-pub use net::ConnectError;
+pub use net::{ConnectError, Socket, connect};
 pub use station::{Connector, Millis, Station, Transaction};

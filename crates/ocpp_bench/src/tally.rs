@@ -1,0 +1,237 @@
+//! What each charger counts, merged into the one [`Summary`] a run prints: the answered calls
+//! of the measured kind, every latency (exact percentiles, no histogram buckets), and each kind
+//! of error.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::link::Failure;
+
+/// Each kind of error, counted.
+#[derive(Default, Debug, Clone, Serialize)]
+pub struct Errors {
+    pub call_errors: u64,
+    pub refused: u64,
+    pub timeouts: u64,
+    pub disconnects: u64,
+    pub connect_failures: u64,
+}
+
+impl Errors {
+    pub fn total(&self) -> u64 {
+        self.call_errors + self.refused + self.timeouts + self.disconnects + self.connect_failures
+    }
+
+    fn add(&mut self, other: &Errors) {
+        self.call_errors += other.call_errors;
+        self.refused += other.refused;
+        self.timeouts += other.timeouts;
+        self.disconnects += other.disconnects;
+        self.connect_failures += other.connect_failures;
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct Tally {
+    /// The latency of every measured call that was answered, microseconds.
+    pub latencies_us: Vec<u32>,
+    /// Measured calls answered before the window closed: what the rate counts.
+    pub in_window: u64,
+    pub errors: Errors,
+    pub server_calls: u64,
+    /// Wallet sessions whose StartTransaction the server accepted.
+    pub started: u64,
+    pub last_error: Option<String>,
+}
+
+impl Tally {
+    /// A measured call sent at `sent` was answered at `answered`.
+    pub fn answered(&mut self, sent: Instant, answered: Instant, window_end: Instant) {
+        self.latencies_us.push(u32::try_from((answered - sent).as_micros()).unwrap_or(u32::MAX));
+        if answered <= window_end {
+            self.in_window += 1;
+        }
+    }
+
+    pub fn failed(&mut self, failure: &Failure) {
+        let e = &mut self.errors;
+        let counter = match failure {
+            Failure::Connect(_) => &mut e.connect_failures,
+            Failure::Closed(_) => &mut e.disconnects,
+            Failure::Timeout => &mut e.timeouts,
+            Failure::CallError { .. } => &mut e.call_errors,
+            Failure::Refused(_) => &mut e.refused,
+        };
+        *counter += 1;
+        self.last_error = Some(failure.to_string());
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        self.latencies_us.extend(other.latencies_us);
+        self.in_window += other.in_window;
+        self.errors.add(&other.errors);
+        self.server_calls += other.server_calls;
+        self.started += other.started;
+        self.last_error = other.last_error.or(self.last_error.take());
+    }
+}
+
+impl FromIterator<Tally> for Tally {
+    fn from_iter<I: IntoIterator<Item = Tally>>(tallies: I) -> Tally {
+        let mut sum = Tally::default();
+        for tally in tallies {
+            sum.merge(tally);
+        }
+        sum
+    }
+}
+
+/// One run, as `ocpp-load` prints it (one JSON line on stdout).
+#[derive(Serialize, Debug)]
+pub struct Summary {
+    pub mode: &'static str,
+    pub chargers: u32,
+    /// Chargers that were set up and took part in the measured window.
+    pub ready: u32,
+    pub seconds: f64,
+    /// Measured calls answered within the window, and per second.
+    pub calls: u64,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Every error, and by kind.
+    pub errors: u64,
+    #[serde(flatten)]
+    pub kinds: Errors,
+    pub server_calls: u64,
+    pub started: u64,
+    pub last_error: Option<String>,
+    /// CPU time the generator itself used from the window's start to the run's end, and that
+    /// time as a share of the wall clock (1.0 is one core busy throughout).
+    pub cpu_seconds: f64,
+    pub cpu_cores: f64,
+    /// The watched server's resident memory before the chargers connected and at the end of
+    /// the window (idle mode with `--watch-pid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_before_kib: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_after_kib: Option<u64>,
+}
+
+impl Summary {
+    pub fn new(mode: &'static str, chargers: u32, ready: u32, window: Duration, mut tally: Tally, cpu: Duration, wall: Duration) -> Summary {
+        tally.latencies_us.sort_unstable();
+        let seconds = window.as_secs_f64();
+        let ms = |us: Option<&u32>| us.map_or(0.0, |&us| f64::from(us) / 1000.0);
+        Summary {
+            mode,
+            chargers,
+            ready,
+            seconds,
+            calls: tally.in_window,
+            rate: if seconds > 0.0 { tally.in_window as f64 / seconds } else { 0.0 },
+            p50_ms: ms(percentile(&tally.latencies_us, 0.50)),
+            p99_ms: ms(percentile(&tally.latencies_us, 0.99)),
+            max_ms: ms(tally.latencies_us.last()),
+            errors: tally.errors.total(),
+            kinds: tally.errors,
+            server_calls: tally.server_calls,
+            started: tally.started,
+            last_error: tally.last_error,
+            cpu_seconds: cpu.as_secs_f64(),
+            cpu_cores: cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            rss_before_kib: None,
+            rss_after_kib: None,
+        }
+    }
+
+    /// One line for people, on stderr beside the JSON.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {}/{} chargers ready, {} calls in {:.1}s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {} \
+             (CALLERROR {}, refused {}, timeouts {}, disconnects {}, connect failures {}){}; generator CPU {:.1}s ({:.2} cores)",
+            self.mode,
+            self.ready,
+            self.chargers,
+            self.calls,
+            self.seconds,
+            self.rate,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.errors,
+            self.kinds.call_errors,
+            self.kinds.refused,
+            self.kinds.timeouts,
+            self.kinds.disconnects,
+            self.kinds.connect_failures,
+            self.last_error.as_ref().map(|e| format!(", last: {e}")).unwrap_or_default(),
+            self.cpu_seconds,
+            self.cpu_cores,
+        )
+    }
+}
+
+/// The nearest-rank percentile of sorted values: the smallest value at least `q` of them are
+/// at or below.
+pub fn percentile(sorted: &[u32], q: f64) -> Option<&u32> {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1)
+}
+
+/// CPU time (user and system) this process has used so far.
+pub fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given, which lives for the call.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// A process's resident memory, KiB (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let values: Vec<u32> = (1..=200).collect();
+        assert_eq!(percentile(&values, 0.50), Some(&100));
+        assert_eq!(percentile(&values, 0.99), Some(&198));
+        assert_eq!(percentile(&values, 1.0), Some(&200));
+        assert_eq!(percentile(&[7], 0.99), Some(&7));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn only_answers_within_the_window_count_towards_the_rate() {
+        let start = Instant::now();
+        let end = start + Duration::from_secs(1);
+        let mut tally = Tally::default();
+        tally.answered(start, start + Duration::from_millis(3), end);
+        tally.answered(end - Duration::from_millis(1), end + Duration::from_millis(4), end);
+        tally.failed(&Failure::Timeout);
+        let summary = Summary::new("meter", 1, 1, Duration::from_secs(1), tally, Duration::ZERO, Duration::from_secs(1));
+        assert_eq!((summary.calls, summary.rate), (1, 1.0));
+        assert_eq!((summary.p50_ms, summary.max_ms), (3.0, 5.0));
+        assert_eq!((summary.errors, summary.kinds.timeouts), (1, 1));
+    }
+
+    #[test]
+    fn the_process_has_used_some_cpu_and_memory() {
+        let spin: u64 = (0..2_000_000u64).map(std::hint::black_box).sum();
+        assert!(spin > 0 && cpu_time() > Duration::ZERO);
+        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+    }
+}
