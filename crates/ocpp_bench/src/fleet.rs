@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior, interval};
+use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
+
+use crate::usage::{Stopwatch, Usage, rss_kib};
 
 /// How long chargers have to connect and set up before the window opens without the late ones.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// Where and how fast the chargers connect.
 #[derive(clap::Args, Clone, Debug)]
@@ -21,6 +24,9 @@ pub struct FleetArgs {
     /// New connections per second, so that the server's accept queue keeps up.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub connect_rate: u32,
+    /// The server's process id: its CPU time and resident memory are reported too.
+    #[arg(long)]
+    pub watch_pid: Option<u32>,
 }
 
 /// The chargers of a run that registers them by name: `meter` and `idle`.
@@ -73,6 +79,8 @@ impl Gate {
         self.reported = true;
         let _ = self.ready.send(true);
         tokio::select! {
+            // The window is opened before the run can end: a charger that sees both takes part.
+            biased;
             window = self.go.wait_for(Option::is_some) => window.ok().and_then(|w| *w),
             _ = self.stop.wait_for(|&stop| stop) => None,
         }
@@ -97,6 +105,9 @@ pub struct Fleet<R> {
     go: watch::Sender<Option<Window>>,
     stop: watch::Sender<bool>,
     pub ready: u32,
+    watch_pid: Option<u32>,
+    rss_before_kib: Option<u64>,
+    stopwatch: Option<Stopwatch>,
 }
 
 impl<R: Send + 'static> Fleet<R> {
@@ -107,6 +118,7 @@ impl<R: Send + 'static> Fleet<R> {
         F: Fn(u32, Gate) -> Fut,
         Fut: Future<Output = R> + Send + 'static,
     {
+        let rss_before_kib = args.watch_pid.and_then(rss_kib);
         let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
         let (go, go_rx) = watch::channel(None);
         let (stop, stop_rx) = watch::channel(false);
@@ -116,7 +128,7 @@ impl<R: Send + 'static> Fleet<R> {
         let (mut ready, mut reported) = (0, 0);
         let deadline = tokio::time::sleep(SETUP_TIMEOUT);
         tokio::pin!(deadline);
-        let mut progress = interval(Duration::from_secs(5));
+        let mut progress = interval_at(Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
         while reported < count {
             tokio::select! {
                 _ = pace.tick(), if chargers.len() < count as usize => {
@@ -135,19 +147,23 @@ impl<R: Send + 'static> Fleet<R> {
             }
         }
         eprintln!("{ready} of {count} chargers ready");
-        Fleet { chargers, go, stop, ready }
+        Fleet { chargers, go, stop, ready, watch_pid: args.watch_pid, rss_before_kib, stopwatch: None }
     }
 
-    /// Opens the measured window for `duration`, from now.
-    pub fn go(&self, duration: Duration) -> Window {
+    /// Opens the measured window for `duration`, from now; what the run costs is measured from
+    /// here.
+    pub fn go(&mut self, duration: Duration) -> Window {
+        self.stopwatch = Some(Stopwatch::start(self.watch_pid, self.rss_before_kib));
         let start = Instant::now();
         let window = Window { start, end: start + duration };
         self.go.send_replace(Some(window));
         window
     }
 
-    /// Ends the run and waits for every charger's result.
-    pub async fn finish(self) -> Vec<R> {
+    /// Ends the measured part of the run (what it cost is read now, every charger still
+    /// connected), then the run, and waits for every charger's result.
+    pub async fn finish(self) -> (Vec<R>, Usage) {
+        let usage = self.stopwatch.as_ref().map(Stopwatch::stop).unwrap_or_default();
         self.stop.send_replace(true);
         let mut results = Vec::with_capacity(self.chargers.len());
         for charger in self.chargers {
@@ -156,6 +172,6 @@ impl<R: Send + 'static> Fleet<R> {
                 Err(e) => eprintln!("a charger task failed: {e}"),
             }
         }
-        results
+        (results, usage)
     }
 }

@@ -2,7 +2,7 @@
 //! connector Available; then, for the window, each sends a Heartbeat every interval (spread over
 //! the interval across the fleet, not all at once) and answers what the server asks. With
 //! `--watch-pid`, the server's resident memory is read before the first charger connects and at
-//! the end of the window, with every charger still connected: the memory an idle connection costs.
+//! the end of the window, every charger still connected: the memory an idle connection costs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::fleet::{ChargerArgs, Fleet, Gate};
 use crate::link::{Link, Wake};
-use crate::tally::{Summary, Tally, cpu_time, rss_kib};
+use crate::tally::{Summary, Tally};
 
 const CONNECTOR: i64 = 1;
 /// The interval when neither `--heartbeat` nor the server gives one.
@@ -24,26 +24,17 @@ pub struct IdleArgs {
     /// Heartbeat interval, seconds, instead of the one BootNotification gives.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub heartbeat: Option<u64>,
-    /// The server's process id: its resident memory is reported before and after.
-    #[arg(long)]
-    pub watch_pid: Option<u32>,
 }
 
 pub async fn run(args: IdleArgs) -> Summary {
     let duration = args.chargers.duration();
-    let rss_before = args.watch_pid.and_then(rss_kib);
     let shared = Arc::new(args.clone());
-    let fleet = Fleet::start(args.chargers.chargers, &args.chargers.fleet, |i, gate| charger(i, shared.clone(), gate)).await;
-    let cpu = cpu_time();
+    let mut fleet = Fleet::start(args.chargers.chargers, &args.chargers.fleet, |i, gate| charger(i, shared.clone(), gate)).await;
     let window = fleet.go(duration);
     tokio::time::sleep_until(window.end).await;
-    let rss_after = args.watch_pid.and_then(rss_kib);
     let ready = fleet.ready;
-    let tally = fleet.finish().await.into_iter().collect();
-    let mut summary = Summary::new("idle", args.chargers.chargers, ready, duration, tally, cpu_time() - cpu, window.start.elapsed());
-    summary.rss_before_kib = rss_before;
-    summary.rss_after_kib = rss_after;
-    summary
+    let (results, usage) = fleet.finish().await;
+    Summary::new("idle", args.chargers.chargers, ready, duration, results.into_iter().collect(), &usage)
 }
 
 async fn charger(i: u32, args: Arc<IdleArgs>, mut gate: Gate) -> Tally {

@@ -16,6 +16,7 @@
 //! - [`fleet`]: N chargers connected at a bounded rate, set up, then released together into
 //!   the measured window;
 //! - [`tally`]: what each charger counted, merged into the [`tally::Summary`] a run prints;
+//!   [`usage`]: the CPU time of the generator and of the server, the server's memory;
 //! - [`meter`], [`idle`], [`wallet`]: the modes; [`prepare`]: registering the chargers,
 //!   tokens and wallets through Joule's API;
 //! - [`echo`]: the ceiling server.
@@ -27,4 +28,5 @@ pub mod link;
 pub mod meter;
 pub mod prepare;
 pub mod tally;
+pub mod usage;
 pub mod wallet;

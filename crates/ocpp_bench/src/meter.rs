@@ -10,19 +10,19 @@ use tokio::time::Instant;
 
 use crate::fleet::{ChargerArgs, Fleet, Gate};
 use crate::link::{self, Failure, Link};
-use crate::tally::{Summary, Tally, cpu_time};
+use crate::tally::{Summary, Tally};
 
 const CONNECTOR: i64 = 1;
 
 pub async fn run(args: ChargerArgs) -> Summary {
     let duration = args.duration();
     let shared = Arc::new(args.clone());
-    let fleet = Fleet::start(args.chargers, &args.fleet, |i, gate| charger(i, shared.clone(), gate)).await;
-    let cpu = cpu_time();
+    let mut fleet = Fleet::start(args.chargers, &args.fleet, |i, gate| charger(i, shared.clone(), gate)).await;
     let window = fleet.go(duration);
+    tokio::time::sleep_until(window.end).await;
     let ready = fleet.ready;
-    let tally = fleet.finish().await.into_iter().collect();
-    Summary::new("meter", args.chargers, ready, duration, tally, cpu_time() - cpu, window.start.elapsed())
+    let (results, usage) = fleet.finish().await;
+    Summary::new("meter", args.chargers, ready, duration, results.into_iter().collect(), &usage)
 }
 
 /// A charger's power, W: from 3.7 to 22 kW across the fleet, as AC chargers deliver.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::link::Failure;
+use crate::usage::Usage;
 
 /// Each kind of error, counted.
 #[derive(Default, Debug, Clone, Serialize)]
@@ -109,20 +110,20 @@ pub struct Summary {
     pub server_calls: u64,
     pub started: u64,
     pub last_error: Option<String>,
-    /// CPU time the generator itself used from the window's start to the run's end, and that
-    /// time as a share of the wall clock (1.0 is one core busy throughout).
+    /// CPU time the generator itself used in the measured part of the run, and that time as a
+    /// share of the wall clock (1.0 is one core busy throughout).
     pub cpu_seconds: f64,
     pub cpu_cores: f64,
-    /// The watched server's resident memory before the chargers connected and at the end of
-    /// the window (idle mode with `--watch-pid`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The same for the watched server process (`--watch-pid`), and its resident memory before
+    /// the chargers connected and at the end of the measured part.
+    pub server_cpu_cores: Option<f64>,
     pub rss_before_kib: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_after_kib: Option<u64>,
 }
 
 impl Summary {
-    pub fn new(mode: &'static str, chargers: u32, ready: u32, window: Duration, mut tally: Tally, cpu: Duration, wall: Duration) -> Summary {
+    pub fn new(mode: &'static str, chargers: u32, ready: u32, window: Duration, mut tally: Tally, usage: &Usage) -> Summary {
+        let cores = |cpu: Duration| cpu.as_secs_f64() / usage.wall.as_secs_f64().max(1e-9);
         tally.latencies_us.sort_unstable();
         let seconds = window.as_secs_f64();
         let ms = |us: Option<&u32>| us.map_or(0.0, |&us| f64::from(us) / 1000.0);
@@ -141,10 +142,11 @@ impl Summary {
             server_calls: tally.server_calls,
             started: tally.started,
             last_error: tally.last_error,
-            cpu_seconds: cpu.as_secs_f64(),
-            cpu_cores: cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
-            rss_before_kib: None,
-            rss_after_kib: None,
+            cpu_seconds: usage.cpu.as_secs_f64(),
+            cpu_cores: cores(usage.cpu),
+            server_cpu_cores: usage.server_cpu.map(cores),
+            rss_before_kib: usage.rss_before_kib,
+            rss_after_kib: usage.rss_after_kib,
         }
     }
 
@@ -182,24 +184,6 @@ pub fn percentile(sorted: &[u32], q: f64) -> Option<&u32> {
     sorted.get(rank.clamp(1, sorted.len().max(1)) - 1)
 }
 
-/// CPU time (user and system) this process has used so far.
-pub fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given, which lives for the call.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// A process's resident memory, KiB (Linux).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,16 +206,11 @@ mod tests {
         tally.answered(start, start + Duration::from_millis(3), end);
         tally.answered(end - Duration::from_millis(1), end + Duration::from_millis(4), end);
         tally.failed(&Failure::Timeout);
-        let summary = Summary::new("meter", 1, 1, Duration::from_secs(1), tally, Duration::ZERO, Duration::from_secs(1));
+        let usage = Usage { wall: Duration::from_secs(2), cpu: Duration::from_secs(1), ..Usage::default() };
+        let summary = Summary::new("meter", 1, 1, Duration::from_secs(1), tally, &usage);
         assert_eq!((summary.calls, summary.rate), (1, 1.0));
         assert_eq!((summary.p50_ms, summary.max_ms), (3.0, 5.0));
         assert_eq!((summary.errors, summary.kinds.timeouts), (1, 1));
-    }
-
-    #[test]
-    fn the_process_has_used_some_cpu_and_memory() {
-        let spin: u64 = (0..2_000_000u64).map(std::hint::black_box).sum();
-        assert!(spin > 0 && cpu_time() > Duration::ZERO);
-        assert!(rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert_eq!((summary.cpu_cores, summary.server_cpu_cores), (0.5, None));
     }
 }

@@ -22,7 +22,7 @@ use tokio::time::{Instant, interval_at};
 use crate::fleet::{Fleet, FleetArgs, Gate};
 use crate::link::{self, CALL_TIMEOUT, Failure, Link, RemoteStart, Wake};
 use crate::prepare::{Api, Plan};
-use crate::tally::{Summary, Tally, cpu_time};
+use crate::tally::{Summary, Tally};
 
 const CONNECTOR: i64 = 1;
 const METER_START_WH: u64 = 1_000_000;
@@ -55,10 +55,9 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<Summary> {
     let started_tx = Arc::new(started_tx);
     let endpoints: Arc<Vec<String>> = Arc::new(plan.chargers.iter().map(|c| c.endpoint.clone()).collect());
     let url = Arc::new(args.fleet.url.clone());
-    let fleet = Fleet::start(count, &args.fleet, |i, gate| charger(url.clone(), endpoints[i as usize].clone(), started_tx.clone(), gate)).await;
+    let mut fleet = Fleet::start(count, &args.fleet, |i, gate| charger(url.clone(), endpoints[i as usize].clone(), started_tx.clone(), gate)).await;
 
     let api = Api::new(&args.api, &plan.api_key);
-    let cpu = cpu_time();
     let window = fleet.go(duration);
     let mut due = interval_at(window.start, Duration::from_secs(1) / args.rate);
     let mut requests = JoinSet::new();
@@ -86,9 +85,10 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<Summary> {
     // become one before the chargers go.
     let _ = tokio::time::timeout(CALL_TIMEOUT, started.wait_for(|&n| n >= accepted)).await;
     let ready = fleet.ready;
-    tally.merge(fleet.finish().await.into_iter().collect());
+    let (results, usage) = fleet.finish().await;
+    tally.merge(results.into_iter().collect());
     tally.started = *started.borrow();
-    Ok(Summary::new("wallet-start", count, ready, duration, tally, cpu_time() - cpu, window.start.elapsed()))
+    Ok(Summary::new("wallet-start", count, ready, duration, tally, &usage))
 }
 
 /// One `POST /v1.1/sessions`, read to its end; anything but a 200 is a refusal.
