@@ -55,7 +55,9 @@ async fn charger(i: u32, args: Arc<IdleArgs>, mut gate: Gate) -> Tally {
             Ok(Wake::Due) => {
                 due += every;
                 let sent = Instant::now();
-                link.call("Heartbeat", "{}").await.map(|_| tally.answered(sent, Instant::now(), window.end))
+                link.call("Heartbeat", "{}").await.map(|_| {
+                    tally.answered(sent, Instant::now(), window.end);
+                })
             }
             Ok(Wake::Served) => Ok(()),
             Ok(Wake::Stopped) => break,

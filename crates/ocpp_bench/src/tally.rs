@@ -48,12 +48,12 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// A measured call sent at `sent` was answered at `answered`.
-    pub fn answered(&mut self, sent: Instant, answered: Instant, window_end: Instant) {
+    /// A measured call sent at `sent` was answered at `answered`; whether within the window.
+    pub fn answered(&mut self, sent: Instant, answered: Instant, window_end: Instant) -> bool {
         self.latencies_us.push(u32::try_from((answered - sent).as_micros()).unwrap_or(u32::MAX));
-        if answered <= window_end {
-            self.in_window += 1;
-        }
+        let within = answered <= window_end;
+        self.in_window += u64::from(within);
+        within
     }
 
     pub fn failed(&mut self, failure: &Failure) {
@@ -100,6 +100,9 @@ pub struct Summary {
     /// Measured calls answered within the window, and per second.
     pub calls: u64,
     pub rate: f64,
+    /// The rate over each whole 10 s of the window (meter mode).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub step_rates: Vec<f64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
@@ -134,6 +137,7 @@ impl Summary {
             seconds,
             calls: tally.in_window,
             rate: if seconds > 0.0 { tally.in_window as f64 / seconds } else { 0.0 },
+            step_rates: Vec::new(),
             p50_ms: ms(percentile(&tally.latencies_us, 0.50)),
             p99_ms: ms(percentile(&tally.latencies_us, 0.99)),
             max_ms: ms(tally.latencies_us.last()),
@@ -203,8 +207,8 @@ mod tests {
         let start = Instant::now();
         let end = start + Duration::from_secs(1);
         let mut tally = Tally::default();
-        tally.answered(start, start + Duration::from_millis(3), end);
-        tally.answered(end - Duration::from_millis(1), end + Duration::from_millis(4), end);
+        assert!(tally.answered(start, start + Duration::from_millis(3), end));
+        assert!(!tally.answered(end - Duration::from_millis(1), end + Duration::from_millis(4), end));
         tally.failed(&Failure::Timeout);
         let usage = Usage { wall: Duration::from_secs(2), cpu: Duration::from_secs(1), ..Usage::default() };
         let summary = Summary::new("meter", 1, 1, Duration::from_secs(1), tally, &usage);
