@@ -2,7 +2,7 @@
 //! --wallets` registered connect, boot and report Available; then `POST /v1.1/sessions` goes out
 //! at a fixed rate, one start per connector, whatever the answers before it did. Each charger
 //! accepts the RemoteStartTransaction that follows and sends StartTransaction with the idTag it
-//! was given, then StatusNotification Charging.
+//! was given.
 //!
 //! What the latency measures is the HTTP request alone, from when it was due (so a generator or
 //! server that falls behind shows up as latency instead of a slower rate) to its whole answer:
@@ -138,10 +138,8 @@ async fn charger(url: Arc<String>, identity: String, started: Arc<watch::Sender<
 }
 
 /// What a charger does once it accepted a remote start: StartTransaction with the idTag it was
-/// given, then StatusNotification Charging.
+/// given.
 async fn start_transaction(link: &mut Link, remote: RemoteStart) -> Result<(), Failure> {
     let answer = link.call("StartTransaction", &link::start_transaction(remote.connector_id, &remote.id_tag, METER_START_WH)).await?;
-    link::started(&answer, 0)?;
-    link.call("StatusNotification", &link::status_notification(remote.connector_id, "Charging")).await?;
-    Ok(())
+    link::started(&answer, 0).map(drop)
 }
