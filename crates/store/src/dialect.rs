@@ -86,20 +86,22 @@ impl Backend {
 }
 
 impl Backend {
-    /// Sets a running session's `cost` ($3, JSON), `metrics` ($4, JSON) and `updatedAt` ($5)
-    /// inside its stored JSON, and `updated_at` ($6), for session $1 of organization $2: a
-    /// change of those fields alone, so nothing else a concurrent change wrote is overwritten.
-    pub(crate) fn set_session_progress(self) -> &'static str {
-        match self {
-            Backend::Sqlite => {
-                "UPDATE sessions SET data = json_set(data, '$.cost', json($3), '$.metrics', json($4), '$.updatedAt', $5), updated_at = $6 \
-                 WHERE id = $1 AND organization_id = $2 AND status IN ('started', 'paused')"
-            }
+    /// Sets running sessions' `cost`, `metrics` and `updatedAt` inside their stored JSON, and
+    /// `updated_at`, from `rows`: `(id, organization, cost JSON, metrics JSON, updatedAt)`
+    /// each, then `updated_at` as the last parameter; answers the ids of those it changed. Only
+    /// those fields change, so nothing else a concurrent change wrote is overwritten.
+    pub(crate) fn set_sessions_progress(self, rows: &str) -> String {
+        let data = match self {
+            Backend::Sqlite => "json_set(sessions.data, '$.cost', json(v.column3), '$.metrics', json(v.column4), '$.updatedAt', v.column5)",
             Backend::Postgres => {
-                "UPDATE sessions SET data = (data::jsonb || jsonb_build_object('cost', $3::jsonb, 'metrics', $4::jsonb, 'updatedAt', $5::text))::text, \
-                 updated_at = $6 WHERE id = $1 AND organization_id = $2 AND status IN ('started', 'paused')"
+                "(sessions.data::jsonb || jsonb_build_object('cost', v.column3::jsonb, 'metrics', v.column4::jsonb, 'updatedAt', v.column5::text))::text"
             }
-        }
+        };
+        let last = rows.matches('$').count() + 1;
+        format!(
+            "UPDATE sessions SET data = {data}, updated_at = ${last} FROM (VALUES {rows}) AS v \
+             WHERE sessions.id = v.column1 AND sessions.organization_id = v.column2 AND sessions.status IN ('started', 'paused') RETURNING sessions.id"
+        )
     }
 }
 

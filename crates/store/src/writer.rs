@@ -5,15 +5,19 @@
 //! is no longer the rate of commits.
 //!
 //! A batch that fails is written again one job per transaction, so that one bad job fails
-//! alone. The work per reading is constant: its samples are inserted (many rows per statement),
-//! its session's running cost and metrics are set in place, without reading the session's
-//! history, and its chargestation's last message time is moved on (once per batch).
+//! alone. The work per reading is constant: its samples are inserted, its session's running
+//! cost and metrics are set in place, without reading the session's history, and its
+//! chargestation's last message time is moved on; each of those is one statement for the whole
+//! batch (a few for a very large one), so a batch costs a handful of round trips to the
+//! database whatever its size.
+
+use std::collections::{HashMap, HashSet};
 
 use domain::event::NewEvent;
 use domain::session::{Metrics, Session};
 use domain::{Id, Timestamp};
 use serde_json::Value;
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::charger::Sample;
@@ -26,6 +30,8 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 4096;
 /// Sample rows per INSERT statement (12 parameters each, well within both backends' limits).
 const ROWS_PER_INSERT: usize = 256;
+/// Sessions or chargestations per UPDATE statement (5 parameters each at most).
+const JOBS_PER_STATEMENT: usize = 512;
 
 /// Readings of a running session on a connector, already checked against what the session
 /// has (dips left out), with the session's progress as priced on them.
@@ -115,7 +121,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
 }
 
 impl Store {
-    /// Writes the jobs in one transaction.
+    /// Writes the jobs in one transaction, with a handful of statements whatever their number.
     async fn write_readings(&self, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
         let mut tx = self.write().await?;
         let now = self.now();
@@ -124,30 +130,29 @@ impl Store {
             self.insert_rows(&mut tx, chunk, now).await?;
         }
         let mut written = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            written.push(self.set_progress(&mut tx, job, now).await?);
+        for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
+            written.extend(self.set_progress(&mut tx, chunk, now).await?);
         }
-        let mut heard: Vec<Id> = jobs.iter().map(|j| j.chargestation).collect();
+        let mut heard: Vec<String> = jobs.iter().map(|j| j.chargestation.to_string()).collect();
         heard.sort_unstable();
         heard.dedup();
-        for cs in heard {
-            sqlx::query("UPDATE chargestations SET last_message_at = $2 WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)")
-                .bind(cs.to_string())
-                .bind(now.millis())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in heard.chunks(JOBS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE chargestations SET last_message_at = $1 WHERE id IN ({}) AND (last_message_at IS NULL OR last_message_at < $1)",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
+            for cs in chunk {
+                q = q.bind(cs.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(written)
     }
 
     async fn insert_rows(&self, conn: &mut AnyConnection, rows: &[(&Readings, &Sample)], now: Timestamp) -> Result<(), StoreError> {
-        let values: Vec<String> = (0..rows.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
+        let values: Vec<String> = (0..rows.len()).map(|r| format!("({})", placeholders(r * 12 + 1, 12))).collect();
         let sql = format!(
             "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
             values.join(", ")
@@ -172,33 +177,59 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
-    /// (an end or a pause committed meanwhile is never overwritten: only those fields change).
-    async fn set_progress(&self, conn: &mut AnyConnection, job: &Readings, now: Timestamp) -> Result<Written, StoreError> {
-        let p = &job.progress;
-        let stored: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM sessions WHERE id = $1 AND organization_id = $2")
-            .bind(p.session.to_string())
-            .bind(job.organization.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-        let changed_elsewhere = stored != Some(p.known_updated_at.millis());
-        let cost = p.cost.as_ref().map_or_else(|| "null".to_string(), Value::to_string);
-        let metrics = serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?;
-        let updated = sqlx::query(AssertSqlSafe(self.backend.set_session_progress()))
-            .bind(p.session.to_string())
-            .bind(job.organization.to_string())
-            .bind(cost)
-            .bind(metrics)
-            .bind(now.to_string())
-            .bind(now.millis())
-            .execute(&mut *conn)
-            .await?;
-        let session_running = updated.rows_affected() == 1;
-        if session_running && p.announce {
-            let session: Session = documents::fetch(conn, job.organization, p.session).await?;
+    /// Sets each session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
+    /// (an end or a pause committed meanwhile is never overwritten: only those fields change),
+    /// and records the announcements asked for.
+    async fn set_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp) -> Result<Vec<Written>, StoreError> {
+        let ids: Vec<String> = jobs.iter().map(|j| j.progress.session.to_string()).collect();
+        let sql = format!("SELECT id, updated_at FROM sessions WHERE id IN ({})", placeholders(1, ids.len()));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in &ids {
+            q = q.bind(id.clone());
+        }
+        let mut stored = HashMap::with_capacity(ids.len());
+        for row in q.fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get::<String, _>("id")?, row.try_get::<i64, _>("updated_at")?);
+        }
+
+        let rows: Vec<String> = (0..jobs.len()).map(|r| format!("({})", placeholders(r * 5 + 1, 5))).collect();
+        let sql = self.backend.set_sessions_progress(&rows.join(", "));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for job in jobs {
+            let p = &job.progress;
+            q = q
+                .bind(p.session.to_string())
+                .bind(job.organization.to_string())
+                .bind(p.cost.as_ref().map_or_else(|| "null".to_string(), Value::to_string))
+                .bind(serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?)
+                .bind(now.to_string());
+        }
+        let mut running = HashSet::with_capacity(jobs.len());
+        for row in q.bind(now.millis()).fetch_all(&mut *conn).await? {
+            running.insert(row.try_get::<String, _>("id")?);
+        }
+
+        let mut written = Vec::with_capacity(jobs.len());
+        let mut announced = Vec::new();
+        for (job, id) in jobs.iter().zip(&ids) {
+            let p = &job.progress;
+            let before = stored.get(id).copied();
+            let session_running = running.contains(id);
+            if session_running && p.announce {
+                announced.push(*job);
+            }
+            let updated_at = if session_running { now } else { Timestamp::from_millis(before.unwrap_or_default()) };
+            written.push(Written { session_running, changed_elsewhere: before != Some(p.known_updated_at.millis()), updated_at });
+        }
+        for job in announced {
+            let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
             self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await?;
         }
-        let updated_at = if session_running { now } else { Timestamp::from_millis(stored.unwrap_or_default()) };
-        Ok(Written { session_running, changed_elsewhere, updated_at })
+        Ok(written)
     }
+}
+
+/// `count` placeholders from `$first`, comma-separated.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
