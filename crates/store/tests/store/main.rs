@@ -1,0 +1,8 @@
+//! The store's tests, in one binary: every use case on SQLite and PostgreSQL.
+
+mod conformance;
+mod ledger;
+mod patches;
+mod retention;
+mod top_ups;
+mod writer;
