@@ -20,7 +20,7 @@ use serde_json::Value;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::charger::Sample;
+use crate::charger::{MeterRow, Sample, placeholders};
 use crate::documents;
 use crate::{Store, StoreError};
 
@@ -28,11 +28,8 @@ use crate::{Store, StoreError};
 const MAX_BATCH: usize = 1024;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
-/// Sample rows per INSERT statement, 12 parameters each. Small: sqlx binds each SQLite
-/// parameter by looking its name up among all of the statement's, so a statement's binding
-/// time grows with the square of its parameters (at 256 rows it was a third of the CPU).
-const ROWS_PER_INSERT: usize = 32;
-/// Sessions or chargestations per statement (5 parameters each at most), for the same reason.
+/// Sessions or chargestations per statement (5 parameters each at most): small, as the sample
+/// rows per INSERT are (`charger::ROWS_PER_INSERT`).
 const JOBS_PER_STATEMENT: usize = 64;
 
 /// Readings of a running session on a connector, already checked against what the session
@@ -127,10 +124,19 @@ impl Store {
     async fn write_readings(&self, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
         let mut tx = self.write().await?;
         let now = self.now();
-        let rows: Vec<(&Readings, &Sample)> = jobs.iter().flat_map(|j| j.samples.iter().map(move |s| (*j, s))).collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            self.insert_rows(&mut tx, chunk, now).await?;
-        }
+        let rows: Vec<MeterRow> = jobs
+            .iter()
+            .flat_map(|j| {
+                j.samples.iter().map(move |sample| MeterRow {
+                    organization: j.organization,
+                    chargestation: j.chargestation,
+                    connector_id: j.connector_id,
+                    transaction_id: Some(j.transaction_id),
+                    sample,
+                })
+            })
+            .collect();
+        self.insert_meter_rows(&mut tx, &rows, now).await?;
         let mut written = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
             written.extend(self.set_progress(&mut tx, chunk, now).await?);
@@ -151,32 +157,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(written)
-    }
-
-    async fn insert_rows(&self, conn: &mut AnyConnection, rows: &[(&Readings, &Sample)], now: Timestamp) -> Result<(), StoreError> {
-        let values: Vec<String> = (0..rows.len()).map(|r| format!("({})", placeholders(r * 12 + 1, 12))).collect();
-        let sql = format!(
-            "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (job, s) in rows {
-            q = q
-                .bind(self.new_id().to_string())
-                .bind(job.organization.to_string())
-                .bind(job.chargestation.to_string())
-                .bind(i64::from(job.connector_id))
-                .bind(job.transaction_id)
-                .bind(s.sampled_at.millis())
-                .bind(s.measurand.clone())
-                .bind(s.phase.clone())
-                .bind(s.context.clone())
-                .bind(s.unit.clone())
-                .bind(s.value.clone())
-                .bind(now.millis());
-        }
-        q.execute(conn).await?;
-        Ok(())
     }
 
     /// Sets each session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
@@ -229,9 +209,4 @@ impl Store {
         }
         Ok(written)
     }
-}
-
-/// `count` placeholders from `$first`, comma-separated.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
