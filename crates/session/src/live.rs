@@ -154,7 +154,7 @@ impl Live {
 
     /// The session's cost and metrics as of its last reading.
     pub fn progress(&self) -> Progress {
-        let cost = self.priced.tab.as_ref().and_then(|tab| tab.cost().ok()).and_then(|c| serde_json::to_value(c).ok());
+        let cost = self.priced.tab.as_ref().and_then(|tab| tab.cost().ok());
         let metrics = domain::session::Metrics {
             energy_consumed_wh: self.priced.energy_wh,
             energy_period_s: self.priced.charging_ms / 1000,

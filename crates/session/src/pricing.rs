@@ -16,7 +16,7 @@ use crate::settlement;
 /// A running session priced so far, as of its last meter report.
 #[derive(Clone, Debug)]
 pub struct Progress {
-    pub cost: Option<Value>,
+    pub cost: Option<Cost>,
     pub metrics: Metrics,
     /// Why the session could not be priced (it is shown without a cost), to be logged.
     pub unpriced: Option<PricingError>,
@@ -94,7 +94,7 @@ pub fn metrics(f: &SessionFacts, activity: &Activity) -> Metrics {
 pub fn progress(f: &SessionFacts) -> Progress {
     let activity = activity(f);
     let (cost, unpriced) = split(cost(f, &activity));
-    Progress { cost: cost.and_then(|c| serde_json::to_value(c).ok()), metrics: metrics(f, &activity), unpriced }
+    Progress { cost, metrics: metrics(f, &activity), unpriced }
 }
 
 fn split(priced: Result<Option<Cost>, PricingError>) -> (Option<Cost>, Option<PricingError>) {

@@ -86,14 +86,19 @@ pub(crate) struct MeterRow<'a> {
     pub sample: &'a Sample,
 }
 
-/// Sample rows per INSERT statement, 12 parameters each. Small: sqlx binds each SQLite
-/// parameter by looking its name up among all of the statement's, so a statement's binding
-/// time grows with the square of its parameters (at 256 rows it was a third of the CPU).
-const ROWS_PER_INSERT: usize = 32;
+/// The sizes many-row statements come in, largest first: a batch of any length is cut into
+/// pieces of these sizes, so the few statement texts stay prepared in the connection's cache
+/// instead of being parsed again for each new length.
+const SHAPES: [usize; 4] = [64, 16, 4, 1];
 
-/// `count` placeholders from `$first`, comma-separated.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+/// `items` cut into pieces of the `SHAPES` sizes, largest first.
+pub(crate) fn in_shapes<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = SHAPES.into_iter().find(|&s| s <= items.len())?;
+        let (piece, rest) = items.split_at(size);
+        items = rest;
+        Some(piece)
+    })
 }
 
 /// The measurand whose value is the energy register; a reading below the last one is a dip.
@@ -606,7 +611,7 @@ impl Store {
                 if let Some(e) = &progress.unpriced {
                     tracing::error!(error = %e, session = %facts.session.id, "a session's activity cannot be priced; it is shown without a cost");
                 }
-                facts.session.cost = progress.cost;
+                facts.session.cost = progress.cost.and_then(|c| serde_json::to_value(c).ok());
                 facts.session.metrics = Some(progress.metrics);
                 facts.session.updated_at = self.now();
                 documents::replace(&mut tx, org, &facts.session).await?;
@@ -658,8 +663,8 @@ impl Store {
 
     /// Inserts sampled values, many rows per statement.
     pub(crate) async fn insert_meter_rows(&self, conn: &mut AnyConnection, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", placeholders(r * 12 + 1, 12))).collect();
+        for chunk in in_shapes(rows) {
+            let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", self.backend.params(r * 12 + 1, 12))).collect();
             let sql = format!(
                 "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
                 values.join(", ")
@@ -832,5 +837,21 @@ async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: 
     match row {
         Some(row) => Ok(Some((documents::from_row(&row)?, row.try_get("status_at")?))),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_into_the_few_shapes_in_order() {
+        for len in 0..300 {
+            let items: Vec<usize> = (0..len).collect();
+            let pieces: Vec<&[usize]> = in_shapes(&items).collect();
+            assert!(pieces.iter().all(|p| SHAPES.contains(&p.len())), "{len}");
+            assert!(pieces.windows(2).all(|w| w[0].len() >= w[1].len()), "{len}");
+            assert_eq!(pieces.concat(), items);
+        }
     }
 }

@@ -11,16 +11,16 @@
 //! batch (a few for a very large one), so a batch costs a handful of round trips to the
 //! database whatever its size.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use domain::event::NewEvent;
 use domain::session::{Metrics, Session};
 use domain::{Id, Timestamp};
-use serde_json::Value;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use tariff::Cost;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::charger::{MeterRow, Sample, placeholders};
+use crate::charger::{MeterRow, Sample, in_shapes};
 use crate::documents;
 use crate::{Store, StoreError};
 
@@ -28,9 +28,6 @@ use crate::{Store, StoreError};
 const MAX_BATCH: usize = 1024;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
-/// Sessions or chargestations per statement (5 parameters each at most): small, as the sample
-/// rows per INSERT are (`charger::ROWS_PER_INSERT`).
-const JOBS_PER_STATEMENT: usize = 64;
 
 /// Readings of a running session on a connector, already checked against what the session
 /// has (dips left out), with the session's progress as priced on them.
@@ -48,7 +45,7 @@ pub struct Readings {
 #[derive(Clone, Debug)]
 pub struct SessionProgress {
     pub session: Id,
-    pub cost: Option<Value>,
+    pub cost: Option<Cost>,
     pub metrics: Metrics,
     /// Told with `session.updated` (they are coalesced by the caller).
     pub announce: bool,
@@ -137,23 +134,22 @@ impl Store {
             })
             .collect();
         self.insert_meter_rows(&mut tx, &rows, now).await?;
-        let mut written = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
-            written.extend(self.set_progress(&mut tx, chunk, now).await?);
-        }
-        let mut heard: Vec<String> = jobs.iter().map(|j| j.chargestation.to_string()).collect();
+        let written = self.set_progress(&mut tx, jobs, now).await?;
+        let mut heard: Vec<Id> = jobs.iter().map(|j| j.chargestation).collect();
         heard.sort_unstable();
         heard.dedup();
-        for chunk in heard.chunks(JOBS_PER_STATEMENT) {
+        for chunk in in_shapes(&heard) {
             let sql = format!(
-                "UPDATE chargestations SET last_message_at = $1 WHERE id IN ({}) AND (last_message_at IS NULL OR last_message_at < $1)",
-                placeholders(2, chunk.len())
+                "UPDATE chargestations SET last_message_at = {} WHERE id IN ({}) AND (last_message_at IS NULL OR last_message_at < {})",
+                self.backend.params(1, 1),
+                self.backend.params(2, chunk.len()),
+                self.backend.params(chunk.len() + 2, 1),
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
             for cs in chunk {
-                q = q.bind(cs.clone());
+                q = q.bind(cs.to_string());
             }
-            q.execute(&mut *tx).await?;
+            q.bind(now.millis()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(written)
@@ -161,52 +157,51 @@ impl Store {
 
     /// Sets each session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
     /// (an end or a pause committed meanwhile is never overwritten: only those fields change),
-    /// and records the announcements asked for.
+    /// and records the announcements asked for. A session changed by something else since its
+    /// writer last read it is told so: those (few) are looked at once more, one by one.
     async fn set_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp) -> Result<Vec<Written>, StoreError> {
-        let ids: Vec<String> = jobs.iter().map(|j| j.progress.session.to_string()).collect();
-        let sql = format!("SELECT id, updated_at FROM sessions WHERE id IN ({})", placeholders(1, ids.len()));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in &ids {
-            q = q.bind(id.clone());
+        let set = self.set_sessions_progress(conn, jobs, now, true).await?;
+        let mut written = vec![Written { session_running: true, changed_elsewhere: false, updated_at: now }; jobs.len()];
+        for (i, job) in jobs.iter().enumerate().filter(|(_, j)| !set.contains(&j.progress.session)) {
+            let before: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT updated_at FROM sessions WHERE id = {}", self.backend.params(1, 1))))
+                .bind(job.progress.session.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+            let session_running = !self.set_sessions_progress(conn, &[job], now, false).await?.is_empty();
+            written[i] = Written {
+                session_running,
+                changed_elsewhere: before != Some(job.progress.known_updated_at.millis()),
+                updated_at: if session_running { now } else { Timestamp::from_millis(before.unwrap_or_default()) },
+            };
         }
-        let mut stored = HashMap::with_capacity(ids.len());
-        for row in q.fetch_all(&mut *conn).await? {
-            stored.insert(row.try_get::<String, _>("id")?, row.try_get::<i64, _>("updated_at")?);
-        }
-
-        let rows: Vec<String> = (0..jobs.len()).map(|r| format!("({})", placeholders(r * 5 + 1, 5))).collect();
-        let sql = self.backend.set_sessions_progress(&rows.join(", "));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for job in jobs {
-            let p = &job.progress;
-            q = q
-                .bind(p.session.to_string())
-                .bind(job.organization.to_string())
-                .bind(p.cost.as_ref().map_or_else(|| "null".to_string(), Value::to_string))
-                .bind(serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?)
-                .bind(now.to_string());
-        }
-        let mut running = HashSet::with_capacity(jobs.len());
-        for row in q.bind(now.millis()).fetch_all(&mut *conn).await? {
-            running.insert(row.try_get::<String, _>("id")?);
-        }
-
-        let mut written = Vec::with_capacity(jobs.len());
-        let mut announced = Vec::new();
-        for (job, id) in jobs.iter().zip(&ids) {
-            let p = &job.progress;
-            let before = stored.get(id).copied();
-            let session_running = running.contains(id);
-            if session_running && p.announce {
-                announced.push(*job);
+        for (job, written) in jobs.iter().zip(&written) {
+            if written.session_running && job.progress.announce {
+                let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
+                self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await?;
             }
-            let updated_at = if session_running { now } else { Timestamp::from_millis(before.unwrap_or_default()) };
-            written.push(Written { session_running, changed_elsewhere: before != Some(p.known_updated_at.millis()), updated_at });
-        }
-        for job in announced {
-            let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
-            self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await?;
         }
         Ok(written)
+    }
+
+    /// Sets the progress of running sessions (`guarded`: of those whose `updated_at` is still
+    /// the one their writer knew), a few statements for any number; answers the sessions set.
+    async fn set_sessions_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp, guarded: bool) -> Result<HashSet<Id>, StoreError> {
+        let mut set = HashSet::with_capacity(jobs.len());
+        for chunk in in_shapes(jobs) {
+            let mut q = sqlx::query(AssertSqlSafe(self.backend.set_sessions_progress(chunk.len(), guarded))).bind(now.to_string()).bind(now.millis());
+            for job in chunk {
+                let p = &job.progress;
+                q = q
+                    .bind(p.session.to_string())
+                    .bind(job.organization.to_string())
+                    .bind(serde_json::to_string(&p.cost).map_err(StoreError::corrupt)?)
+                    .bind(serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?)
+                    .bind(p.known_updated_at.millis());
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                set.insert(row.try_get::<String, _>("id")?.parse().map_err(StoreError::corrupt)?);
+            }
+        }
+        Ok(set)
     }
 }

@@ -17,9 +17,13 @@ fn sample(at: Timestamp, wh: i64) -> Sample {
     Sample { sampled_at: at, measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.to_string() }
 }
 
+fn cost(wh: i64) -> tariff::Cost {
+    tariff::Cost { amount: wh.into(), currency: domain::Currency::USD, breakdown: Vec::new() }
+}
+
 fn progress(session: domain::Id, wh: i64, announce: bool, known_updated_at: Timestamp) -> SessionProgress {
     let metrics = Metrics { energy_consumed_wh: wh.into(), energy_period_s: wh, charging_start: Timestamp::from_millis(0) };
-    SessionProgress { session, cost: Some(serde_json::json!({ "amount": wh })), metrics, announce, known_updated_at }
+    SessionProgress { session, cost: Some(cost(wh)), metrics, announce, known_updated_at }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -69,7 +73,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         let last = READINGS * 100;
         for &(cs, _, session) in &sessions {
             let shown = store.session(org, session).await.unwrap();
-            assert_eq!((shown.cost, shown.status.as_str()), (Some(serde_json::json!({ "amount": last })), "started"), "{backend:?}");
+            assert_eq!((shown.cost, shown.status.as_str()), (Some(serde_json::to_value(cost(last)).unwrap()), "started"), "{backend:?}");
             let (_, facts) = store.session_with_facts(org, session).await.unwrap();
             let readings = facts.unwrap().readings;
             assert_eq!((readings.len(), readings.last().map(|r| r.1)), (READINGS as usize, Some(last.into())), "{backend:?}: {cs}");
@@ -97,7 +101,9 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         let shown = store.session(org, session).await.unwrap();
         assert_eq!((shown.status, shown.metrics), (ended.status, ended.metrics), "{backend:?}");
 
-        // One job that cannot be written (an unknown chargestation) fails alone, whatever batch it shares.
+        // One job that cannot be written (an unknown chargestation) fails alone, whatever batch it
+        // shares. The others know an older `updatedAt`: their progress is stored all the same
+        // and they are told that something else changed their session.
         let mut jobs = Vec::new();
         for (i, &(cs, transaction_id, session)) in sessions.iter().enumerate().skip(1) {
             let cs = if i == 5 { store.new_id() } else { cs };
@@ -107,14 +113,19 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                 connector_id: 1,
                 transaction_id,
                 samples: vec![sample(store.now(), last + 1)],
-                progress: progress(session, last + 1, false, before),
+                progress: progress(session, last + 1, false, Timestamp::from_millis(1)),
             };
             let writer = writer.clone();
             jobs.push(tokio::spawn(async move { writer.write(readings).await }));
         }
         for (i, job) in jobs.into_iter().enumerate() {
-            assert_eq!(job.await.unwrap().is_ok(), i + 1 != 5, "{backend:?}: job {}", i + 1);
+            match job.await.unwrap() {
+                Ok(written) => assert!(i + 1 != 5 && written.session_running && written.changed_elsewhere, "{backend:?}: job {}", i + 1),
+                Err(_) => assert_eq!(i + 1, 5, "{backend:?}"),
+            }
         }
+        let shown = store.session(org, sessions[1].2).await.unwrap();
+        assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some((last + 1).into()), "{backend:?}");
         store.close().await;
         db.remove().await;
     }
