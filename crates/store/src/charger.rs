@@ -482,7 +482,11 @@ impl Store {
             .try_get::<Option<String>, _>(1)?
             .and_then(|data| serde_json::from_str::<Value>(&data).ok())
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
-        let rows = sqlx::query("SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL ORDER BY sampled_at")
+        let rows = sqlx::query(
+            "SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL \
+             UNION ALL SELECT sampled_at, value FROM recent_meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL \
+             ORDER BY sampled_at",
+        )
             .bind(cs.to_string())
             .bind(transaction_id)
             .bind(ENERGY_REGISTER)
@@ -515,12 +519,14 @@ impl Store {
                 statuses.push((Timestamp::from_millis(row.try_get("reported_at")?), status));
             }
         }
-        let last_reading: Option<i64> =
-            sqlx::query_scalar("SELECT CAST(MAX(created_at) AS BIGINT) FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2")
-                .bind(cs.to_string())
-                .bind(transaction_id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let last_reading: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(MAX(created_at) AS BIGINT) FROM (SELECT created_at FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 \
+                 UNION ALL SELECT created_at FROM recent_meter_values WHERE chargestation_id = $1 AND transaction_id = $2) AS readings",
+        )
+        .bind(cs.to_string())
+        .bind(transaction_id)
+        .fetch_one(&mut *conn)
+        .await?;
         let last_heard = last_reading.map_or(transaction.created_at, |ms| transaction.created_at.max(Timestamp::from_millis(ms)));
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard, read_at: self.now() }))
     }
@@ -636,7 +642,8 @@ impl Store {
         samples: &[Sample],
     ) -> Result<usize, StoreError> {
         let last: Option<String> = sqlx::query_scalar(
-            "SELECT value FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
+            "SELECT value, sampled_at FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
+             UNION ALL SELECT value, sampled_at FROM recent_meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
              ORDER BY sampled_at DESC LIMIT 1",
         )
         .bind(cs.to_string())
@@ -657,16 +664,17 @@ impl Store {
             }
             kept.push(MeterRow { organization: org, chargestation: cs, connector_id, transaction_id, sample });
         }
-        self.insert_meter_rows(conn, &kept, self.now()).await?;
+        self.insert_meter_rows(conn, "meter_values", &kept, self.now()).await?;
         Ok(kept.len())
     }
 
-    /// Inserts sampled values, many rows per statement.
-    pub(crate) async fn insert_meter_rows(&self, conn: &mut AnyConnection, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
+    /// Inserts sampled values into `table` (`meter_values`, or `recent_meter_values` for the
+    /// readings' writer), many rows per statement.
+    pub(crate) async fn insert_meter_rows(&self, conn: &mut AnyConnection, table: &str, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
         for chunk in in_shapes(rows) {
             let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", self.backend.params(r * 12 + 1, 12))).collect();
             let sql = format!(
-                "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
+                "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
                 values.join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));

@@ -28,6 +28,9 @@ use crate::{Store, StoreError};
 const MAX_BATCH: usize = 1024;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
+/// Rows left in `recent_meter_values` before the writer moves them into `meter_values`: enough
+/// for many readings per charger in each move, few enough to read past quickly.
+const SETTLE_AFTER_ROWS: usize = 4096;
 
 /// Readings of a running session on a connector, already checked against what the session
 /// has (dips left out), with the session's progress as priced on them.
@@ -95,7 +98,10 @@ impl Writer {
 
 async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // What an earlier run left is moved after the first batch; then the writer counts its own.
+    let mut unsettled = SETTLE_AFTER_ROWS;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        unsettled += batch.iter().map(|j| j.readings.samples.len()).sum::<usize>();
         let jobs: Vec<&Readings> = batch.iter().map(|j| &j.readings).collect();
         match store.write_readings(&jobs).await {
             Ok(written) => {
@@ -111,6 +117,13 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
                     let written = store.write_readings(&[&job.readings]).await.map(|w| w[0]);
                     let _ = job.done.send(written);
                 }
+            }
+        }
+        // After the answers: the batch that fills the table does not wait for the move.
+        if unsettled >= SETTLE_AFTER_ROWS {
+            match store.settle_readings().await {
+                Ok(()) => unsettled = 0,
+                Err(e) => tracing::error!(error = %e, "recent readings could not be moved; they stay readable where they are"),
             }
         }
     }
@@ -133,7 +146,7 @@ impl Store {
                 })
             })
             .collect();
-        self.insert_meter_rows(&mut tx, &rows, now).await?;
+        self.insert_meter_rows(&mut tx, self.backend.readings_table(), &rows, now).await?;
         let written = self.set_progress(&mut tx, jobs, now).await?;
         let mut heard: Vec<Id> = jobs.iter().map(|j| j.chargestation).collect();
         heard.sort_unstable();
@@ -153,6 +166,19 @@ impl Store {
         }
         tx.commit().await?;
         Ok(written)
+    }
+
+    /// Moves the readings written so far into `meter_values` (where they are not already).
+    async fn settle_readings(&self) -> Result<(), StoreError> {
+        if self.backend.settle_readings().is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        for statement in self.backend.settle_readings() {
+            sqlx::query(*statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Sets each session's cost, metrics and `updatedAt` in its stored JSON, if it still runs

@@ -17,6 +17,19 @@ fn sample(at: Timestamp, wh: i64) -> Sample {
     Sample { sampled_at: at, measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.to_string() }
 }
 
+/// A reading of the register with the power of each phase and in all: five rows, so that the
+/// readings of the test fill the writer's recent table more than once.
+fn reading(at: Timestamp, wh: i64) -> Vec<Sample> {
+    let power = |phase: Option<&str>| Sample {
+        measurand: "Power.Active.Import".into(),
+        phase: phase.map(str::to_string),
+        unit: "W".into(),
+        value: "7400".into(),
+        ..sample(at, wh)
+    };
+    vec![sample(at, wh), power(None), power(Some("L1")), power(Some("L2")), power(Some("L3"))]
+}
+
 fn cost(wh: i64) -> tariff::Cost {
     tariff::Cost { amount: wh.into(), currency: domain::Currency::USD, breakdown: Vec::new() }
 }
@@ -55,7 +68,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                         chargestation: cs,
                         connector_id: 1,
                         transaction_id,
-                        samples: vec![sample(store.now(), n * 100)],
+                        samples: reading(store.now(), n * 100),
                         progress: progress(session, n * 100, n == READINGS, known),
                     };
                     let written = writer.write(readings).await.unwrap();
@@ -78,6 +91,10 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
             let readings = facts.unwrap().readings;
             assert_eq!((readings.len(), readings.last().map(|r| r.1)), (READINGS as usize, Some(last.into())), "{backend:?}: {cs}");
         }
+        // The writer moved readings out of its recent table as it went, and they all read the same.
+        let (settled, recent) = (store.row_count("meter_values").await, store.row_count("recent_meter_values").await);
+        assert_eq!(settled + recent, CHARGERS as i64 * READINGS * 5, "{backend:?}");
+        assert!(settled >= 4096 && recent < 4096, "{backend:?}: {settled} in meter_values, {recent} recent");
         let events = store.events(org, Page { limit: 1000, page: 1 }, &[]).await.unwrap();
         let updates: Vec<_> = events.iter().filter(|e| e.kind == "session.updated").collect();
         assert_eq!(updates.len(), CHARGERS, "{backend:?}: only the readings asked to be announced are");
