@@ -11,7 +11,7 @@
 
 use domain::Timestamp;
 use rust_decimal::Decimal;
-use tariff::{Tab, Use};
+use tariff::{Cost, Tab, Use};
 
 use crate::activity;
 use crate::facts::SessionFacts;
@@ -43,8 +43,17 @@ struct Priced {
     charging_ms: i64,
     /// The last billed readings, for the decision.
     recent: Vec<(Timestamp, Decimal)>,
-    /// Why the whole activity cannot be priced, if it cannot.
+    /// The cost of the activity so far (`None` without a rate), or why it cannot be priced.
+    cost: Option<Cost>,
     unpriced: Option<tariff::PricingError>,
+}
+
+/// A tab's cost, or why there is none.
+fn cost_of(tab: &Tab) -> (Option<Cost>, Option<tariff::PricingError>) {
+    match tab.cost() {
+        Ok(cost) => (Some(cost), None),
+        Err(e) => (None, Some(e)),
+    }
 }
 
 impl Priced {
@@ -52,14 +61,8 @@ impl Priced {
     fn whole(f: &SessionFacts) -> Priced {
         let billed = pricing::billed(f);
         let activity = pricing::activity(f);
-        let (tab, unpriced) = match &f.rate {
-            Some(rate) => {
-                let tab = Tab::from_activity(rate, pricing::timezone(f), &activity);
-                let unpriced = tab.cost().err();
-                (Some(tab), unpriced)
-            }
-            None => (None, None),
-        };
+        let tab = f.rate.as_ref().map(|rate| Tab::from_activity(rate, pricing::timezone(f), &activity));
+        let (cost, unpriced) = tab.as_ref().map_or((None, None), cost_of);
         let meter_start = Decimal::from(f.transaction.meter_start);
         let (end, register, extendable) = match billed.readings.last() {
             None => (billed.started_at, meter_start, true),
@@ -83,6 +86,7 @@ impl Priced {
             energy_wh: periods.iter().map(|p| p.energy_wh).sum(),
             charging_ms: periods.iter().filter(|p| p.usage() == Use::Charging).map(|p| p.duration_ms()).sum(),
             recent: billed.readings[billed.readings.len().saturating_sub(RECENT_READINGS)..].to_vec(),
+            cost,
             unpriced,
         }
     }
@@ -103,7 +107,7 @@ impl Priced {
                     return false;
                 }
             }
-            self.unpriced = tab.cost().err();
+            (self.cost, self.unpriced) = cost_of(tab);
         }
         for period in stretch.periods() {
             self.energy_wh += period.energy_wh;
@@ -154,7 +158,7 @@ impl Live {
 
     /// The session's cost and metrics as of its last reading.
     pub fn progress(&self) -> Progress {
-        let cost = self.priced.tab.as_ref().and_then(|tab| tab.cost().ok());
+        let cost = self.priced.cost.clone();
         let metrics = domain::session::Metrics {
             energy_consumed_wh: self.priced.energy_wh,
             energy_period_s: self.priced.charging_ms / 1000,
