@@ -119,10 +119,13 @@ impl Joule {
         self.store.transactions(self.org, cs, Page { limit: 100, page: 1 }).await.unwrap()
     }
 
-    /// The values stored for a chargestation, in the charger's time order.
+    /// The values stored for a chargestation, in the charger's time order: those the readings'
+    /// writer has not yet moved into `meter_values` too.
     pub async fn readings(&self, cs: Id) -> Vec<Reading> {
         let rows = sqlx::query(
-            "SELECT transaction_id, measurand, value, sampled_at, created_at FROM meter_values WHERE chargestation_id = $1 ORDER BY sampled_at, id",
+            "SELECT transaction_id, measurand, value, sampled_at, created_at, id FROM meter_values WHERE chargestation_id = $1 \
+             UNION ALL SELECT transaction_id, measurand, value, sampled_at, created_at, id FROM recent_meter_values WHERE chargestation_id = $1 \
+             ORDER BY sampled_at, id",
         )
         .bind(cs.to_string())
         .fetch_all(&self.tables)
