@@ -247,7 +247,7 @@ async fn end_if_stale(server: &OcppServer, facts: &SessionFacts) -> Result<bool,
 pub async fn look_after_live(server: &OcppServer, live: &mut Live) -> Result<Option<Duration>, StoreError> {
     let store = &server.store;
     let (org, session) = (live.facts().organization, &live.facts().session);
-    if store.session_updated_at(org, session.id).await? != Some(session.updated_at) {
+    if store.session_changed_since(session.id, session.updated_at).await? {
         let (cs, transaction) = (session.chargestation, session.transaction_id.unwrap_or_default());
         match store.running_session_facts(org, cs, transaction).await? {
             Some(facts) => *live = Live::new(facts),

@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Column, Filter, document};
 use crate::error::on_unique;
+use crate::progress;
 use crate::{Store, StoreError};
 
 /// What the OCPP server needs to accept a charger's connection.
@@ -152,7 +153,9 @@ document!(
         Column::Text(s.connector.map(|c| c.to_string())),
         Column::Text(s.payment.as_ref().map(|p| p.wallet.to_string())),
         Column::Int(Some(s.payment.as_ref().map_or(0, |p| p.held().0))),
-    ]
+    ],
+    shown: progress::SHOWN,
+    progress::read
 );
 
 impl Store {
@@ -319,9 +322,12 @@ impl Store {
     /// The session Joule started with this idTag on this chargestation, while it may run;
     /// `lock` as `Backend::lock_in_turn` gives it when the caller is going to change it.
     async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str, lock: &str) -> Result<Option<Session>, StoreError> {
-        let sql = format!("SELECT data FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused'){lock}");
+        let sql = format!(
+            "SELECT {} FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused'){lock}",
+            progress::SHOWN
+        );
         let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(id_tag.to_string()).fetch_optional(conn).await?;
-        row.as_ref().map(documents::from_row).transpose()
+        row.as_ref().map(progress::read).transpose()
     }
 
     /// Records a StartTransaction. The same start reported again (a retry) is the same
@@ -577,6 +583,7 @@ impl Store {
             settled = Some((payment.wallet, held, captured));
         }
         documents::replace(&mut *conn, org, &session).await?;
+        progress::forget(&mut *conn, session.id).await?;
         events.push(NewEvent::of("session", "ended", &session).for_chargestation(cs));
         if let (Some(payment), Some((wallet, held, captured))) = (&session.payment, settled) {
             let (after, _) = self.move_wallet(&mut *conn, org, wallet, Movement::Capture { held, captured }, Some(session.id.to_string())).await?;
@@ -606,11 +613,12 @@ impl Store {
         let mut announced = false;
         if let (Some(transaction_id), true) = (transaction_id, stored > 0) {
             let sql = format!(
-                "SELECT data FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}",
+                "SELECT {} FROM sessions WHERE chargestation_id = $1 AND transaction_id = $2 AND status IN ('started', 'paused'){}",
+                progress::SHOWN,
                 self.backend.lock_in_turn()
             );
             let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(transaction_id).fetch_optional(&mut *tx).await?;
-            if let Some(session) = row.as_ref().map(documents::from_row::<Session>).transpose()?
+            if let Some(session) = row.as_ref().map(progress::read).transpose()?
                 && let Some(mut facts) = self.session_facts(&mut tx, org, session).await?
             {
                 let progress = pricing::progress(&facts);
@@ -703,15 +711,12 @@ impl Store {
     /// a node holding the charger's connection keeps live.
     pub async fn running_session_facts(&self, org: Id, cs: Id, transaction_id: i64) -> Result<Option<SessionFacts>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(
-            "SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND transaction_id = $3 AND status IN ('started', 'paused')",
-        )
-        .bind(org.to_string())
-        .bind(cs.to_string())
-        .bind(transaction_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        match row.as_ref().map(documents::from_row::<Session>).transpose()? {
+        let sql = format!(
+            "SELECT {} FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND transaction_id = $3 AND status IN ('started', 'paused')",
+            progress::SHOWN
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(org.to_string()).bind(cs.to_string()).bind(transaction_id).fetch_optional(&mut *conn).await?;
+        match row.as_ref().map(progress::read).transpose()? {
             Some(session) => self.session_facts(&mut conn, org, session).await,
             None => Ok(None),
         }
@@ -736,41 +741,44 @@ impl Store {
     /// connects to keeps live.
     pub async fn running_facts_on(&self, org: Id, cs: Id) -> Result<Vec<SessionFacts>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query("SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')")
-            .bind(org.to_string())
-            .bind(cs.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')",
+            progress::SHOWN
+        )))
+        .bind(org.to_string())
+        .bind(cs.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
         let mut running = Vec::with_capacity(rows.len());
         for row in &rows {
-            if let Some(facts) = self.session_facts(&mut conn, org, documents::from_row(row)?).await? {
+            if let Some(facts) = self.session_facts(&mut conn, org, progress::read(row)?).await? {
                 running.push(facts);
             }
         }
         Ok(running)
     }
 
-    /// A session's `updatedAt` as stored: whether something changed it since it was read.
-    pub async fn session_updated_at(&self, org: Id, id: Id) -> Result<Option<Timestamp>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM sessions WHERE id = $1 AND organization_id = $2")
-            .bind(id.to_string())
-            .bind(org.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(at.map(Timestamp::from_millis))
+    /// Whether something changed the session since the reader knew it as of `known` (its
+    /// `updatedAt` then), or it is gone.
+    pub async fn session_changed_since(&self, id: Id, known: Timestamp) -> Result<bool, StoreError> {
+        let changed_at = progress::changed_at(&mut *self.pool.acquire().await?, id).await?;
+        Ok(progress::changed_since(changed_at, known))
     }
 
     /// The running sessions on a chargestation whose stop Joule asked for: (session id,
     /// transactionId).
     pub async fn stops_pending(&self, org: Id, cs: Id) -> Result<Vec<(Id, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT data FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')")
-            .bind(org.to_string())
-            .bind(cs.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {} FROM sessions WHERE organization_id = $1 AND chargestation_id = $2 AND status IN ('started', 'paused')",
+            progress::SHOWN
+        )))
+        .bind(org.to_string())
+        .bind(cs.to_string())
+        .fetch_all(&self.pool)
+        .await?;
         let mut pending = Vec::new();
         for row in &rows {
-            let session: Session = documents::from_row(row)?;
+            let session = progress::read(row)?;
             if let (Some(_), Some(transaction_id)) = (&session.stop_requested, session.transaction_id) {
                 pending.push((session.id, transaction_id));
             }

@@ -126,28 +126,6 @@ impl Backend {
             Backend::Postgres => &[],
         }
     }
-
-    /// Sets the running cost, metrics and `updatedAt` of `rows` sessions in their stored JSON,
-    /// leaving every other field as it is. Bound: the `updatedAt` text, its milliseconds, then
-    /// per session its id, organization, cost and metrics JSON, and (`guarded`: the update is
-    /// made only if the session's `updated_at` is still this) the `updated_at` its writer knew.
-    /// Returns the ids of the sessions set: running ones.
-    pub(crate) fn set_sessions_progress(self, rows: usize, guarded: bool) -> String {
-        let (data, updated_at) = match self {
-            Backend::Sqlite => ("json_set(sessions.data, '$.cost', json(v.column3), '$.metrics', json(v.column4), '$.updatedAt', ?)", "?"),
-            Backend::Postgres => {
-                ("(sessions.data::jsonb || jsonb_build_object('cost', v.column3::jsonb, 'metrics', v.column4::jsonb, 'updatedAt', $1::text))::text", "$2")
-            }
-        };
-        let values: Vec<String> = (0..rows).map(|r| format!("({})", self.params(3 + r * 5, 5))).collect();
-        let guard = if guarded { " AND sessions.updated_at = v.column5" } else { "" };
-        format!(
-            "UPDATE sessions SET data = {data}, updated_at = {updated_at} FROM (VALUES {}) AS v \
-             WHERE sessions.id = v.column1 AND sessions.organization_id = v.column2 AND sessions.status IN ('started', 'paused'){guard} \
-             RETURNING sessions.id",
-            values.join(", ")
-        )
-    }
 }
 
 /// A database URL without its password, for messages.

@@ -32,6 +32,15 @@ pub(crate) trait Document: Serialize + DeserializeOwned + Send + Sync {
     fn column_values(&self) -> Vec<Column> {
         Vec::new()
     }
+    /// What a read selects: the stored JSON as `data`, and whatever `read` lays over it.
+    const SELECT: &'static str = "data";
+    /// The document of a row selected with `SELECT`.
+    fn read(row: &AnyRow) -> Result<Self, StoreError>
+    where
+        Self: Sized,
+    {
+        from_row(row)
+    }
 }
 
 /// Implements [`Document`] for a type with `id`, `created_at` and `updated_at` fields, and
@@ -40,7 +49,7 @@ macro_rules! document {
     ($type:ty, $table:literal, $object:literal) => {
         document!($type, $table, $object, [], |_doc| Vec::new());
     };
-    ($type:ty, $table:literal, $object:literal, [$($column:literal),*], |$doc:ident| $values:expr) => {
+    ($type:ty, $table:literal, $object:literal, [$($column:literal),*], |$doc:ident| $values:expr $(, shown: $select:expr, $read:path)?) => {
         impl $crate::documents::Document for $type {
             const TABLE: &'static str = $table;
             const OBJECT: &'static str = $object;
@@ -58,6 +67,12 @@ macro_rules! document {
                 let $doc = self;
                 $values
             }
+            $(
+                const SELECT: &'static str = $select;
+                fn read(row: &sqlx::any::AnyRow) -> Result<Self, $crate::StoreError> {
+                    $read(row)
+                }
+            )?
         }
     };
 }
@@ -132,9 +147,9 @@ pub(crate) async fn fetch_to_change<T: Document>(conn: &mut AnyConnection, backe
 }
 
 async fn fetch_with<T: Document>(conn: &mut AnyConnection, org: Id, id: Id, lock: &str) -> Result<T, StoreError> {
-    let sql = format!("SELECT data FROM {} WHERE id = $1 AND organization_id = $2{lock}", T::TABLE);
+    let sql = format!("SELECT {} FROM {} WHERE id = $1 AND organization_id = $2{lock}", T::SELECT, T::TABLE);
     let row = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(org.to_string()).fetch_optional(conn).await?;
-    row.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound(T::OBJECT))
+    row.as_ref().map(T::read).transpose()?.ok_or(StoreError::NotFound(T::OBJECT))
 }
 
 /// Rows of `table` in this organization, newest first. `select` names what to read.
@@ -161,7 +176,7 @@ pub(crate) async fn list_rows(conn: &mut AnyConnection, table: &str, select: &st
 }
 
 pub(crate) async fn list<T: Document>(conn: &mut AnyConnection, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<T>, StoreError> {
-    list_rows(conn, T::TABLE, "data", org, page, filters).await?.iter().map(from_row).collect()
+    list_rows(conn, T::TABLE, T::SELECT, org, page, filters).await?.iter().map(T::read).collect()
 }
 
 /// Whether an object with this id exists in this organization's `table`.

@@ -24,6 +24,7 @@ mod events;
 pub mod idempotency;
 mod ledger;
 mod organizations;
+mod progress;
 mod resources;
 mod retention;
 mod sessions;

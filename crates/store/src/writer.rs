@@ -16,13 +16,13 @@ use std::collections::HashSet;
 use domain::event::NewEvent;
 use domain::session::{Metrics, Session};
 use domain::{Id, Timestamp};
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe};
 use tariff::Cost;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::charger::{MeterRow, Sample, in_shapes};
 use crate::documents;
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, progress};
 
 /// Jobs written in one transaction at most: a full batch still commits within milliseconds.
 const MAX_BATCH: usize = 1024;
@@ -181,23 +181,34 @@ impl Store {
         Ok(())
     }
 
-    /// Sets each session's cost, metrics and `updatedAt` in its stored JSON, if it still runs
-    /// (an end or a pause committed meanwhile is never overwritten: only those fields change),
-    /// and records the announcements asked for. A session changed by something else since its
-    /// writer last read it is told so: those (few) are looked at once more, one by one.
+    /// Sets each session's cost and metrics (`store::progress`), if it still runs (an end or a
+    /// pause committed meanwhile is never overwritten), and records the announcements asked
+    /// for. A session changed by something else since its writer last knew it is told so:
+    /// those (few) are looked at once more, one by one.
     async fn set_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp) -> Result<Vec<Written>, StoreError> {
-        let set = self.set_sessions_progress(conn, jobs, now, true).await?;
+        let mut sets = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let p = &job.progress;
+            sets.push(progress::Set {
+                session: p.session,
+                organization: job.organization,
+                cost: serde_json::to_string(&p.cost).map_err(StoreError::corrupt)?,
+                metrics: serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?,
+                known: p.known_updated_at,
+            });
+        }
+        let mut set = HashSet::with_capacity(jobs.len());
+        for chunk in in_shapes(&sets) {
+            set.extend(progress::set(conn, self.backend, chunk, now, true).await?);
+        }
         let mut written = vec![Written { session_running: true, changed_elsewhere: false, updated_at: now }; jobs.len()];
-        for (i, job) in jobs.iter().enumerate().filter(|(_, j)| !set.contains(&j.progress.session)) {
-            let before: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT updated_at FROM sessions WHERE id = {}", self.backend.params(1, 1))))
-                .bind(job.progress.session.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-            let session_running = !self.set_sessions_progress(conn, &[job], now, false).await?.is_empty();
+        for (i, job) in sets.iter().enumerate().filter(|(_, s)| !set.contains(&s.session)) {
+            let changed_at = progress::changed_at(conn, job.session).await?;
+            let session_running = !progress::set(conn, self.backend, std::slice::from_ref(job), now, false).await?.is_empty();
             written[i] = Written {
                 session_running,
-                changed_elsewhere: before != Some(job.progress.known_updated_at.millis()),
-                updated_at: if session_running { now } else { Timestamp::from_millis(before.unwrap_or_default()) },
+                changed_elsewhere: progress::changed_since(changed_at, job.known),
+                updated_at: if session_running { now } else { changed_at.unwrap_or(job.known) },
             };
         }
         for (job, written) in jobs.iter().zip(&written) {
@@ -207,27 +218,5 @@ impl Store {
             }
         }
         Ok(written)
-    }
-
-    /// Sets the progress of running sessions (`guarded`: of those whose `updated_at` is still
-    /// the one their writer knew), a few statements for any number; answers the sessions set.
-    async fn set_sessions_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp, guarded: bool) -> Result<HashSet<Id>, StoreError> {
-        let mut set = HashSet::with_capacity(jobs.len());
-        for chunk in in_shapes(jobs) {
-            let mut q = sqlx::query(AssertSqlSafe(self.backend.set_sessions_progress(chunk.len(), guarded))).bind(now.to_string()).bind(now.millis());
-            for job in chunk {
-                let p = &job.progress;
-                q = q
-                    .bind(p.session.to_string())
-                    .bind(job.organization.to_string())
-                    .bind(serde_json::to_string(&p.cost).map_err(StoreError::corrupt)?)
-                    .bind(serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?)
-                    .bind(p.known_updated_at.millis());
-            }
-            for row in q.fetch_all(&mut *conn).await? {
-                set.insert(row.try_get::<String, _>("id")?.parse().map_err(StoreError::corrupt)?);
-            }
-        }
-        Ok(set)
     }
 }

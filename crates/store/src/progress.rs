@@ -1,0 +1,95 @@
+//! Where a running session's cost lives. The readings' writer sets it at every reading in
+//! `session_progress`, one small row per session, instead of rewriting the session's whole
+//! JSON document: on SQLite that rewrite cost about a third of a reading's time (the JSON
+//! functions, and the document's pages in every commit). Every read of a session selects
+//! `SHOWN` and `read` lays the progress over the document while the session runs and the
+//! progress is the newer; a later change of the document was made from such a read, so it
+//! already holds the progress, and the end writes the final cost into the document.
+//!
+//! The session row's `updated_at` is then the time of the document's last change only: a
+//! writer that knows a time at or after it knows the session as it is.
+
+use domain::session::{Metrics, Session};
+use domain::{Id, Timestamp};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Backend, StoreError, documents};
+
+/// What a read of sessions selects: the document, and the progress to lay over it (as one
+/// JSON text, put together in SQL both backends share).
+pub(crate) const SHOWN: &str = "data, (SELECT '{\"cost\":' || p.cost || ',\"metrics\":' || p.metrics || ',\"at\":' || CAST(p.updated_at AS TEXT) || '}' \
+     FROM session_progress p WHERE p.session_id = sessions.id AND p.updated_at > sessions.updated_at AND sessions.status IN ('started', 'paused')) AS progress";
+
+#[derive(Deserialize)]
+struct Progress {
+    cost: Option<Value>,
+    metrics: Metrics,
+    at: i64,
+}
+
+/// A session selected with `SHOWN`.
+pub(crate) fn read(row: &AnyRow) -> Result<Session, StoreError> {
+    let mut session: Session = documents::from_row(row)?;
+    if let Some(progress) = row.try_get::<Option<String>, _>("progress")? {
+        let progress: Progress = serde_json::from_str(&progress).map_err(StoreError::corrupt)?;
+        session.cost = progress.cost;
+        session.metrics = Some(progress.metrics);
+        session.updated_at = Timestamp::from_millis(progress.at);
+    }
+    Ok(session)
+}
+
+/// The progress of one session, as the writer sets it.
+pub(crate) struct Set {
+    pub session: Id,
+    pub organization: Id,
+    pub cost: String,
+    pub metrics: String,
+    /// The time the writer knows the session as of.
+    pub known: Timestamp,
+}
+
+/// Sets the progress of those of `sets` that still run (`guarded`: and that nothing else
+/// changed since their writer knew them), at `now`, in one statement; answers the sessions set.
+pub(crate) async fn set(conn: &mut AnyConnection, backend: Backend, sets: &[Set], now: Timestamp, guarded: bool) -> Result<Vec<Id>, StoreError> {
+    let values: Vec<String> = (0..sets.len()).map(|r| format!("({})", backend.params(2 + r * 5, 5))).collect();
+    let guard = if guarded { " AND s.updated_at <= v.column5" } else { "" };
+    let sql = format!(
+        "INSERT INTO session_progress (session_id, cost, metrics, updated_at) SELECT v.column1, v.column3, v.column4, {} FROM (VALUES {}) AS v \
+         JOIN sessions s ON s.id = v.column1 AND s.organization_id = v.column2 AND s.status IN ('started', 'paused'){guard} WHERE true \
+         ON CONFLICT (session_id) DO UPDATE SET cost = excluded.cost, metrics = excluded.metrics, updated_at = excluded.updated_at \
+         RETURNING session_id",
+        backend.params(1, 1),
+        values.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
+    for s in sets {
+        q = q.bind(s.session.to_string()).bind(s.organization.to_string()).bind(s.cost.clone()).bind(s.metrics.clone()).bind(s.known.millis());
+    }
+    let mut set = Vec::with_capacity(sets.len());
+    for row in q.fetch_all(conn).await? {
+        set.push(row.try_get::<String, _>("session_id")?.parse().map_err(StoreError::corrupt)?);
+    }
+    Ok(set)
+}
+
+/// The time of the session's document's last change, if it exists.
+pub(crate) async fn changed_at(conn: &mut AnyConnection, id: Id) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM sessions WHERE id = $1").bind(id.to_string()).fetch_optional(conn).await?;
+    Ok(at.map(Timestamp::from_millis))
+}
+
+/// Whether something changed the session since `known` (or it is gone).
+pub(crate) fn changed_since(changed_at: Option<Timestamp>, known: Timestamp) -> bool {
+    changed_at.is_none_or(|at| at > known)
+}
+
+/// Forgets an ended session's progress: its document holds the final cost.
+pub(crate) async fn forget(conn: &mut AnyConnection, id: Id) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM session_progress WHERE session_id = $1").bind(id.to_string()).execute(conn).await?;
+    Ok(())
+}
