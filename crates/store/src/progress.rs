@@ -3,7 +3,8 @@
 //! JSON document: on SQLite that rewrite cost about a third of a reading's time (the JSON
 //! functions, and the document's pages in every commit). Every read of a session selects
 //! `SHOWN` and `read` lays the progress over the document while the session runs and the
-//! progress is the newer; a later change of the document was made from such a read, so it
+//! progress is no older than the document's last change (a reading in the millisecond of the
+//! session's start is shown); a later change of the document was made from such a read, so it
 //! already holds the progress, and the end writes the final cost into the document.
 //!
 //! The session row's `updated_at` is then the time of the document's last change only: a
@@ -22,7 +23,7 @@ use crate::{Backend, StoreError, documents};
 /// What a read of sessions selects: the document, and the progress to lay over it (as one
 /// JSON text, put together in SQL both backends share).
 pub(crate) const SHOWN: &str = "data, (SELECT '{\"cost\":' || p.cost || ',\"metrics\":' || p.metrics || ',\"at\":' || CAST(p.updated_at AS TEXT) || '}' \
-     FROM session_progress p WHERE p.session_id = sessions.id AND p.updated_at > sessions.updated_at AND sessions.status IN ('started', 'paused')) AS progress";
+     FROM session_progress p WHERE p.session_id = sessions.id AND p.updated_at >= sessions.updated_at AND sessions.status IN ('started', 'paused')) AS progress";
 
 #[derive(Deserialize)]
 struct Progress {

@@ -7,7 +7,7 @@ use domain::Timestamp;
 use domain::page::Page;
 use domain::session::Metrics;
 use domain::token::TokenInput;
-use store::testing::{BACKENDS, TestDatabase, chargestation, organization};
+use store::testing::{BACKENDS, ManualClock, TestDatabase, chargestation, organization};
 use store::{ENERGY_REGISTER, Readings, Sample, SessionProgress, Store, SystemClock, TransactionStart, Writer};
 
 const CHARGERS: usize = 40;
@@ -143,6 +143,57 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         }
         let shown = store.session(org, sessions[1].2).await.unwrap();
         assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some((last + 1).into()), "{backend:?}");
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+/// A running session's progress is kept beside its document: a change of the document made
+/// after a reading keeps that reading's cost, and a reading after the change shows its own
+/// without undoing the change.
+#[tokio::test]
+async fn progress_and_changes_of_the_session_keep_each_other() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_767_225_600_000)));
+        let store = Store::connect(&db.url, clock.clone()).await.unwrap();
+        let org = organization(&store, "Acme").await.id;
+        let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+        store.create_token(org, &token).await.unwrap();
+        let cs = chargestation(&store, org, "CP-1").await.id;
+        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap();
+        let session = t.session.unwrap();
+        let writer = Writer::spawn(store.clone());
+        let readings = |wh: i64, known| Readings {
+            organization: org,
+            chargestation: cs,
+            connector_id: 1,
+            transaction_id: t.transaction_id,
+            samples: vec![sample(store.now(), wh)],
+            progress: progress(session, wh, false, known),
+        };
+
+        let known = store.session(org, session).await.unwrap().updated_at;
+        let first = writer.write(readings(100, known)).await.unwrap();
+        assert!(first.session_running && !first.changed_elsewhere, "{backend:?}");
+        let shown = store.session(org, session).await.unwrap();
+        assert_eq!((shown.cost, shown.updated_at), (Some(serde_json::to_value(cost(100)).unwrap()), first.updated_at), "{backend:?}");
+
+        clock.advance_ms(1000);
+        assert!(store.request_stop(org, session, "test").await.unwrap());
+        let changed = store.session(org, session).await.unwrap();
+        assert!(changed.stop_requested.is_some(), "{backend:?}");
+        assert_eq!(changed.metrics.map(|m| m.energy_consumed_wh), Some(100.into()), "{backend:?}: the change keeps the reading's progress");
+        assert!(store.session_changed_since(session, first.updated_at).await.unwrap(), "{backend:?}");
+        assert!(!store.session_changed_since(session, changed.updated_at).await.unwrap(), "{backend:?}");
+
+        clock.advance_ms(1000);
+        let second = writer.write(readings(250, first.updated_at)).await.unwrap();
+        assert!(second.session_running && second.changed_elsewhere, "{backend:?}: the writer tells of the change");
+        let shown = store.session(org, session).await.unwrap();
+        assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some(250.into()), "{backend:?}");
+        assert!(shown.stop_requested.is_some(), "{backend:?}: the reading does not undo the change");
         store.close().await;
         db.remove().await;
     }
