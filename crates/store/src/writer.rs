@@ -121,10 +121,11 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
         }
         // After the answers: the batch that fills the table does not wait for the move.
         if unsettled >= SETTLE_AFTER_ROWS {
-            match store.settle_readings().await {
-                Ok(()) => unsettled = 0,
-                Err(e) => tracing::error!(error = %e, "recent readings could not be moved; they stay readable where they are"),
+            // Tried again after as many rows more, not at every batch.
+            if let Err(e) = store.settle_readings().await {
+                tracing::error!(error = %e, "recent readings could not be moved; they stay readable where they are");
             }
+            unsettled = 0;
         }
     }
 }
