@@ -72,6 +72,22 @@ async def test_a_start_stamped_1970_is_billed_from_when_joule_asked_for_it(joule
     assert parse_time(ended["startedAt"]) == EPOCH_RESET, ended
 
 
+async def test_a_reading_a_day_ahead_deep_in_a_session_is_answered_and_priced_with_every_reading(joule, api):
+    """A live session keeps only its last readings in memory once they extend it; a reading it
+    cannot simply add (stamped a day ahead, after many in order) has the node read the session
+    again with all of them, and it is answered and priced like the rest."""
+    async with wallet_session(joule, api) as (d, charger, session, asked, _):
+        started = now()
+        tx = await charger.start_remote(session, meter_start=0, at=started)
+        for n in range(1, 9):
+            await charger.send(meter_values(1, tx, timestamp(started + timedelta(milliseconds=n)), 100 * n))
+        await charger.send(meter_values(1, tx, timestamp(now() + timedelta(days=1)), 1000))
+        running = await session_of(api, session["_id"])
+        _, high = cost_between(Decimal(0), seconds(asked, time.time()))
+        assert money(running["cost"]["amount"]) <= high, ("billed within Joule's own times", running["cost"])
+        assert money(running["metrics"]["energyConsumed"]) == 1000, running["metrics"]
+
+
 async def test_a_stop_stamped_a_year_ahead_is_billed_until_joule_received_it(joule, api):
     async with wallet_session(joule, api) as (d, charger, session, asked, _):
         started = now()

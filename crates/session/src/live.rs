@@ -8,6 +8,11 @@
 //! and the status reports and pauses within. Anything else (a reading stamped before the last
 //! one or at the same time, times the billed span moves, no rate yet known) prices the whole
 //! session again, as it would be priced from the database.
+//!
+//! Once a reading has extended the activity, the facts keep only the last few readings: the
+//! memory of a session does not grow with its length. A reading that cannot extend it then
+//! needs the whole history ([`Reading::NeedsHistory`]): the caller reads the session again and
+//! gives the reading to that.
 
 use domain::Timestamp;
 use rust_decimal::Decimal;
@@ -18,10 +23,24 @@ use crate::facts::SessionFacts;
 use crate::intelligence::{self, Decision, RECENT_READINGS};
 use crate::pricing::{self, Progress};
 
+/// What a reading did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    Taken,
+    /// Below the last register reading (a meter reset or a glitch): left out.
+    Dip,
+    /// It cannot extend the activity and the facts no longer hold every reading: this live
+    /// session is not to be used further; the session is read again (`Live::new`, which holds
+    /// every stored reading) and given the reading anew.
+    NeedsHistory,
+}
+
 #[derive(Clone, Debug)]
 pub struct Live {
     facts: SessionFacts,
     priced: Priced,
+    /// The facts hold only the last readings.
+    trimmed: bool,
 }
 
 /// The session's activity so far, priced, with what growing it needs.
@@ -93,8 +112,12 @@ impl Priced {
 
     /// Extends the activity to a reading stamped `at` with `wh`, heard at `now`, if it can be
     /// extended so; answers whether it was.
+    fn extends(&self, at: Timestamp, now: Timestamp) -> bool {
+        self.extendable && at > self.end && at <= now && self.unpriced.is_none()
+    }
+
     fn extend(&mut self, f: &SessionFacts, at: Timestamp, wh: Decimal, now: Timestamp) -> bool {
-        if !self.extendable || at <= self.end || at > now || self.unpriced.is_some() {
+        if !self.extends(at, now) {
             return false;
         }
         let span = pricing::span(f);
@@ -129,31 +152,53 @@ impl Live {
     /// The session as read from the database (`SessionFacts` of a running session).
     pub fn new(facts: SessionFacts) -> Live {
         let priced = Priced::whole(&facts);
-        Live { facts, priced }
+        Live { facts, priced, trimmed: false }
     }
 
     pub fn facts(&self) -> &SessionFacts {
         &self.facts
     }
 
-    /// Takes an energy register reading stamped `at` by the charger, heard at `now`. A reading
-    /// below the last one is a dip (a meter reset or a glitch): it is left out, and `false`.
-    pub fn reading(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) -> bool {
-        self.facts.read_at = now;
+    /// Takes an energy register reading stamped `at` by the charger, heard at `now`.
+    pub fn reading(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) -> Reading {
         if self.facts.readings.last().is_some_and(|(_, last)| wh < *last) {
+            self.facts.read_at = now;
             if self.priced.moved {
                 self.priced = Priced::whole(&self.facts);
             }
-            return false;
+            return Reading::Dip;
         }
-        // The facts keep the readings in time order, as read from the database.
+        if !self.priced.extends(at, now) {
+            if self.trimmed {
+                return Reading::NeedsHistory;
+            }
+            self.take(at, wh, now);
+            self.priced = Priced::whole(&self.facts);
+            return Reading::Taken;
+        }
+        self.take(at, wh, now);
+        if !self.priced.extend(&self.facts, at, wh, now) {
+            // Only a tab beyond its bounds refuses a stretch: priced whole, it tells why.
+            if self.trimmed {
+                return Reading::NeedsHistory;
+            }
+            self.priced = Priced::whole(&self.facts);
+            return Reading::Taken;
+        }
+        let keep = self.facts.readings.len().saturating_sub(RECENT_READINGS);
+        if keep > 0 && self.priced.extendable {
+            self.facts.readings.drain(..keep);
+            self.trimmed = true;
+        }
+        Reading::Taken
+    }
+
+    /// Adds a reading to the facts, in time order as read from the database.
+    fn take(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) {
+        self.facts.read_at = now;
         let position = self.facts.readings.partition_point(|(t, _)| *t <= at);
         self.facts.readings.insert(position, (at, wh));
         self.facts.last_heard = self.facts.last_heard.max(now);
-        if !self.priced.extend(&self.facts, at, wh, now) {
-            self.priced = Priced::whole(&self.facts);
-        }
-        true
     }
 
     /// The session's cost and metrics as of its last reading.
@@ -264,7 +309,15 @@ mod tests {
                 now = now.max(at + lateness - 5_000);
                 let wh = last + Decimal::from(delta);
                 let (stamp, heard) = (Timestamp::from_millis(at), Timestamp::from_millis(now));
-                let kept = live.reading(stamp, wh, heard);
+                let mut taken = live.reading(stamp, wh, heard);
+                if taken == Reading::NeedsHistory {
+                    // As the node does: the session read again from the database, which holds
+                    // every reading so far.
+                    live = Live::new(SessionFacts { read_at: heard, ..whole.clone() });
+                    taken = live.reading(stamp, wh, heard);
+                }
+                let kept = taken == Reading::Taken;
+                prop_assert_ne!(taken, Reading::NeedsHistory);
                 prop_assert_eq!(kept, whole.readings.last().is_none_or(|(_, l)| wh >= *l));
                 if kept {
                     let position = whole.readings.partition_point(|(t, _)| *t <= stamp);
@@ -277,7 +330,9 @@ mod tests {
                 prop_assert_eq!(incremental.metrics, reference.metrics);
                 prop_assert_eq!(live.decide(heard), intelligence::decide_on(&whole, heard));
             }
-            prop_assert_eq!(&live.facts().readings, &whole.readings);
+            // Only the last readings are kept once they extend the activity.
+            prop_assert!(whole.readings.ends_with(&live.facts().readings));
+            prop_assert!(live.facts().readings.len() <= RECENT_READINGS || !live.trimmed);
         }
     }
 }

@@ -1,9 +1,11 @@
 //! MeterValues: readings stored with their timestamps, units normalized.
 
+use domain::Timestamp;
 use domain::transaction::{MAX_METER_VALUE, meter_value};
 use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
 use rust_decimal::Decimal;
+use session::live::Reading;
 use session::upkeep::Occasion;
 use store::{ENERGY_REGISTER, Readings, Sample, SessionProgress};
 
@@ -84,8 +86,22 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let server = link.server.clone();
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let now = server.store.now();
+    let mut kept = Vec::with_capacity(samples.len());
+    for (i, sample) in samples.iter().enumerate() {
+        let taken = match sample.value.parse() {
+            Ok(wh) if is_register(sample) => take_reading(link, transaction, sample.sampled_at, wh, now).await?,
+            Ok(_) => Some(true),
+            Err(_) => Some(!is_register(sample)),
+        };
+        match taken {
+            Some(true) => kept.push(sample.clone()),
+            Some(false) => {}
+            // The session ended meanwhile: the rest is stored as readings of no running session.
+            None => return record_stored(link, connector_id, Some(transaction), samples[i..].to_vec()).await,
+        }
+    }
+    let samples = kept;
     let Some(Kept { live, .. }) = link.live.get_mut(&transaction) else { return Ok(()) };
-    let samples: Vec<Sample> = samples.into_iter().filter(|s| !is_register(s) || s.value.parse().is_ok_and(|wh| live.reading(s.sampled_at, wh, now))).collect();
     if samples.is_empty() {
         link.seen().await;
         return Ok(());
@@ -124,6 +140,27 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let again = session_watch::check_live(&server, &kept.live, Occasion::Report).await?;
     kept.look_at = Instant::now() + again;
     Ok(())
+}
+
+/// Gives a register reading to the transaction's live session, read again when it needs its
+/// whole history: whether the reading is kept, `None` if the session no longer runs.
+async fn take_reading(link: &mut Link, transaction: i64, at: Timestamp, wh: Decimal, now: Timestamp) -> Result<Option<bool>, Failure> {
+    let mut read_again = false;
+    loop {
+        let Some(kept) = link.live.get_mut(&transaction) else { return Ok(None) };
+        match kept.live.reading(at, wh, now) {
+            Reading::Taken => return Ok(Some(true)),
+            Reading::Dip => return Ok(Some(false)),
+            // A session read afresh holds every stored reading, so this happens once.
+            Reading::NeedsHistory if !read_again => {
+                read_again = true;
+                if !link.keep_live(transaction).await? {
+                    return Ok(None);
+                }
+            }
+            Reading::NeedsHistory => return Err(Failure::new(ErrorCode::InternalError, "a session read afresh lacked its history")),
+        }
+    }
 }
 
 fn is_register(s: &Sample) -> bool {
