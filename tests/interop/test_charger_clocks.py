@@ -10,7 +10,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from ocpp.v16 import call
 
 from charger import connect, parse_time, timestamp
-from wallet import SessionCharger, driver, meter_values, money, now, session_of
+from wallet import SessionCharger, driver, energy_reading, meter_values, money, now, session_of
 
 # $360 an hour is 10 cents a second: a session of a few seconds costs a few dimes, and a
 # session billed from 1970 would cost far more than the $50.00 held.
@@ -86,6 +86,23 @@ async def test_a_reading_a_day_ahead_deep_in_a_session_is_answered_and_priced_wi
         _, high = cost_between(Decimal(0), seconds(asked, time.time()))
         assert money(running["cost"]["amount"]) <= high, ("billed within Joule's own times", running["cost"])
         assert money(running["metrics"]["energyConsumed"]) == 1000, running["metrics"]
+
+
+async def test_a_message_of_many_readings_ending_a_day_ahead_is_answered_and_counted_whole(joule, api):
+    """The same within one MeterValues: readings in order, then one a day ahead. The node reads
+    the session again with the message's earlier readings, which are not stored yet."""
+    async with wallet_session(joule, api) as (d, charger, session, asked, _):
+        started = now()
+        tx = await charger.start_remote(session, meter_start=0, at=started)
+        for n in range(1, 6):
+            await charger.send(meter_values(1, tx, timestamp(started + timedelta(milliseconds=n)), 100 * n))
+        readings = [energy_reading(timestamp(started + timedelta(milliseconds=n)), 100 * n) for n in range(6, 12)]
+        readings.append(energy_reading(timestamp(now() + timedelta(days=1)), 1500))
+        await charger.send(call.MeterValues(connector_id=1, transaction_id=tx, meter_value=readings))
+        running = await session_of(api, session["_id"])
+        _, high = cost_between(Decimal(0), seconds(asked, time.time()))
+        assert money(running["cost"]["amount"]) <= high, ("billed within Joule's own times", running["cost"])
+        assert money(running["metrics"]["energyConsumed"]) == 1500, running["metrics"]
 
 
 async def test_a_stop_stamped_a_year_ahead_is_billed_until_joule_received_it(joule, api):

@@ -89,15 +89,15 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let mut kept = Vec::with_capacity(samples.len());
     for (i, sample) in samples.iter().enumerate() {
         let taken = match sample.value.parse() {
-            Ok(wh) if is_register(sample) => take_reading(link, transaction, sample.sampled_at, wh, now).await?,
+            Ok(wh) if is_register(sample) => take_reading(link, transaction, &kept, sample.sampled_at, wh, now).await?,
             Ok(_) => Some(true),
             Err(_) => Some(!is_register(sample)),
         };
         match taken {
             Some(true) => kept.push(sample.clone()),
             Some(false) => {}
-            // The session ended meanwhile: the rest is stored as readings of no running session.
-            None => return record_stored(link, connector_id, Some(transaction), samples[i..].to_vec()).await,
+            // The session ended meanwhile: the message is stored as readings of no running session.
+            None => return record_stored(link, connector_id, Some(transaction), [kept.as_slice(), &samples[i..]].concat()).await,
         }
     }
     let samples = kept;
@@ -143,8 +143,9 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
 }
 
 /// Gives a register reading to the transaction's live session, read again when it needs its
-/// whole history: whether the reading is kept, `None` if the session no longer runs.
-async fn take_reading(link: &mut Link, transaction: i64, at: Timestamp, wh: Decimal, now: Timestamp) -> Result<Option<bool>, Failure> {
+/// whole history (and given the `earlier` samples of the same message, not yet stored):
+/// whether the reading is kept, `None` if the session no longer runs.
+async fn take_reading(link: &mut Link, transaction: i64, earlier: &[Sample], at: Timestamp, wh: Decimal, now: Timestamp) -> Result<Option<bool>, Failure> {
     let mut read_again = false;
     loop {
         let Some(kept) = link.live.get_mut(&transaction) else { return Ok(None) };
@@ -154,7 +155,8 @@ async fn take_reading(link: &mut Link, transaction: i64, at: Timestamp, wh: Deci
             // A session read afresh holds every stored reading, so this happens once.
             Reading::NeedsHistory if !read_again => {
                 read_again = true;
-                if !link.keep_live(transaction).await? {
+                let unstored: Vec<_> = earlier.iter().filter(|s| is_register(s)).filter_map(|s| Some((s.sampled_at, s.value.parse().ok()?))).collect();
+                if !link.keep_live_with(transaction, &unstored).await? {
                     return Ok(None);
                 }
             }
