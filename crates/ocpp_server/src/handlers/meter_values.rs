@@ -86,21 +86,20 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let server = link.server.clone();
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let now = server.store.now();
-    let mut kept = Vec::with_capacity(samples.len());
+    // Which samples are kept: every one but the register readings the live session leaves out.
+    let mut keep = Vec::with_capacity(samples.len());
     for (i, sample) in samples.iter().enumerate() {
-        let taken = match sample.value.parse() {
-            Ok(wh) if is_register(sample) => take_reading(link, transaction, &kept, sample.sampled_at, wh, now).await?,
-            Ok(_) => Some(true),
-            Err(_) => Some(!is_register(sample)),
+        let taken = match register_wh(sample) {
+            Some(wh) => take_reading(link, transaction, &samples[..i], &keep, sample.sampled_at, wh, now).await?,
+            None => Some(true),
         };
         match taken {
-            Some(true) => kept.push(sample.clone()),
-            Some(false) => {}
+            Some(taken) => keep.push(taken),
             // The session ended meanwhile: the message is stored as readings of no running session.
-            None => return record_stored(link, connector_id, Some(transaction), [kept.as_slice(), &samples[i..]].concat()).await,
+            None => return record_stored(link, connector_id, Some(transaction), samples).await,
         }
     }
-    let samples = kept;
+    let samples: Vec<Sample> = samples.into_iter().zip(keep).filter_map(|(s, keep)| keep.then_some(s)).collect();
     let Some(Kept { live, .. }) = link.live.get_mut(&transaction) else { return Ok(()) };
     if samples.is_empty() {
         link.seen().await;
@@ -142,31 +141,39 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     Ok(())
 }
 
-/// Gives a register reading to the transaction's live session, read again when it needs its
-/// whole history (and given the `earlier` samples of the same message, not yet stored):
-/// whether the reading is kept, `None` if the session no longer runs.
-async fn take_reading(link: &mut Link, transaction: i64, earlier: &[Sample], at: Timestamp, wh: Decimal, now: Timestamp) -> Result<Option<bool>, Failure> {
-    let mut read_again = false;
-    loop {
-        let Some(kept) = link.live.get_mut(&transaction) else { return Ok(None) };
-        match kept.live.reading(at, wh, now) {
-            Reading::Taken => return Ok(Some(true)),
-            Reading::Dip => return Ok(Some(false)),
-            // A session read afresh holds every stored reading, so this happens once.
-            Reading::NeedsHistory if !read_again => {
-                read_again = true;
-                let unstored: Vec<_> = earlier.iter().filter(|s| is_register(s)).filter_map(|s| Some((s.sampled_at, s.value.parse().ok()?))).collect();
-                if !link.keep_live_with(transaction, &unstored).await? {
-                    return Ok(None);
-                }
-            }
-            Reading::NeedsHistory => return Err(Failure::new(ErrorCode::InternalError, "a session read afresh lacked its history")),
+/// Gives a register reading to the transaction's live session: whether it is kept, `None` if
+/// the session no longer runs. A session that needs its whole history is read again, with the
+/// message's `earlier` samples it kept (`kept`), which are not stored yet.
+async fn take_reading(
+    link: &mut Link,
+    transaction: i64,
+    earlier: &[Sample],
+    kept: &[bool],
+    at: Timestamp,
+    wh: Decimal,
+    now: Timestamp,
+) -> Result<Option<bool>, Failure> {
+    let Some(live) = link.live.get_mut(&transaction).map(|k| &mut k.live) else { return Ok(None) };
+    let mut taken = live.reading(at, wh, now);
+    if taken == Reading::NeedsHistory {
+        let unstored: Vec<_> = earlier.iter().zip(kept).filter(|(_, kept)| **kept).filter_map(|(s, _)| Some((s.sampled_at, register_wh(s)?))).collect();
+        if !link.keep_live_with(transaction, &unstored).await? {
+            return Ok(None);
         }
+        let Some(live) = link.live.get_mut(&transaction).map(|k| &mut k.live) else { return Ok(None) };
+        taken = live.reading(at, wh, now);
+    }
+    match taken {
+        Reading::Taken => Ok(Some(true)),
+        Reading::Dip => Ok(Some(false)),
+        // A session read afresh holds every reading so far.
+        Reading::NeedsHistory => Err(Failure::new(ErrorCode::InternalError, "a session read afresh lacked its history")),
     }
 }
 
-fn is_register(s: &Sample) -> bool {
-    s.measurand == ENERGY_REGISTER && s.phase.is_none()
+/// The value of an energy register sample, in Wh.
+fn register_wh(s: &Sample) -> Option<Decimal> {
+    if s.measurand == ENERGY_REGISTER && s.phase.is_none() { s.value.parse().ok() } else { None }
 }
 
 /// Readings of no running session (no transaction, a transaction without a session, or one
