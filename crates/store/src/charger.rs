@@ -87,21 +87,6 @@ pub(crate) struct MeterRow<'a> {
     pub sample: &'a Sample,
 }
 
-/// The sizes many-row statements come in, largest first: a batch of any length is cut into
-/// pieces of these sizes, so the few statement texts stay prepared in the connection's cache
-/// instead of being parsed again for each new length.
-const SHAPES: [usize; 4] = [64, 16, 4, 1];
-
-/// `items` cut into pieces of the `SHAPES` sizes, largest first.
-pub(crate) fn in_shapes<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        let size = SHAPES.into_iter().find(|&s| s <= items.len())?;
-        let (piece, rest) = items.split_at(size);
-        items = rest;
-        Some(piece)
-    })
-}
-
 /// The measurand whose value is the energy register; a reading below the last one is a dip.
 pub const ENERGY_REGISTER: &str = "Energy.Active.Import.Register";
 
@@ -676,35 +661,49 @@ impl Store {
         Ok(kept.len())
     }
 
-    /// Inserts sampled values into `table` (`meter_values`, or `recent_meter_values` for the
-    /// readings' writer), many rows per statement.
-    pub(crate) async fn insert_meter_rows(&self, conn: &mut AnyConnection, table: &str, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
-        for chunk in in_shapes(rows) {
-            let values: Vec<String> = (0..chunk.len()).map(|r| format!("({})", self.backend.params(r * 12 + 1, 12))).collect();
-            let sql = format!(
-                "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) VALUES {}",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for row in chunk {
-                let s = row.sample;
-                q = q
-                    .bind(self.new_id().to_string())
-                    .bind(row.organization.to_string())
-                    .bind(row.chargestation.to_string())
-                    .bind(i64::from(row.connector_id))
-                    .bind(row.transaction_id)
-                    .bind(s.sampled_at.millis())
-                    .bind(s.measurand.clone())
-                    .bind(s.phase.clone())
-                    .bind(s.context.clone())
-                    .bind(s.unit.clone())
-                    .bind(s.value.clone())
-                    .bind(now.millis());
-            }
-            q.execute(&mut *conn).await?;
+    /// Inserts sampled values into `table`, in one statement.
+    async fn insert_meter_rows(&self, conn: &mut AnyConnection, table: &str, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
+        if !rows.is_empty() {
+            let sql = self.insert_meter_rows_sql(table, 1, 2);
+            sqlx::query(AssertSqlSafe(sql)).bind(now.millis()).bind(self.meter_rows_json(rows)?).execute(conn).await?;
         }
         Ok(())
+    }
+
+    /// The statement that inserts sampled values into `table` (`meter_values`, or
+    /// `recent_meter_values` for the readings' writer): the time they are stored at is
+    /// parameter `now`, the rows (`meter_rows_json`) parameter `rows`.
+    pub(crate) fn insert_meter_rows_sql(&self, table: &str, now: usize, rows: usize) -> String {
+        format!(
+            "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) \
+             SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, CAST(r.value ->> 3 AS BIGINT), CAST(r.value ->> 4 AS BIGINT), CAST(r.value ->> 5 AS BIGINT), \
+             r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now} FROM {}",
+            self.backend.json_rows(rows, "r")
+        )
+    }
+
+    /// Sampled values as `insert_meter_rows_sql` takes them, each with a new id.
+    pub(crate) fn meter_rows_json(&self, rows: &[MeterRow<'_>]) -> Result<String, StoreError> {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                let s = row.sample;
+                (
+                    self.new_id(),
+                    row.organization,
+                    row.chargestation,
+                    row.connector_id,
+                    row.transaction_id,
+                    s.sampled_at.millis(),
+                    &s.measurand,
+                    &s.phase,
+                    &s.context,
+                    &s.unit,
+                    &s.value,
+                )
+            })
+            .collect();
+        serde_json::to_string(&rows).map_err(StoreError::corrupt)
     }
 
     /// The facts of the running session of a chargestation's transaction, if there is one: what
@@ -853,21 +852,5 @@ async fn connector_row(conn: &mut AnyConnection, org: Id, cs: Id, connector_id: 
     match row {
         Some(row) => Ok(Some((documents::from_row(&row)?, row.try_get("status_at")?))),
         None => Ok(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_are_cut_into_the_few_shapes_in_order() {
-        for len in 0..300 {
-            let items: Vec<usize> = (0..len).collect();
-            let pieces: Vec<&[usize]> = in_shapes(&items).collect();
-            assert!(pieces.iter().all(|p| SHAPES.contains(&p.len())), "{len}");
-            assert!(pieces.windows(2).all(|w| w[0].len() >= w[1].len()), "{len}");
-            assert_eq!(pieces.concat(), items);
-        }
     }
 }

@@ -37,6 +37,12 @@ impl Backend {
         }
     }
 
+    /// Whether the pool checks a connection before lending it: a round trip per use, which
+    /// a connection to a local file does not need.
+    pub(crate) fn test_before_acquire(self) -> bool {
+        self == Backend::Postgres
+    }
+
     /// SQLite: WAL lets readers run beside the writer; a busy timeout makes writers queue for
     /// the lock instead of failing; foreign keys are off unless asked for on every connection.
     /// `synchronous = FULL` syncs the WAL at every commit: with NORMAL a power loss can undo
@@ -89,14 +95,40 @@ impl Backend {
 }
 
 impl Backend {
-    /// `count` bind parameters from the `first`, for a statement that uses each once, in the
-    /// order they are bound: `$n` on PostgreSQL, `?` on SQLite. sqlx binds a numbered SQLite
-    /// parameter by searching the statement's parameter names, so binding n of them costs n²
-    /// (a third of the CPU for the readings' 3,072-parameter INSERTs); `?` binds in order.
-    pub(crate) fn params(self, first: usize, count: usize) -> String {
+    /// A table of the elements of the JSON array bound as parameter `n`, each element in the
+    /// column `alias.value` (read with `->>`, which both backends have). Statements that
+    /// write many rows take them this way: their text is the same for any number of rows, so
+    /// it stays prepared, and a batch binds one value instead of one per column and row.
+    pub(crate) fn json_rows(self, n: usize, alias: &str) -> String {
         match self {
-            Backend::Sqlite => vec!["?"; count].join(", "),
-            Backend::Postgres => (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            Backend::Sqlite => format!("json_each(${n}) AS {alias}"),
+            Backend::Postgres => format!("jsonb_array_elements(CAST(${n} AS JSONB)) AS {alias}(value)"),
+        }
+    }
+
+    /// Statements sent as one, in one round trip, answering the rows of the last: each round
+    /// trip wakes the database's thread or process, which on a loaded machine costs more than
+    /// the statements. SQLite runs them one after the other; PostgreSQL takes one statement
+    /// with parameters, so the first become data-modifying `WITH` parts of the last (which all
+    /// see the database as it was before the statement).
+    pub(crate) fn together(self, statements: &[String]) -> String {
+        match (self, statements.split_last()) {
+            (_, None) => String::new(),
+            (Backend::Sqlite, _) => statements.join(";\n"),
+            (Backend::Postgres, Some((last, first))) => {
+                let parts: Vec<String> = first.iter().enumerate().map(|(i, s)| format!("part{i} AS ({s})")).collect();
+                if parts.is_empty() { last.clone() } else { format!("WITH {} {last}", parts.join(", ")) }
+            }
+        }
+    }
+
+    /// `together`, as a write transaction of its own: on PostgreSQL one statement is one; on
+    /// SQLite they are put between `BEGIN IMMEDIATE` and `COMMIT`, so after an error the
+    /// transaction is still open and the connection must be closed.
+    pub(crate) fn committed_together(self, statements: &[String]) -> String {
+        match self {
+            Backend::Sqlite => format!("{};\n{};\nCOMMIT", self.begin_write(), self.together(statements)),
+            Backend::Postgres => self.together(statements),
         }
     }
 

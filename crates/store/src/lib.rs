@@ -83,19 +83,34 @@ pub struct Store {
     ids: Arc<IdSource>,
 }
 
+/// How pools are made on `backend`: every connection prepared by `Backend::prepare_connection`.
+fn pool_options(backend: Backend, connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .test_before_acquire(backend.test_before_acquire())
+        .after_connect(move |conn, _| Box::pin(async move { backend.prepare_connection(conn).await }))
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://...` or `postgres://...`), creating a SQLite file if it is
     /// missing, and brings the schema up to date.
     pub async fn connect(url: &str, clock: Arc<dyn Clock>) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| StoreError::Config(format!("unsupported database URL scheme in `{}`", dialect::redact(url))))?;
-        let options = AnyPoolOptions::new().max_connections(backend.max_connections());
-        let pool =
-            options.after_connect(move |conn, _| Box::pin(async move { backend.prepare_connection(conn).await })).connect(&backend.connect_url(url)).await?;
+        let pool = pool_options(backend, backend.max_connections()).connect(&backend.connect_url(url)).await?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Config(format!("migration failed: {e}")))?;
         let process: [u8; 5] = rand::random();
         let ids = Arc::new(IdSource { process, counter: AtomicU32::new(rand::random::<u32>() & 0xff_ffff) });
         Ok(Store { pool, backend, clock, ids })
+    }
+
+    /// The same store over a pool of its own of `connections`, opened on the current runtime:
+    /// a task on a runtime of its own then waits on connections that runtime drives. They are
+    /// not checked before each use: a broken one fails its transaction, and is replaced.
+    pub(crate) async fn with_own_pool(&self, connections: u32) -> Result<Store, StoreError> {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = pool_options(self.backend, connections).test_before_acquire(false).connect_with(options).await?;
+        Ok(Store { pool, ..self.clone() })
     }
 
     pub fn backend(&self) -> Backend {

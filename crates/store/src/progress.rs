@@ -17,6 +17,7 @@ use serde_json::Value;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
+use tariff::Cost;
 
 use crate::{Backend, StoreError, documents};
 
@@ -45,37 +46,50 @@ pub(crate) fn read(row: &AnyRow) -> Result<Session, StoreError> {
 }
 
 /// The progress of one session, as the writer sets it.
-pub(crate) struct Set {
+pub(crate) struct Set<'a> {
     pub session: Id,
     pub organization: Id,
-    pub cost: String,
-    pub metrics: String,
+    pub cost: &'a Option<Cost>,
+    pub metrics: &'a Metrics,
     /// The time the writer knows the session as of.
     pub known: Timestamp,
 }
 
-/// Sets the progress of those of `sets` that still run (`guarded`: and that nothing else
-/// changed since their writer knew them), at `now`, in one statement; answers the sessions set.
-pub(crate) async fn set(conn: &mut AnyConnection, backend: Backend, sets: &[Set], now: Timestamp, guarded: bool) -> Result<Vec<Id>, StoreError> {
-    let values: Vec<String> = (0..sets.len()).map(|r| format!("({})", backend.params(2 + r * 5, 5))).collect();
-    let guard = if guarded { " AND s.updated_at <= v.column5" } else { "" };
-    let sql = format!(
-        "INSERT INTO session_progress (session_id, cost, metrics, updated_at) SELECT v.column1, v.column3, v.column4, {} FROM (VALUES {}) AS v \
-         JOIN sessions s ON s.id = v.column1 AND s.organization_id = v.column2 AND s.status IN ('started', 'paused'){guard} WHERE true \
+/// The statement that sets the progress of those of the sessions of parameter `sets`
+/// (`sets_json`) that still run (`guarded`: and that nothing else changed since their writer
+/// knew them), at parameter `now`; its rows are the sessions set.
+pub(crate) fn set_sql(backend: Backend, now: usize, sets: usize, guarded: bool) -> String {
+    let guard = if guarded { " AND s.updated_at <= CAST(p.value ->> 4 AS BIGINT)" } else { "" };
+    format!(
+        "INSERT INTO session_progress (session_id, cost, metrics, updated_at) \
+         SELECT p.value ->> 0, p.value ->> 2, p.value ->> 3, ${now} FROM {} \
+         JOIN sessions s ON s.id = p.value ->> 0 AND s.organization_id = p.value ->> 1 AND s.status IN ('started', 'paused'){guard} WHERE true \
          ON CONFLICT (session_id) DO UPDATE SET cost = excluded.cost, metrics = excluded.metrics, updated_at = excluded.updated_at \
          RETURNING session_id",
-        backend.params(1, 1),
-        values.join(", ")
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
+        backend.json_rows(sets, "p")
+    )
+}
+
+/// Progress as `set_sql` takes it: the cost and metrics as JSON texts, stored as they are.
+pub(crate) fn sets_json(sets: &[Set<'_>]) -> Result<String, StoreError> {
+    let mut rows = Vec::with_capacity(sets.len());
     for s in sets {
-        q = q.bind(s.session.to_string()).bind(s.organization.to_string()).bind(s.cost.clone()).bind(s.metrics.clone()).bind(s.known.millis());
+        let cost = serde_json::to_string(s.cost).map_err(StoreError::corrupt)?;
+        let metrics = serde_json::to_string(s.metrics).map_err(StoreError::corrupt)?;
+        rows.push((s.session, s.organization, cost, metrics, s.known.millis()));
     }
-    let mut set = Vec::with_capacity(sets.len());
-    for row in q.fetch_all(conn).await? {
-        set.push(row.try_get::<String, _>("session_id")?.parse().map_err(StoreError::corrupt)?);
-    }
-    Ok(set)
+    serde_json::to_string(&rows).map_err(StoreError::corrupt)
+}
+
+/// The sessions `set_sql` answered it set.
+pub(crate) fn sessions_set(rows: &[AnyRow]) -> Result<Vec<Id>, StoreError> {
+    rows.iter().map(|row| row.try_get::<String, _>("session_id")?.parse().map_err(StoreError::corrupt)).collect()
+}
+
+/// Sets the progress of one session if it still runs, at `now`; answers whether it did.
+pub(crate) async fn set_one(conn: &mut AnyConnection, backend: Backend, set: &Set<'_>, now: Timestamp) -> Result<bool, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(set_sql(backend, 1, 2, false))).bind(now.millis()).bind(sets_json(std::slice::from_ref(set))?).fetch_all(conn).await?;
+    Ok(!sessions_set(&rows)?.is_empty())
 }
 
 /// The time of the session's document's last change, if it exists.

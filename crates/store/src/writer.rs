@@ -7,20 +7,22 @@
 //! A batch that fails is written again one job per transaction, so that one bad job fails
 //! alone. The work per reading is constant: its samples are inserted, its session's running
 //! cost and metrics are set in place, without reading the session's history, and its
-//! chargestation's last message time is moved on; each of those is one statement for the whole
-//! batch (a few for a very large one), so a batch costs a handful of round trips to the
-//! database whatever its size.
+//! chargestation's last message time is moved on. Those are three statements for the whole
+//! batch, their rows bound as JSON, sent together and committed in one round trip to the
+//! database (`Backend::committed_together`) whatever the batch's size. The writer runs on a
+//! thread of its own with a connection of its own, and each round trip wakes it at once.
 
 use std::collections::HashSet;
 
 use domain::event::NewEvent;
 use domain::session::{Metrics, Session};
 use domain::{Id, Timestamp};
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection};
 use tariff::Cost;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::charger::{MeterRow, Sample, in_shapes};
+use crate::charger::{MeterRow, Sample};
 use crate::documents;
 use crate::{Store, StoreError, progress};
 
@@ -80,10 +82,25 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current runtime; it ends when every handle is dropped.
+    /// Starts the writer on a thread of its own, with a connection of its own: among the tasks
+    /// of every charger connection, the one that all of them wait for would wait its turn to
+    /// run after each statement. It ends when every handle is dropped.
     pub fn spawn(store: Store) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, queue));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let thread = runtime.and_then(|runtime| {
+            std::thread::Builder::new().name("readings-writer".into()).spawn(move || {
+                runtime.block_on(async move {
+                    match store.with_own_pool(1).await {
+                        Ok(store) => run(store, queue).await,
+                        Err(e) => tracing::error!(error = %e, "the readings' writer could not connect; readings are refused"),
+                    }
+                })
+            })
+        });
+        if let Err(e) = thread {
+            tracing::error!(error = %e, "the readings' writer could not start; readings are refused");
+        }
         Writer { jobs }
     }
 
@@ -97,13 +114,14 @@ impl Writer {
 }
 
 async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
+    let mut line = Line { store, conn: None };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // What an earlier run left is moved after the first batch; then the writer counts its own.
     let mut unsettled = SETTLE_AFTER_ROWS;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         unsettled += batch.iter().map(|j| j.readings.samples.len()).sum::<usize>();
         let jobs: Vec<&Readings> = batch.iter().map(|j| &j.readings).collect();
-        match store.write_readings(&jobs).await {
+        match line.write(&jobs).await {
             Ok(written) => {
                 for (job, written) in batch.drain(..).zip(written) {
                     let _ = job.done.send(Ok(written));
@@ -114,7 +132,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let written = store.write_readings(&[&job.readings]).await.map(|w| w[0]);
+                    let written = line.write(&[&job.readings]).await.map(|w| w[0]);
                     let _ = job.done.send(written);
                 }
             }
@@ -122,7 +140,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
         // After the answers: the batch that fills the table does not wait for the move.
         if unsettled >= SETTLE_AFTER_ROWS {
             // Tried again after as many rows more, not at every batch.
-            if let Err(e) = store.settle_readings().await {
+            if let Err(e) = line.settle().await {
                 tracing::error!(error = %e, "recent readings could not be moved; they stay readable where they are");
             }
             unsettled = 0;
@@ -130,10 +148,58 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
+/// The writer's connection, taken once and kept: taking one from the pool for each batch is
+/// a wait of its own.
+struct Line {
+    store: Store,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Line {
+    /// The kept connection, or a new one.
+    async fn take(&mut self) -> Result<PoolConnection<Any>, StoreError> {
+        match self.conn.take() {
+            Some(conn) => Ok(conn),
+            None => Ok(self.store.pool.acquire().await?),
+        }
+    }
+
+    async fn write(&mut self, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
+        let mut conn = self.take().await?;
+        match self.store.write_readings(&mut conn, jobs).await {
+            Ok(written) => {
+                self.conn = Some(conn);
+                Ok(written)
+            }
+            Err(e) => {
+                // Closed, not given back: a batch can fail with its transaction still open.
+                let _ = conn.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves the readings written so far into `meter_values` (where they are not already).
+    async fn settle(&mut self) -> Result<(), StoreError> {
+        let statements = self.store.backend.settle_readings();
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.take().await?;
+        let mut tx = conn.begin_with(self.store.backend.begin_write()).await?;
+        for statement in statements {
+            sqlx::query(*statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.conn = Some(conn);
+        Ok(())
+    }
+}
+
 impl Store {
-    /// Writes the jobs in one transaction, with a handful of statements whatever their number.
-    async fn write_readings(&self, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
-        let mut tx = self.write().await?;
+    /// Writes the jobs in one transaction, with one statement whatever their number: in one
+    /// round trip, unless a job asks for its session's progress to be announced.
+    async fn write_readings(&self, conn: &mut AnyConnection, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
         let now = self.now();
         let rows: Vec<MeterRow> = jobs
             .iter()
@@ -147,77 +213,74 @@ impl Store {
                 })
             })
             .collect();
-        self.insert_meter_rows(&mut tx, self.backend.readings_table(), &rows, now).await?;
-        let written = self.set_progress(&mut tx, jobs, now).await?;
-        let mut heard: Vec<Id> = jobs.iter().map(|j| j.chargestation).collect();
+        let mut heard: Vec<(Id,)> = jobs.iter().map(|j| (j.chargestation,)).collect();
         heard.sort_unstable();
         heard.dedup();
-        for chunk in in_shapes(&heard) {
-            let sql = format!(
-                "UPDATE chargestations SET last_message_at = {} WHERE id IN ({}) AND (last_message_at IS NULL OR last_message_at < {})",
-                self.backend.params(1, 1),
-                self.backend.params(2, chunk.len()),
-                self.backend.params(chunk.len() + 2, 1),
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
-            for cs in chunk {
-                q = q.bind(cs.to_string());
-            }
-            q.bind(now.millis()).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    /// Moves the readings written so far into `meter_values` (where they are not already).
-    async fn settle_readings(&self) -> Result<(), StoreError> {
-        if self.backend.settle_readings().is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write().await?;
-        for statement in self.backend.settle_readings() {
-            sqlx::query(*statement).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Sets each session's cost and metrics (`store::progress`), if it still runs (an end or a
-    /// pause committed meanwhile is never overwritten), and records the announcements asked
-    /// for. A session changed by something else since its writer last knew it is told so:
-    /// those (few) are looked at once more, one by one.
-    async fn set_progress(&self, conn: &mut AnyConnection, jobs: &[&Readings], now: Timestamp) -> Result<Vec<Written>, StoreError> {
-        let mut sets = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let p = &job.progress;
-            sets.push(progress::Set {
-                session: p.session,
+        let sets: Vec<progress::Set> = jobs
+            .iter()
+            .map(|job| progress::Set {
+                session: job.progress.session,
                 organization: job.organization,
-                cost: serde_json::to_string(&p.cost).map_err(StoreError::corrupt)?,
-                metrics: serde_json::to_string(&p.metrics).map_err(StoreError::corrupt)?,
-                known: p.known_updated_at,
-            });
-        }
-        let mut set = HashSet::with_capacity(jobs.len());
-        for chunk in in_shapes(&sets) {
-            set.extend(progress::set(conn, self.backend, chunk, now, true).await?);
-        }
-        let mut written = vec![Written { session_running: true, changed_elsewhere: false, updated_at: now }; jobs.len()];
-        for (i, job) in sets.iter().enumerate().filter(|(_, s)| !set.contains(&s.session)) {
-            let changed_at = progress::changed_at(conn, job.session).await?;
-            let session_running = !progress::set(conn, self.backend, std::slice::from_ref(job), now, false).await?.is_empty();
-            written[i] = Written {
-                session_running,
-                changed_elsewhere: progress::changed_since(changed_at, job.known),
-                updated_at: if session_running { now } else { changed_at.unwrap_or(job.known) },
-            };
-        }
-        for (job, written) in jobs.iter().zip(&written) {
-            if written.session_running && job.progress.announce {
-                let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
-                self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await?;
+                cost: &job.progress.cost,
+                metrics: &job.progress.metrics,
+                known: job.progress.known_updated_at,
+            })
+            .collect();
+        let statements = [
+            self.insert_meter_rows_sql(self.backend.readings_table(), 1, 2),
+            format!(
+                "UPDATE chargestations SET last_message_at = $1 WHERE id IN (SELECT h.value ->> 0 FROM {}) AND (last_message_at IS NULL OR last_message_at < $1)",
+                self.backend.json_rows(3, "h")
+            ),
+            progress::set_sql(self.backend, 1, 4, true),
+        ];
+        let announcing = jobs.iter().any(|j| j.progress.announce);
+        let sql = if announcing { self.backend.together(&statements) } else { self.backend.committed_together(&statements) };
+        let query = sqlx::query(AssertSqlSafe(sql))
+            .bind(now.millis())
+            .bind(self.meter_rows_json(&rows)?)
+            .bind(serde_json::to_string(&heard).map_err(StoreError::corrupt)?)
+            .bind(progress::sets_json(&sets)?);
+        let set: HashSet<Id> = if announcing {
+            let mut tx = conn.begin_with(self.backend.begin_write()).await?;
+            let set: HashSet<Id> = progress::sessions_set(&query.fetch_all(&mut *tx).await?)?.into_iter().collect();
+            for job in jobs.iter().filter(|j| j.progress.announce && set.contains(&j.progress.session)) {
+                self.announce(&mut tx, job).await?;
             }
+            tx.commit().await?;
+            set
+        } else {
+            progress::sessions_set(&query.fetch_all(&mut *conn).await?)?.into_iter().collect()
+        };
+        let mut written = vec![Written { session_running: true, changed_elsewhere: false, updated_at: now }; jobs.len()];
+        for (i, job) in jobs.iter().enumerate().filter(|(_, j)| !set.contains(&j.progress.session)) {
+            written[i] = self.look_again(conn, job, &sets[i]).await?;
         }
         Ok(written)
+    }
+
+    /// Records `session.updated` for the job's session, as it now is.
+    async fn announce(&self, conn: &mut AnyConnection, job: &Readings) -> Result<(), StoreError> {
+        let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
+        self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await
+    }
+
+    /// A job whose session's progress was not set with the others: changed by something else
+    /// since its writer last knew it (rare), or no longer running. Its progress is set if it
+    /// still runs, and announced if asked, in a transaction of its own.
+    async fn look_again(&self, conn: &mut AnyConnection, job: &Readings, set: &progress::Set<'_>) -> Result<Written, StoreError> {
+        let mut tx = conn.begin_with(self.backend.begin_write()).await?;
+        let now = self.now();
+        let changed_at = progress::changed_at(&mut tx, set.session).await?;
+        let session_running = progress::set_one(&mut tx, self.backend, set, now).await?;
+        if session_running && job.progress.announce {
+            self.announce(&mut tx, job).await?;
+        }
+        tx.commit().await?;
+        Ok(Written {
+            session_running,
+            changed_elsewhere: progress::changed_since(changed_at, set.known),
+            updated_at: if session_running { now } else { changed_at.unwrap_or(set.known) },
+        })
     }
 }
