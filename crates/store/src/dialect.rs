@@ -101,7 +101,7 @@ impl Backend {
     /// it stays prepared, and a batch binds one value instead of one per column and row.
     pub(crate) fn json_rows(self, n: usize, alias: &str) -> String {
         match self {
-            Backend::Sqlite => format!("json_each(${n}) AS {alias}"),
+            Backend::Sqlite => format!("jsonb_each(${n}) AS {alias}"),
             Backend::Postgres => format!("jsonb_array_elements(CAST(${n} AS JSONB)) AS {alias}(value)"),
         }
     }

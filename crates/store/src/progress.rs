@@ -45,19 +45,9 @@ pub(crate) fn read(row: &AnyRow) -> Result<Session, StoreError> {
     Ok(session)
 }
 
-/// The progress of one session, as the writer sets it.
-pub(crate) struct Set<'a> {
-    pub session: Id,
-    pub organization: Id,
-    pub cost: &'a Option<Cost>,
-    pub metrics: &'a Metrics,
-    /// The time the writer knows the session as of.
-    pub known: Timestamp,
-}
-
-/// The statement that sets the progress of those of the sessions of parameter `sets`
-/// (`sets_json`) that still run (`guarded`: and that nothing else changed since their writer
-/// knew them), at parameter `now`; its rows are the sessions set.
+/// The statement that sets the progress of those of the sessions of parameter `sets` (an
+/// array of `element`s) that still run (`guarded`: and that nothing else changed since their
+/// writer knew them), at parameter `now`; its rows are the sessions set.
 pub(crate) fn set_sql(backend: Backend, now: usize, sets: usize, guarded: bool) -> String {
     let guard = if guarded { " AND s.updated_at <= CAST(p.value ->> 4 AS BIGINT)" } else { "" };
     format!(
@@ -70,15 +60,12 @@ pub(crate) fn set_sql(backend: Backend, now: usize, sets: usize, guarded: bool) 
     )
 }
 
-/// Progress as `set_sql` takes it: the cost and metrics as JSON texts, stored as they are.
-pub(crate) fn sets_json(sets: &[Set<'_>]) -> Result<String, StoreError> {
-    let mut rows = Vec::with_capacity(sets.len());
-    for s in sets {
-        let cost = serde_json::to_string(s.cost).map_err(StoreError::corrupt)?;
-        let metrics = serde_json::to_string(s.metrics).map_err(StoreError::corrupt)?;
-        rows.push((s.session, s.organization, cost, metrics, s.known.millis()));
-    }
-    serde_json::to_string(&rows).map_err(StoreError::corrupt)
+/// One session's progress as `set_sql` takes it, its writer knowing the session as of
+/// `known`: the cost and metrics as JSON texts, stored as they are.
+pub(crate) fn element(session: Id, organization: Id, cost: &Option<Cost>, metrics: &Metrics, known: Timestamp) -> Result<String, StoreError> {
+    let cost = serde_json::to_string(cost).map_err(StoreError::corrupt)?;
+    let metrics = serde_json::to_string(metrics).map_err(StoreError::corrupt)?;
+    serde_json::to_string(&(session, organization, cost, metrics, known.millis())).map_err(StoreError::corrupt)
 }
 
 /// The sessions `set_sql` answered it set.
@@ -86,9 +73,10 @@ pub(crate) fn sessions_set(rows: &[AnyRow]) -> Result<Vec<Id>, StoreError> {
     rows.iter().map(|row| row.try_get::<String, _>("session_id")?.parse().map_err(StoreError::corrupt)).collect()
 }
 
-/// Sets the progress of one session if it still runs, at `now`; answers whether it did.
-pub(crate) async fn set_one(conn: &mut AnyConnection, backend: Backend, set: &Set<'_>, now: Timestamp) -> Result<bool, StoreError> {
-    let rows = sqlx::query(AssertSqlSafe(set_sql(backend, 1, 2, false))).bind(now.millis()).bind(sets_json(std::slice::from_ref(set))?).fetch_all(conn).await?;
+/// Sets the progress of one session (an `element`) if it still runs, at `now`; answers
+/// whether it did.
+pub(crate) async fn set_one(conn: &mut AnyConnection, backend: Backend, element: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(set_sql(backend, 1, 2, false))).bind(now.millis()).bind(format!("[{element}]")).fetch_all(conn).await?;
     Ok(!sessions_set(&rows)?.is_empty())
 }
 

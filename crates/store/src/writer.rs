@@ -59,8 +59,21 @@ pub struct SessionProgress {
     pub known_updated_at: Timestamp,
 }
 
+/// What the writer needs of a job, its rows already in the JSON the statements take: the
+/// caller's task puts them there, so that the connections do that work side by side and the
+/// one writer only joins them.
 struct Job {
-    readings: Readings,
+    organization: Id,
+    chargestation: Id,
+    session: Id,
+    announce: bool,
+    known: Timestamp,
+    samples: usize,
+    /// Its samples, elements of the array `Store::insert_meter_rows_sql` takes, separated by
+    /// commas (empty without samples).
+    rows: String,
+    /// Its session's progress, a `progress::element`.
+    progress: String,
     done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
@@ -79,6 +92,7 @@ pub struct Written {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    store: Store,
 }
 
 impl Writer {
@@ -87,6 +101,7 @@ impl Writer {
     /// run after each statement. It ends when every handle is dropped.
     pub fn spawn(store: Store) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
+        let writer = Writer { jobs, store: store.clone() };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         let thread = runtime.and_then(|runtime| {
             std::thread::Builder::new().name("readings-writer".into()).spawn(move || {
@@ -101,14 +116,43 @@ impl Writer {
         if let Err(e) = thread {
             tracing::error!(error = %e, "the readings' writer could not start; readings are refused");
         }
-        Writer { jobs }
+        writer
     }
 
     /// Writes `readings` and answers once they are committed.
     pub async fn write(&self, readings: Readings) -> Result<Written, StoreError> {
+        let r = &readings;
+        let rows: Vec<MeterRow> = r
+            .samples
+            .iter()
+            .map(|sample| MeterRow {
+                organization: r.organization,
+                chargestation: r.chargestation,
+                connector_id: r.connector_id,
+                transaction_id: Some(r.transaction_id),
+                sample,
+            })
+            .collect();
+        let mut rows = self.store.meter_rows_json(&rows)?;
+        // The array's elements: the writer puts those of many jobs in one array.
+        rows.pop();
+        rows.remove(0);
+        let p = &r.progress;
+        let progress = progress::element(p.session, r.organization, &p.cost, &p.metrics, p.known_updated_at)?;
         let (done, answer) = oneshot::channel();
+        let job = Job {
+            organization: r.organization,
+            chargestation: r.chargestation,
+            session: p.session,
+            announce: p.announce,
+            known: p.known_updated_at,
+            samples: r.samples.len(),
+            rows,
+            progress,
+            done,
+        };
         // The writer stops only when the process does, with the pool it writes to.
-        self.jobs.send(Job { readings, done }).await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        self.jobs.send(job).await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
         answer.await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?
     }
 }
@@ -119,8 +163,8 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
     // What an earlier run left is moved after the first batch; then the writer counts its own.
     let mut unsettled = SETTLE_AFTER_ROWS;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        unsettled += batch.iter().map(|j| j.readings.samples.len()).sum::<usize>();
-        let jobs: Vec<&Readings> = batch.iter().map(|j| &j.readings).collect();
+        unsettled += batch.iter().map(|j| j.samples).sum::<usize>();
+        let jobs: Vec<&Job> = batch.iter().collect();
         match line.write(&jobs).await {
             Ok(written) => {
                 for (job, written) in batch.drain(..).zip(written) {
@@ -132,7 +176,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let written = line.write(&[&job.readings]).await.map(|w| w[0]);
+                    let written = line.write(&[&job]).await.map(|w| w[0]);
                     let _ = job.done.send(written);
                 }
             }
@@ -164,7 +208,7 @@ impl Line {
         }
     }
 
-    async fn write(&mut self, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
+    async fn write(&mut self, jobs: &[&Job]) -> Result<Vec<Written>, StoreError> {
         let mut conn = self.take().await?;
         match self.store.write_readings(&mut conn, jobs).await {
             Ok(written) => {
@@ -199,33 +243,11 @@ impl Line {
 impl Store {
     /// Writes the jobs in one transaction, with one statement whatever their number: in one
     /// round trip, unless a job asks for its session's progress to be announced.
-    async fn write_readings(&self, conn: &mut AnyConnection, jobs: &[&Readings]) -> Result<Vec<Written>, StoreError> {
+    async fn write_readings(&self, conn: &mut AnyConnection, jobs: &[&Job]) -> Result<Vec<Written>, StoreError> {
         let now = self.now();
-        let rows: Vec<MeterRow> = jobs
-            .iter()
-            .flat_map(|j| {
-                j.samples.iter().map(move |sample| MeterRow {
-                    organization: j.organization,
-                    chargestation: j.chargestation,
-                    connector_id: j.connector_id,
-                    transaction_id: Some(j.transaction_id),
-                    sample,
-                })
-            })
-            .collect();
         let mut heard: Vec<(Id,)> = jobs.iter().map(|j| (j.chargestation,)).collect();
         heard.sort_unstable();
         heard.dedup();
-        let sets: Vec<progress::Set> = jobs
-            .iter()
-            .map(|job| progress::Set {
-                session: job.progress.session,
-                organization: job.organization,
-                cost: &job.progress.cost,
-                metrics: &job.progress.metrics,
-                known: job.progress.known_updated_at,
-            })
-            .collect();
         let statements = [
             self.insert_meter_rows_sql(self.backend.readings_table(), 1, 2),
             format!(
@@ -234,17 +256,17 @@ impl Store {
             ),
             progress::set_sql(self.backend, 1, 4, true),
         ];
-        let announcing = jobs.iter().any(|j| j.progress.announce);
+        let announcing = jobs.iter().any(|j| j.announce);
         let sql = if announcing { self.backend.together(&statements) } else { self.backend.committed_together(&statements) };
         let query = sqlx::query(AssertSqlSafe(sql))
             .bind(now.millis())
-            .bind(self.meter_rows_json(&rows)?)
+            .bind(array(jobs.iter().map(|j| j.rows.as_str())))
             .bind(serde_json::to_string(&heard).map_err(StoreError::corrupt)?)
-            .bind(progress::sets_json(&sets)?);
+            .bind(array(jobs.iter().map(|j| j.progress.as_str())));
         let set: HashSet<Id> = if announcing {
             let mut tx = conn.begin_with(self.backend.begin_write()).await?;
             let set: HashSet<Id> = progress::sessions_set(&query.fetch_all(&mut *tx).await?)?.into_iter().collect();
-            for job in jobs.iter().filter(|j| j.progress.announce && set.contains(&j.progress.session)) {
+            for job in jobs.iter().filter(|j| j.announce && set.contains(&j.session)) {
                 self.announce(&mut tx, job).await?;
             }
             tx.commit().await?;
@@ -253,34 +275,47 @@ impl Store {
             progress::sessions_set(&query.fetch_all(&mut *conn).await?)?.into_iter().collect()
         };
         let mut written = vec![Written { session_running: true, changed_elsewhere: false, updated_at: now }; jobs.len()];
-        for (i, job) in jobs.iter().enumerate().filter(|(_, j)| !set.contains(&j.progress.session)) {
-            written[i] = self.look_again(conn, job, &sets[i]).await?;
+        for (i, job) in jobs.iter().enumerate().filter(|(_, j)| !set.contains(&j.session)) {
+            written[i] = self.look_again(conn, job).await?;
         }
         Ok(written)
     }
 
     /// Records `session.updated` for the job's session, as it now is.
-    async fn announce(&self, conn: &mut AnyConnection, job: &Readings) -> Result<(), StoreError> {
-        let session: Session = documents::fetch(conn, job.organization, job.progress.session).await?;
+    async fn announce(&self, conn: &mut AnyConnection, job: &Job) -> Result<(), StoreError> {
+        let session: Session = documents::fetch(conn, job.organization, job.session).await?;
         self.record(conn, job.organization, vec![NewEvent::of("session", "updated", &session).for_chargestation(job.chargestation)]).await
     }
 
     /// A job whose session's progress was not set with the others: changed by something else
     /// since its writer last knew it (rare), or no longer running. Its progress is set if it
     /// still runs, and announced if asked, in a transaction of its own.
-    async fn look_again(&self, conn: &mut AnyConnection, job: &Readings, set: &progress::Set<'_>) -> Result<Written, StoreError> {
+    async fn look_again(&self, conn: &mut AnyConnection, job: &Job) -> Result<Written, StoreError> {
         let mut tx = conn.begin_with(self.backend.begin_write()).await?;
         let now = self.now();
-        let changed_at = progress::changed_at(&mut tx, set.session).await?;
-        let session_running = progress::set_one(&mut tx, self.backend, set, now).await?;
-        if session_running && job.progress.announce {
+        let changed_at = progress::changed_at(&mut tx, job.session).await?;
+        let session_running = progress::set_one(&mut tx, self.backend, &job.progress, now).await?;
+        if session_running && job.announce {
             self.announce(&mut tx, job).await?;
         }
         tx.commit().await?;
         Ok(Written {
             session_running,
-            changed_elsewhere: progress::changed_since(changed_at, set.known),
-            updated_at: if session_running { now } else { changed_at.unwrap_or(set.known) },
+            changed_elsewhere: progress::changed_since(changed_at, job.known),
+            updated_at: if session_running { now } else { changed_at.unwrap_or(job.known) },
         })
     }
+}
+
+/// A JSON array of the (non-empty) element lists.
+fn array<'a>(elements: impl Iterator<Item = &'a str>) -> String {
+    let mut array = String::from("[");
+    for e in elements.filter(|e| !e.is_empty()) {
+        if array.len() > 1 {
+            array.push(',');
+        }
+        array.push_str(e);
+    }
+    array.push(']');
+    array
 }
