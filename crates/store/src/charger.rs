@@ -192,21 +192,13 @@ impl Store {
         Ok(rows.len())
     }
 
-    /// Notes that a message arrived; no event, it happens all the time.
-    pub async fn charger_seen(&self, cs: Id, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chargestations SET last_message_at = $2 WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)")
-            .bind(cs.to_string())
-            .bind(at.millis())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Stores what the charger said of itself in BootNotification; answers the registration
     /// status to give it.
     pub async fn record_boot(&self, org: Id, cs: Id, boot_info: &Value) -> Result<Registration, StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE chargestations SET boot_info = $3, updated_at = $4 WHERE id = $1 AND organization_id = $2")
+        // The boot is a message: its time is shown with what it reported (the writer notes
+        // every message's later).
+        sqlx::query("UPDATE chargestations SET boot_info = $3, updated_at = $4, last_message_at = $4 WHERE id = $1 AND organization_id = $2")
             .bind(cs.to_string())
             .bind(org.to_string())
             .bind(boot_info.to_string())

@@ -91,8 +91,16 @@ pub struct Written {
 /// The handle connections write through; cloning it shares the one writer task.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
     store: Store,
+}
+
+/// What the writer is given.
+enum Work {
+    Readings(Job),
+    /// A message from this chargestation: its last message time is moved on with the next
+    /// batch, or alone if there is none.
+    Heard(Id),
 }
 
 impl Writer {
@@ -152,35 +160,54 @@ impl Writer {
             done,
         };
         // The writer stops only when the process does, with the pool it writes to.
-        self.jobs.send(job).await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
+        self.jobs.send(Work::Readings(job)).await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
         answer.await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?
+    }
+
+    /// Notes that a message arrived from `cs`, without waiting: its last message time is
+    /// written with the readings (a transaction and an fsync of its own for each message took
+    /// a third of the commits of a wallet start). Dropped when the writer's queue is full: it
+    /// is only the time the charger was last heard.
+    pub fn heard(&self, cs: Id) {
+        let _ = self.jobs.try_send(Work::Heard(cs));
     }
 }
 
-async fn run(store: Store, mut queue: mpsc::Receiver<Job>) {
+async fn run(store: Store, mut queue: mpsc::Receiver<Work>) {
     let mut line = Line { store, conn: None };
+    let mut work = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut heard = Vec::new();
     // What an earlier run left is moved after the first batch; then the writer counts its own.
     let mut unsettled = SETTLE_AFTER_ROWS;
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while queue.recv_many(&mut work, MAX_BATCH).await > 0 {
+        for w in work.drain(..) {
+            match w {
+                Work::Readings(job) => batch.push(job),
+                Work::Heard(cs) => heard.push(cs),
+            }
+        }
         unsettled += batch.iter().map(|j| j.samples).sum::<usize>();
         let jobs: Vec<&Job> = batch.iter().collect();
-        match line.write(&jobs).await {
+        match line.write(&jobs, &heard).await {
             Ok(written) => {
                 for (job, written) in batch.drain(..).zip(written) {
                     let _ = job.done.send(Ok(written));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                let _ = batch.remove(0).done.send(Err(e));
+            Err(e) if batch.len() <= 1 => {
+                if let Some(job) = batch.pop() {
+                    let _ = job.done.send(Err(e));
+                }
             }
             Err(_) => {
                 for job in batch.drain(..) {
-                    let written = line.write(&[&job]).await.map(|w| w[0]);
+                    let written = line.write(&[&job], &[]).await.map(|w| w[0]);
                     let _ = job.done.send(written);
                 }
             }
         }
+        heard.clear();
         // After the answers: the batch that fills the table does not wait for the move.
         if unsettled >= SETTLE_AFTER_ROWS {
             // Tried again after as many rows more, not at every batch.
@@ -208,9 +235,9 @@ impl Line {
         }
     }
 
-    async fn write(&mut self, jobs: &[&Job]) -> Result<Vec<Written>, StoreError> {
+    async fn write(&mut self, jobs: &[&Job], heard: &[Id]) -> Result<Vec<Written>, StoreError> {
         let mut conn = self.take().await?;
-        match self.store.write_readings(&mut conn, jobs).await {
+        match self.store.write_readings(&mut conn, jobs, heard).await {
             Ok(written) => {
                 self.conn = Some(conn);
                 Ok(written)
@@ -242,10 +269,11 @@ impl Line {
 
 impl Store {
     /// Writes the jobs in one transaction, with one statement whatever their number: in one
-    /// round trip, unless a job asks for its session's progress to be announced.
-    async fn write_readings(&self, conn: &mut AnyConnection, jobs: &[&Job]) -> Result<Vec<Written>, StoreError> {
+    /// round trip, unless a job asks for its session's progress to be announced. The
+    /// chargestations `heard` from get their last message time too.
+    async fn write_readings(&self, conn: &mut AnyConnection, jobs: &[&Job], heard: &[Id]) -> Result<Vec<Written>, StoreError> {
         let now = self.now();
-        let mut heard: Vec<(Id,)> = jobs.iter().map(|j| (j.chargestation,)).collect();
+        let mut heard: Vec<(Id,)> = jobs.iter().map(|j| j.chargestation).chain(heard.iter().copied()).map(|cs| (cs,)).collect();
         heard.sort_unstable();
         heard.dedup();
         let statements = [

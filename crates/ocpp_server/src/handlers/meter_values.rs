@@ -102,7 +102,7 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     let samples: Vec<Sample> = samples.into_iter().zip(keep).filter_map(|(s, keep)| keep.then_some(s)).collect();
     let Some(Kept { live, .. }) = link.live.get_mut(&transaction) else { return Ok(()) };
     if samples.is_empty() {
-        link.seen().await;
+        link.seen();
         return Ok(());
     }
     let session = live.facts().session.id;
@@ -179,7 +179,7 @@ fn register_wh(s: &Sample) -> Option<Decimal> {
 /// Readings of no running session (no transaction, a transaction without a session, or one
 /// already stopped): stored as they are, one transaction each.
 async fn record_stored(link: &mut Link, connector_id: u32, transaction: Option<i64>, samples: Vec<Sample>) -> Result<(), Failure> {
-    link.seen().await;
+    link.seen();
     let server = &link.server;
     let now = server.store.now();
     let announce = |session| server.memory.update_due(session, now, server.config.session_update_interval);

@@ -124,10 +124,8 @@ impl Link {
     }
 
     /// Notes when the charger last sent a message.
-    async fn seen(&self) {
-        if let Err(e) = self.server.store.charger_seen(self.login.chargestation, self.now()).await {
-            tracing::warn!(error = %e, "could not note the message time");
-        }
+    fn seen(&self) {
+        self.server.writer.heard(self.login.chargestation);
     }
 }
 
@@ -183,7 +181,7 @@ pub async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<V
     ocpp16::validate(action, Direction::Request, &payload).map_err(|v| Failure::new(v.code, v.description))?;
     // The readings of a live session note it in their own batched write.
     if action != "MeterValues" {
-        link.seen().await;
+        link.seen();
     }
     // Until a BootNotification is accepted, OCPP 1.6 lets a charger send nothing else.
     if link.registration != Registration::Accepted && action != "BootNotification" {
