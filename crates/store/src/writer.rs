@@ -195,11 +195,12 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Work>) {
                     let _ = job.done.send(Ok(written));
                 }
             }
-            Err(e) if batch.len() <= 1 => {
-                if let Some(job) = batch.pop() {
+            Err(e) if batch.len() <= 1 => match batch.pop() {
+                Some(job) => {
                     let _ = job.done.send(Err(e));
                 }
-            }
+                None => tracing::warn!(error = %e, "the last message times of chargestations could not be written"),
+            },
             Err(_) => {
                 for job in batch.drain(..) {
                     let written = line.write(&[&job], &[]).await.map(|w| w[0]);

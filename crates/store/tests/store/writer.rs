@@ -174,9 +174,15 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
             progress: progress(session, wh, false, known),
         };
 
+        // Another chargestation's message, noted without waiting, is written no later than
+        // the readings queued after it.
+        let quiet = chargestation(&store, org, "CP-2").await.id;
+        assert_eq!(store.chargestation(org, quiet).await.unwrap().last_message_at, None, "{backend:?}");
+        writer.heard(quiet);
         let known = store.session(org, session).await.unwrap().updated_at;
         let first = writer.write(readings(100, known)).await.unwrap();
         assert!(first.session_running && !first.changed_elsewhere, "{backend:?}");
+        assert_eq!(store.chargestation(org, quiet).await.unwrap().last_message_at, Some(store.now()), "{backend:?}");
         let shown = store.session(org, session).await.unwrap();
         assert_eq!((shown.cost, shown.updated_at), (Some(serde_json::to_value(cost(100)).unwrap()), first.updated_at), "{backend:?}");
 
