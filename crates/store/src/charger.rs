@@ -21,6 +21,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use crate::documents::{self, Column, Filter, document};
 use crate::error::on_unique;
 use crate::progress;
+use crate::readings::{self, Place};
 use crate::{Store, StoreError};
 
 /// What the OCPP server needs to accept a charger's connection.
@@ -76,15 +77,6 @@ pub struct Sample {
     pub context: Option<String>,
     pub unit: String,
     pub value: String,
-}
-
-/// One sampled value to store, with where it was measured.
-pub(crate) struct MeterRow<'a> {
-    pub organization: Id,
-    pub chargestation: Id,
-    pub connector_id: u32,
-    pub transaction_id: Option<i64>,
-    pub sample: &'a Sample,
 }
 
 /// The measurand whose value is the energy register; a reading below the last one is a dip.
@@ -465,20 +457,9 @@ impl Store {
             .try_get::<Option<String>, _>(1)?
             .and_then(|data| serde_json::from_str::<Value>(&data).ok())
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
-        let rows = sqlx::query(
-            "SELECT sampled_at, value FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL \
-             UNION ALL SELECT sampled_at, value FROM recent_meter_values WHERE chargestation_id = $1 AND transaction_id = $2 AND measurand = $3 AND phase IS NULL \
-             ORDER BY sampled_at",
-        )
-            .bind(cs.to_string())
-            .bind(transaction_id)
-            .bind(ENERGY_REGISTER)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut readings = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let value: String = row.try_get("value")?;
-            let at = Timestamp::from_millis(row.try_get("sampled_at")?);
+        let registers = readings::registers(&mut *conn, cs, transaction_id).await?;
+        let mut readings = Vec::with_capacity(registers.len());
+        for (at, value) in registers {
             // Values a charger sends after the stop are kept, but are not the session's.
             if let (Ok(v), true) = (value.parse(), transaction.stopped_at.is_none_or(|stop| at <= stop)) {
                 readings.push((at, v));
@@ -502,15 +483,8 @@ impl Store {
                 statuses.push((Timestamp::from_millis(row.try_get("reported_at")?), status));
             }
         }
-        let last_reading: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(MAX(created_at) AS BIGINT) FROM (SELECT created_at FROM meter_values WHERE chargestation_id = $1 AND transaction_id = $2 \
-                 UNION ALL SELECT created_at FROM recent_meter_values WHERE chargestation_id = $1 AND transaction_id = $2) AS readings",
-        )
-        .bind(cs.to_string())
-        .bind(transaction_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let last_heard = last_reading.map_or(transaction.created_at, |ms| transaction.created_at.max(Timestamp::from_millis(ms)));
+        let last_reading = readings::last_stored_at(&mut *conn, cs, transaction_id).await?;
+        let last_heard = last_reading.map_or(transaction.created_at, |at| transaction.created_at.max(at));
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard, read_at: self.now() }))
     }
 
@@ -626,76 +600,22 @@ impl Store {
         transaction_id: Option<i64>,
         samples: &[Sample],
     ) -> Result<usize, StoreError> {
-        let last: Option<String> = sqlx::query_scalar(
-            "SELECT value, sampled_at FROM meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
-             UNION ALL SELECT value, sampled_at FROM recent_meter_values WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND measurand = $4 AND phase IS NULL \
-             ORDER BY sampled_at DESC LIMIT 1",
-        )
-        .bind(cs.to_string())
-        .bind(i64::from(connector_id))
-        .bind(transaction_id)
-        .bind(ENERGY_REGISTER)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let last = readings::last_register(&mut *conn, cs, connector_id, transaction_id).await?;
         let mut register: Option<rust_decimal::Decimal> = last.and_then(|v| v.parse().ok());
         let mut kept = Vec::with_capacity(samples.len());
         for sample in samples {
-            if sample.measurand == ENERGY_REGISTER && sample.phase.is_none() {
-                let Ok(value) = sample.value.parse::<rust_decimal::Decimal>() else { continue };
+            if let Some(value) = readings::register(sample) {
+                let Ok(value) = value.parse::<rust_decimal::Decimal>() else { continue };
                 if register.is_some_and(|r| value < r) {
                     continue;
                 }
                 register = Some(value);
             }
-            kept.push(MeterRow { organization: org, chargestation: cs, connector_id, transaction_id, sample });
+            kept.push(sample.clone());
         }
-        self.insert_meter_rows(conn, "meter_values", &kept, self.now()).await?;
+        let place = Place { organization: org, chargestation: cs, connector_id, transaction_id };
+        self.insert_readings(conn, &place, &kept).await?;
         Ok(kept.len())
-    }
-
-    /// Inserts sampled values into `table`, in one statement.
-    async fn insert_meter_rows(&self, conn: &mut AnyConnection, table: &str, rows: &[MeterRow<'_>], now: Timestamp) -> Result<(), StoreError> {
-        if !rows.is_empty() {
-            let sql = self.insert_meter_rows_sql(table, 1, 2);
-            sqlx::query(AssertSqlSafe(sql)).bind(now.millis()).bind(self.meter_rows_json(rows)?).execute(conn).await?;
-        }
-        Ok(())
-    }
-
-    /// The statement that inserts sampled values into `table` (`meter_values`, or
-    /// `recent_meter_values` for the readings' writer): the time they are stored at is
-    /// parameter `now`, the rows (`meter_rows_json`) parameter `rows`.
-    pub(crate) fn insert_meter_rows_sql(&self, table: &str, now: usize, rows: usize) -> String {
-        format!(
-            "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) \
-             SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, CAST(r.value ->> 3 AS BIGINT), CAST(r.value ->> 4 AS BIGINT), CAST(r.value ->> 5 AS BIGINT), \
-             r.value ->> 6, r.value ->> 7, r.value ->> 8, r.value ->> 9, r.value ->> 10, ${now} FROM {}",
-            self.backend.json_rows(rows, "r")
-        )
-    }
-
-    /// Sampled values as `insert_meter_rows_sql` takes them, each with a new id.
-    pub(crate) fn meter_rows_json(&self, rows: &[MeterRow<'_>]) -> Result<String, StoreError> {
-        let rows: Vec<_> = rows
-            .iter()
-            .map(|row| {
-                let s = row.sample;
-                (
-                    self.new_id(),
-                    row.organization,
-                    row.chargestation,
-                    row.connector_id,
-                    row.transaction_id,
-                    s.sampled_at.millis(),
-                    &s.measurand,
-                    &s.phase,
-                    &s.context,
-                    &s.unit,
-                    &s.value,
-                )
-            })
-            .collect();
-        serde_json::to_string(&rows).map_err(StoreError::corrupt)
     }
 
     /// The facts of the running session of a chargestation's transaction, if there is one: what

@@ -134,26 +134,26 @@ impl Backend {
 
     /// Where the readings' writer inserts. SQLite's WAL takes every page a commit changed, and
     /// the index by transaction has a page per charger: with one reading per charger in each
-    /// commit that was a page per reading, so SQLite commits readings to `recent_meter_values`
-    /// (no index) and moves them in bulk (`settle_readings`). PostgreSQL's WAL logs rows, and
+    /// commit that was a page per reading, so SQLite commits readings to `recent_readings` (no
+    /// index) and moves them in bulk (`settle_readings`). PostgreSQL's WAL logs rows, and
     /// moving them again costs more than it saves (measured: more time and a higher p99).
     pub(crate) fn readings_table(self) -> &'static str {
         match self {
-            Backend::Sqlite => "recent_meter_values",
-            Backend::Postgres => "meter_values",
+            Backend::Sqlite => "recent_readings",
+            Backend::Postgres => "readings",
         }
     }
 
-    /// Moves every row of `recent_meter_values` into `meter_values`, in the order of the index
-    /// by transaction, so that each of its pages is written once for many readings: inside a
+    /// Moves every row of `recent_readings` into `readings`, in the order of the index by
+    /// transaction, so that each of its pages is written once for many readings: inside a
     /// write transaction, which no other writer shares.
     pub(crate) fn settle_readings(self) -> &'static [&'static str] {
         match self {
             Backend::Sqlite => &[
-                "INSERT INTO meter_values (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at) \
-                 SELECT id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, measurand, phase, context, unit, value, created_at \
-                 FROM recent_meter_values ORDER BY chargestation_id, transaction_id, sampled_at",
-                "DELETE FROM recent_meter_values",
+                "INSERT INTO readings (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
+                 SELECT id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at \
+                 FROM recent_readings ORDER BY chargestation_id, transaction_id, sampled_at",
+                "DELETE FROM recent_readings",
             ],
             Backend::Postgres => &[],
         }

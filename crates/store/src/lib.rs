@@ -25,6 +25,7 @@ pub mod idempotency;
 mod ledger;
 mod organizations;
 mod progress;
+mod readings;
 mod resources;
 mod retention;
 mod sessions;

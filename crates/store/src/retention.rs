@@ -61,7 +61,7 @@ impl Store {
 
     /// Readings stored before `before`, except those of a transaction that has not stopped.
     async fn purge_meter_values(&self, before: Timestamp, batch: u32) -> Result<usize, StoreError> {
-        let sql = "DELETE FROM meter_values WHERE id IN (SELECT m.id FROM meter_values m WHERE m.created_at < $1 AND (m.transaction_id IS NULL OR NOT EXISTS \
+        let sql = "DELETE FROM readings WHERE id IN (SELECT m.id FROM readings m WHERE m.created_at < $1 AND (m.transaction_id IS NULL OR NOT EXISTS \
                    (SELECT 1 FROM transactions t WHERE t.chargestation_id = m.chargestation_id AND t.transaction_id = m.transaction_id AND t.stopped_at IS NULL)) \
                    ORDER BY m.created_at LIMIT $2)";
         self.delete_batch(sql, before, batch).await

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, Connection, Row};
 
 use domain::chargestation::{Chargestation, Registration, SecurityType};
 use domain::ledger::{LedgerEntry, Movement};
@@ -67,6 +67,22 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Brings the schema only up to migration `version` and runs `statements` there: the
+    /// database as an earlier Joule left it, for a test of the migrations after.
+    pub async fn as_of_migration(&self, version: i64, statements: &[&str]) {
+        sqlx::any::install_default_drivers();
+        let pool = crate::pool_options(self.backend, 1).connect(&self.backend.connect_url(&self.url)).await.unwrap();
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.migrations = migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect::<Vec<_>>().into();
+        migrator.run(&pool).await.unwrap();
+        for statement in statements {
+            sqlx::query(AssertSqlSafe(*statement)).execute(&pool).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        pool.close().await;
+    }
+}
+
 /// A clock that stands still until a test moves it.
 pub struct ManualClock(AtomicI64);
 
@@ -104,6 +120,25 @@ impl Clock for ShiftedClock {
 }
 
 impl Store {
+    /// A chargestation's stored readings in time order: (transaction, time, energy register,
+    /// samples).
+    pub async fn stored_readings(&self, cs: Id) -> Vec<(Option<i64>, i64, Option<String>, serde_json::Value)> {
+        let rows = sqlx::query(
+            "SELECT transaction_id, sampled_at, register_wh, samples FROM readings WHERE chargestation_id = $1 \
+             UNION ALL SELECT transaction_id, sampled_at, register_wh, samples FROM recent_readings WHERE chargestation_id = $1 ORDER BY sampled_at",
+        )
+        .bind(cs.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|r| {
+                let samples = serde_json::from_str(&r.get::<String, _>("samples")).unwrap();
+                (r.get("transaction_id"), r.get("sampled_at"), r.get("register_wh"), samples)
+            })
+            .collect()
+    }
+
     /// How many rows `table` holds, for tests of what is deleted.
     pub async fn row_count(&self, table: &'static str) -> i64 {
         sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&self.pool).await.unwrap()

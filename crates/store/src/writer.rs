@@ -5,7 +5,7 @@
 //! is no longer the rate of commits.
 //!
 //! A batch that fails is written again one job per transaction, so that one bad job fails
-//! alone. The work per reading is constant: its samples are inserted, its session's running
+//! alone. The work per reading is constant: it is inserted as one row, its session's running
 //! cost and metrics are set in place, without reading the session's history, and its
 //! chargestation's last message time is moved on. Those are three statements for the whole
 //! batch, their rows bound as JSON, sent together and committed in one round trip to the
@@ -22,16 +22,17 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Connection};
 use tariff::Cost;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::charger::{MeterRow, Sample};
+use crate::charger::Sample;
 use crate::documents;
+use crate::readings::Place;
 use crate::{Store, StoreError, progress};
 
 /// Jobs written in one transaction at most: a full batch still commits within milliseconds.
 const MAX_BATCH: usize = 1024;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
-/// Rows left in `recent_meter_values` before the writer moves them into `meter_values`: enough
-/// for many readings per charger in each move, few enough to read past quickly.
+/// Rows left in `recent_readings` before the writer moves them into `readings`: enough for many
+/// readings per charger in each move, few enough to read past quickly.
 const SETTLE_AFTER_ROWS: usize = 4096;
 
 /// Readings of a running session on a connector, already checked against what the session
@@ -68,9 +69,10 @@ struct Job {
     session: Id,
     announce: bool,
     known: Timestamp,
-    samples: usize,
-    /// Its samples, elements of the array `Store::insert_meter_rows_sql` takes, separated by
-    /// commas (empty without samples).
+    /// How many readings it has.
+    readings: usize,
+    /// Its readings, elements of the array `Store::insert_readings_sql` takes, separated by
+    /// commas (empty without readings).
     rows: String,
     /// Its session's progress, a `progress::element`.
     progress: String,
@@ -130,21 +132,9 @@ impl Writer {
     /// Writes `readings` and answers once they are committed.
     pub async fn write(&self, readings: Readings) -> Result<Written, StoreError> {
         let r = &readings;
-        let rows: Vec<MeterRow> = r
-            .samples
-            .iter()
-            .map(|sample| MeterRow {
-                organization: r.organization,
-                chargestation: r.chargestation,
-                connector_id: r.connector_id,
-                transaction_id: Some(r.transaction_id),
-                sample,
-            })
-            .collect();
-        let mut rows = self.store.meter_rows_json(&rows)?;
-        // The array's elements: the writer puts those of many jobs in one array.
-        rows.pop();
-        rows.remove(0);
+        let place =
+            Place { organization: r.organization, chargestation: r.chargestation, connector_id: r.connector_id, transaction_id: Some(r.transaction_id) };
+        let (rows, count) = self.store.reading_elements(&place, &r.samples)?;
         let p = &r.progress;
         let progress = progress::element(p.session, r.organization, &p.cost, &p.metrics, p.known_updated_at)?;
         let (done, answer) = oneshot::channel();
@@ -154,7 +144,7 @@ impl Writer {
             session: p.session,
             announce: p.announce,
             known: p.known_updated_at,
-            samples: r.samples.len(),
+            readings: count,
             rows,
             progress,
             done,
@@ -187,7 +177,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Work>) {
                 Work::Heard(cs) => heard.push(cs),
             }
         }
-        unsettled += batch.iter().map(|j| j.samples).sum::<usize>();
+        unsettled += batch.iter().map(|j| j.readings).sum::<usize>();
         let jobs: Vec<&Job> = batch.iter().collect();
         match line.write(&jobs, &heard).await {
             Ok(written) => {
@@ -251,7 +241,7 @@ impl Line {
         }
     }
 
-    /// Moves the readings written so far into `meter_values` (where they are not already).
+    /// Moves the readings written so far into `readings` (where they are not already).
     async fn settle(&mut self) -> Result<(), StoreError> {
         let statements = self.store.backend.settle_readings();
         if statements.is_empty() {
@@ -278,7 +268,7 @@ impl Store {
         heard.sort_unstable();
         heard.dedup();
         let statements = [
-            self.insert_meter_rows_sql(self.backend.readings_table(), 1, 2),
+            self.insert_readings_sql(self.backend.readings_table(), 1, 2),
             format!(
                 "UPDATE chargestations SET last_message_at = $1 WHERE id IN (SELECT h.value ->> 0 FROM {}) AND (last_message_at IS NULL OR last_message_at < $1)",
                 self.backend.json_rows(3, "h")

@@ -120,26 +120,29 @@ impl Joule {
     }
 
     /// The values stored for a chargestation, in the charger's time order: those the readings'
-    /// writer has not yet moved into `meter_values` too.
+    /// writer has not yet moved into `readings` too.
     pub async fn readings(&self, cs: Id) -> Vec<Reading> {
         let rows = sqlx::query(
-            "SELECT transaction_id, measurand, value, sampled_at, created_at, id FROM meter_values WHERE chargestation_id = $1 \
-             UNION ALL SELECT transaction_id, measurand, value, sampled_at, created_at, id FROM recent_meter_values WHERE chargestation_id = $1 \
+            "SELECT transaction_id, samples, sampled_at, created_at, id FROM readings WHERE chargestation_id = $1 \
+             UNION ALL SELECT transaction_id, samples, sampled_at, created_at, id FROM recent_readings WHERE chargestation_id = $1 \
              ORDER BY sampled_at, id",
         )
         .bind(cs.to_string())
         .fetch_all(&self.tables)
         .await
         .unwrap();
-        rows.iter()
-            .map(|row| Reading {
+        let mut readings = Vec::new();
+        for row in &rows {
+            let samples: Vec<serde_json::Value> = serde_json::from_str(&row.get::<String, _>("samples")).unwrap();
+            readings.extend(samples.iter().map(|sample| Reading {
                 transaction_id: row.get("transaction_id"),
-                measurand: row.get("measurand"),
-                value: row.get::<String, _>("value").parse().unwrap(),
+                measurand: sample["measurand"].as_str().unwrap().to_string(),
+                value: sample["value"].as_str().unwrap().parse().unwrap(),
                 sampled_at: row.get("sampled_at"),
                 created_at: row.get("created_at"),
-            })
-            .collect()
+            }));
+        }
+        readings
     }
 
     pub async fn stop(self) {

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod ledger;
+mod migrations;
 mod patches;
 mod retention;
 mod top_ups;

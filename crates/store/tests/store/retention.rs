@@ -51,7 +51,7 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
         store.record_meter_values(org, cs.id, 3, None, &[sample("100")], &announce).await.unwrap();
         let stop = TransactionStop { transaction_id: stopped.transaction_id, meter_stop_wh: 200, stopped_at: store.now(), reason: None };
         store.stop_transaction(org, cs.id, &stop, &[]).await.unwrap();
-        assert_eq!(store.row_count("meter_values").await, 3);
+        assert_eq!(store.row_count("readings").await, 3);
 
         // Two users' events for an endpoint: one delivered (with its attempt), one still pending.
         let input = WebhookInput { url: Some("https://hooks.example.com".into()), events: Some(vec!["user.created".into()]), ..WebhookInput::default() };
@@ -103,12 +103,12 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
         assert!(store.deliveries_of_event(org, delivered.event.id).await.unwrap().is_empty(), "{backend:?}");
         assert_eq!(store.deliveries_of_event(org, pending).await.unwrap()[0].status, "pending");
         assert!(store.webhook_attempts(org, endpoint.id, ALL, &[]).await.unwrap().is_empty(), "{backend:?}");
-        assert_eq!(store.row_count("meter_values").await, 3, "{backend:?}");
+        assert_eq!(store.row_count("readings").await, 3, "{backend:?}");
 
         // After 400 days: the readings, but not those of the running transaction.
         clock.advance_ms(370 * DAY_MS);
         assert_eq!(purge(&store).await.meter_values, 2, "{backend:?}");
-        assert_eq!(store.row_count("meter_values").await, 1, "{backend:?}");
+        assert_eq!(store.row_count("readings").await, 1, "{backend:?}");
         let left = store.purge_expired(&Retention { meter_values_days: 0, ..Retention::default() }, 10).await.unwrap();
         assert_eq!(left, Purged::default(), "{backend:?}");
         store.close().await;

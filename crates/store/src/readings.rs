@@ -1,0 +1,132 @@
+//! Meter readings as stored: one row per reading, the sampled values a charger stamped with one
+//! time, with its samples as JSON and its energy register in a column of its own, which is
+//! all that pricing reads back. With a row per sample, the database's work per reading grew
+//! with the number of measurands and phases a charger reports.
+
+use domain::{Id, Timestamp};
+use serde::Serialize;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::charger::{ENERGY_REGISTER, Sample};
+use crate::{Store, StoreError};
+
+/// Where sampled values were measured.
+pub(crate) struct Place {
+    pub organization: Id,
+    pub chargestation: Id,
+    pub connector_id: u32,
+    pub transaction_id: Option<i64>,
+}
+
+/// A sampled value as a reading's `samples` keeps it (its time is the reading's).
+#[derive(Serialize)]
+struct Kept<'a> {
+    measurand: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phase: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<&'a str>,
+    unit: &'a str,
+    value: &'a str,
+}
+
+/// The energy register's value of a sample (Wh), if it is one.
+pub fn register(sample: &Sample) -> Option<&str> {
+    (sample.measurand == ENERGY_REGISTER && sample.phase.is_none()).then_some(sample.value.as_str())
+}
+
+impl Store {
+    /// The readings of `samples` (consecutive samples of one time are one reading), each with a
+    /// new id, as elements of the array `insert_readings_sql` takes, separated by commas; and
+    /// how many there are.
+    pub(crate) fn reading_elements(&self, place: &Place, samples: &[Sample]) -> Result<(String, usize), StoreError> {
+        let mut elements = String::new();
+        let mut count = 0;
+        for reading in samples.chunk_by(|a, b| a.sampled_at == b.sampled_at) {
+            let kept: Vec<Kept> = reading
+                .iter()
+                .map(|s| Kept { measurand: &s.measurand, phase: s.phase.as_deref(), context: s.context.as_deref(), unit: &s.unit, value: &s.value })
+                .collect();
+            let kept = serde_json::to_string(&kept).map_err(StoreError::corrupt)?;
+            let row = (
+                self.new_id(),
+                place.organization,
+                place.chargestation,
+                place.connector_id,
+                place.transaction_id,
+                reading[0].sampled_at.millis(),
+                reading.iter().find_map(register),
+                kept,
+            );
+            if count > 0 {
+                elements.push(',');
+            }
+            elements.push_str(&serde_json::to_string(&row).map_err(StoreError::corrupt)?);
+            count += 1;
+        }
+        Ok((elements, count))
+    }
+
+    /// The statement that inserts readings into `table` (`readings`, or `recent_readings` for
+    /// the readings' writer on SQLite): the time they are stored at is parameter `now`, the
+    /// rows (a JSON array of `reading_elements`) parameter `rows`.
+    pub(crate) fn insert_readings_sql(&self, table: &str, now: usize, rows: usize) -> String {
+        format!(
+            "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
+             SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, CAST(r.value ->> 3 AS BIGINT), CAST(r.value ->> 4 AS BIGINT), \
+             CAST(r.value ->> 5 AS BIGINT), r.value ->> 6, r.value ->> 7, ${now} FROM {}",
+            self.backend.json_rows(rows, "r")
+        )
+    }
+
+    /// Inserts the readings of `samples` into `readings`, in one statement; answers how many.
+    pub(crate) async fn insert_readings(&self, conn: &mut AnyConnection, place: &Place, samples: &[Sample]) -> Result<usize, StoreError> {
+        let (elements, count) = self.reading_elements(place, samples)?;
+        if count > 0 {
+            let sql = self.insert_readings_sql("readings", 1, 2);
+            sqlx::query(AssertSqlSafe(sql)).bind(self.now().millis()).bind(format!("[{elements}]")).execute(conn).await?;
+        }
+        Ok(count)
+    }
+}
+
+/// The energy register readings of a chargestation's transaction, in time order (both tables).
+pub(crate) async fn registers(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Vec<(Timestamp, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT sampled_at, register_wh FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
+         UNION ALL SELECT sampled_at, register_wh FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
+         ORDER BY sampled_at",
+    )
+    .bind(cs.to_string())
+    .bind(transaction_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|row| Ok((Timestamp::from_millis(row.try_get("sampled_at")?), row.try_get("register_wh")?))).collect()
+}
+
+/// The last energy register reading stored for a connector's transaction (or for none).
+pub(crate) async fn last_register(conn: &mut AnyConnection, cs: Id, connector_id: u32, transaction_id: Option<i64>) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT register_wh, sampled_at FROM readings WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND register_wh IS NOT NULL \
+         UNION ALL SELECT register_wh, sampled_at FROM recent_readings WHERE chargestation_id = $1 AND connector_id = $2 AND transaction_id IS NOT DISTINCT FROM $3 AND register_wh IS NOT NULL \
+         ORDER BY sampled_at DESC LIMIT 1",
+    )
+    .bind(cs.to_string())
+    .bind(i64::from(connector_id))
+    .bind(transaction_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// When the last reading of a chargestation's transaction was stored.
+pub(crate) async fn last_stored_at(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Option<Timestamp>, StoreError> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(MAX(created_at) AS BIGINT) FROM (SELECT created_at FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 \
+         UNION ALL SELECT created_at FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2) AS stored",
+    )
+    .bind(cs.to_string())
+    .bind(transaction_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(at.map(Timestamp::from_millis))
+}
