@@ -29,6 +29,10 @@ use crate::{Store, StoreError, progress};
 
 /// Jobs written in one transaction at most: a full batch still commits within milliseconds.
 const MAX_BATCH: usize = 1024;
+/// A chargestation's last message time is kept to the second: moved by a message a second or
+/// more after it, so that a charger sending many messages a second has its row written once a
+/// second, not in every commit.
+const LAST_MESSAGE_TO_MS: i64 = 1000;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
 /// Rows left in `recent_readings` before the writer moves them into `readings`: enough for many
@@ -270,7 +274,7 @@ impl Store {
         let statements = [
             self.insert_readings_sql(self.backend.readings_table(), 1, 2),
             format!(
-                "UPDATE chargestations SET last_message_at = $1 WHERE id IN (SELECT h.value ->> 0 FROM {}) AND (last_message_at IS NULL OR last_message_at < $1)",
+                "UPDATE chargestations SET last_message_at = $1 WHERE id IN (SELECT h.value ->> 0 FROM {}) AND (last_message_at IS NULL OR last_message_at <= $1 - {LAST_MESSAGE_TO_MS})",
                 self.backend.json_rows(3, "h")
             ),
             progress::set_sql(self.backend, 1, 4, true),

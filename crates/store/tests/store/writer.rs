@@ -199,6 +199,17 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
         let shown = store.session(org, session).await.unwrap();
         assert_eq!(shown.metrics.map(|m| m.energy_consumed_wh), Some(250.into()), "{backend:?}");
         assert!(shown.stop_requested.is_some(), "{backend:?}: the reading does not undo the change");
+
+        // A chargestation's last message time is kept to the second: a message less than a
+        // second after the stored time leaves it, a later one moves it.
+        let noted = store.chargestation(org, quiet).await.unwrap().last_message_at.unwrap();
+        let mut known = second.updated_at;
+        for (after_ms, shown) in [(999, noted), (1000, Timestamp::from_millis(noted.millis() + 1000))] {
+            clock.advance_ms(after_ms - (store.now().millis() - noted.millis()));
+            writer.heard(quiet);
+            known = writer.write(readings(300 + after_ms, known)).await.unwrap().updated_at;
+            assert_eq!(store.chargestation(org, quiet).await.unwrap().last_message_at, Some(shown), "{backend:?}: {after_ms} ms later");
+        }
         store.close().await;
         db.remove().await;
     }
