@@ -106,6 +106,18 @@ impl Backend {
         }
     }
 
+    /// A condition that a key is one of the first fields of the elements of the JSON array
+    /// bound as parameter `n` (`key IN (...)`). PostgreSQL's planner takes the array's rows for
+    /// 100 and then prefers scanning a table of a few thousand small rows to as many lookups
+    /// (measured: every chargestation read for the last message times of 40); as an array it
+    /// looks the keys up in the index.
+    pub(crate) fn in_json_keys(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("IN (SELECT k.value ->> 0 FROM {})", self.json_rows(n, "k")),
+            Backend::Postgres => format!("= ANY (ARRAY(SELECT k.value ->> 0 FROM {}))", self.json_rows(n, "k")),
+        }
+    }
+
     /// Statements sent as one, in one round trip, answering the rows of the last: each round
     /// trip wakes the database's thread or process, which on a loaded machine costs more than
     /// the statements. SQLite runs them one after the other; PostgreSQL takes one statement

@@ -274,8 +274,8 @@ impl Store {
         let statements = [
             self.insert_readings_sql(self.backend.readings_table(), 1, 2),
             format!(
-                "UPDATE chargestations SET last_message_at = $1 WHERE id IN (SELECT h.value ->> 0 FROM {}) AND (last_message_at IS NULL OR last_message_at <= $1 - {LAST_MESSAGE_TO_MS})",
-                self.backend.json_rows(3, "h")
+                "UPDATE chargestations SET last_message_at = $1 WHERE id {} AND (last_message_at IS NULL OR last_message_at <= $1 - {LAST_MESSAGE_TO_MS})",
+                self.backend.in_json_keys(3)
             ),
             progress::set_sql(self.backend, 1, 4, true),
         ];
