@@ -67,6 +67,18 @@ impl TestDatabase {
     }
 }
 
+/// A reading as stored, for tests.
+#[derive(Debug, PartialEq)]
+pub struct StoredReading {
+    pub transaction_id: Option<i64>,
+    /// The charger's time, ms.
+    pub sampled_at: i64,
+    pub register_wh: Option<String>,
+    pub samples: serde_json::Value,
+    /// When Joule stored it, ms.
+    pub created_at: i64,
+}
+
 impl TestDatabase {
     /// Brings the schema only up to migration `version` and runs `statements` there: the
     /// database as an earlier Joule left it, for a test of the migrations after.
@@ -120,21 +132,25 @@ impl Clock for ShiftedClock {
 }
 
 impl Store {
-    /// A chargestation's stored readings in time order: (transaction, time, energy register,
-    /// samples).
-    pub async fn stored_readings(&self, cs: Id) -> Vec<(Option<i64>, i64, Option<String>, serde_json::Value)> {
+    /// A chargestation's stored readings, in the charger's time order, those the readings'
+    /// writer has not yet moved out of `recent_readings` too.
+    pub async fn stored_readings(&self, cs: Id) -> Vec<StoredReading> {
         let rows = sqlx::query(
-            "SELECT transaction_id, sampled_at, register_wh, samples FROM readings WHERE chargestation_id = $1 \
-             UNION ALL SELECT transaction_id, sampled_at, register_wh, samples FROM recent_readings WHERE chargestation_id = $1 ORDER BY sampled_at",
+            "SELECT transaction_id, sampled_at, register_wh, samples, created_at, id FROM readings WHERE chargestation_id = $1 \
+             UNION ALL SELECT transaction_id, sampled_at, register_wh, samples, created_at, id FROM recent_readings WHERE chargestation_id = $1 \
+             ORDER BY sampled_at, id",
         )
         .bind(cs.to_string())
         .fetch_all(&self.pool)
         .await
         .unwrap();
         rows.iter()
-            .map(|r| {
-                let samples = serde_json::from_str(&r.get::<String, _>("samples")).unwrap();
-                (r.get("transaction_id"), r.get("sampled_at"), r.get("register_wh"), samples)
+            .map(|r| StoredReading {
+                transaction_id: r.get("transaction_id"),
+                sampled_at: r.get("sampled_at"),
+                register_wh: r.get("register_wh"),
+                samples: serde_json::from_str(&r.get::<String, _>("samples")).unwrap(),
+                created_at: r.get("created_at"),
             })
             .collect()
     }

@@ -12,7 +12,6 @@ use domain::page::Page;
 use domain::token::{Token, TokenStatus, TokenType};
 use domain::transaction::Transaction;
 use ocpp_server::{OcppConfig, OcppServer};
-use sqlx::{AnyPool, Row};
 use store::testing::TestDatabase;
 use store::{Backend, ChargestationRecord, Store, StoredSecurity, SystemClock};
 use tokio::time::Instant;
@@ -26,8 +25,6 @@ pub struct Joule {
     pub ocpp: OcppServer,
     pub store: Store,
     pub org: Id,
-    /// Straight to the tables, for what the store has no use case to read.
-    tables: AnyPool,
     db: TestDatabase,
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
@@ -48,7 +45,6 @@ impl Joule {
     pub async fn start(backend: Backend) -> Joule {
         let db = TestDatabase::fresh(backend).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
-        let tables = AnyPool::connect(&db.url).await.expect("a second pool");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
@@ -76,7 +72,7 @@ impl Joule {
         let input = OrganizationInput { name: "Sim Charging".into(), country: None, configurations: None };
         let org = input.parse(store.new_id(), store.now()).unwrap();
         store.create_organization(&org, &api::secrets::new_api_key(org.id).record).await.unwrap();
-        Joule { url: format!("ws://{address}/ocpp"), ocpp, store, org: org.id, tables, db, shutdown, server }
+        Joule { url: format!("ws://{address}/ocpp"), ocpp, store, org: org.id, db, shutdown, server }
     }
 
     /// Registers a chargestation, with Basic authentication when there is a password.
@@ -119,27 +115,16 @@ impl Joule {
         self.store.transactions(self.org, cs, Page { limit: 100, page: 1 }).await.unwrap()
     }
 
-    /// The values stored for a chargestation, in the charger's time order: those the readings'
-    /// writer has not yet moved into `readings` too.
+    /// The values stored for a chargestation, in the charger's time order.
     pub async fn readings(&self, cs: Id) -> Vec<Reading> {
-        let rows = sqlx::query(
-            "SELECT transaction_id, samples, sampled_at, created_at, id FROM readings WHERE chargestation_id = $1 \
-             UNION ALL SELECT transaction_id, samples, sampled_at, created_at, id FROM recent_readings WHERE chargestation_id = $1 \
-             ORDER BY sampled_at, id",
-        )
-        .bind(cs.to_string())
-        .fetch_all(&self.tables)
-        .await
-        .unwrap();
         let mut readings = Vec::new();
-        for row in &rows {
-            let samples: Vec<serde_json::Value> = serde_json::from_str(&row.get::<String, _>("samples")).unwrap();
-            readings.extend(samples.iter().map(|sample| Reading {
-                transaction_id: row.get("transaction_id"),
+        for stored in self.store.stored_readings(cs).await {
+            readings.extend(stored.samples.as_array().unwrap().iter().map(|sample| Reading {
+                transaction_id: stored.transaction_id,
                 measurand: sample["measurand"].as_str().unwrap().to_string(),
                 value: sample["value"].as_str().unwrap().parse().unwrap(),
-                sampled_at: row.get("sampled_at"),
-                created_at: row.get("created_at"),
+                sampled_at: stored.sampled_at,
+                created_at: stored.created_at,
             }));
         }
         readings
@@ -148,7 +133,6 @@ impl Joule {
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.server.await;
-        self.tables.close().await;
         self.store.close().await;
         self.db.remove().await;
     }

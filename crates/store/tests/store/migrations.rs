@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use store::testing::{BACKENDS, TestDatabase};
+use store::testing::{BACKENDS, StoredReading, TestDatabase};
 use store::{Store, SystemClock};
 
 const ORG: &str = "0000000a0000000000000001";
@@ -45,10 +45,17 @@ async fn sampled_values_become_one_reading_per_time() {
             sample
         };
         let register = |value: &str| json!({ "measurand": "Energy.Active.Import.Register", "context": "Sample.Periodic", "unit": "Wh", "value": value });
+        let reading = |transaction_id, at, register_wh: Option<&str>, samples| StoredReading {
+            transaction_id,
+            sampled_at: at,
+            register_wh: register_wh.map(str::to_string),
+            samples,
+            created_at: at,
+        };
         let expected = vec![
-            (Some(7), 1000, Some("1500".to_string()), json!([register("1500"), power(None, "7400"), power(Some("L1"), "2466.6")])),
-            (None, 2000, None, json!([{ "measurand": "Voltage", "phase": "L1-N", "context": "Sample.Periodic", "unit": "V", "value": "230" }])),
-            (Some(7), 3000, Some("1600".to_string()), json!([register("1600")])),
+            reading(Some(7), 1000, Some("1500"), json!([register("1500"), power(None, "7400"), power(Some("L1"), "2466.6")])),
+            reading(None, 2000, None, json!([{ "measurand": "Voltage", "phase": "L1-N", "context": "Sample.Periodic", "unit": "V", "value": "230" }])),
+            reading(Some(7), 3000, Some("1600"), json!([register("1600")])),
         ];
         assert_eq!(readings, expected, "{backend:?}");
         store.close().await;
