@@ -156,21 +156,33 @@ impl Backend {
         }
     }
 
-    /// Moves every row of `recent_readings` into `readings`, in the order of the index by
-    /// transaction, so that each of its pages is written once for many readings: inside a
-    /// write transaction, which no other writer shares.
-    pub(crate) fn settle_readings(self) -> &'static [&'static str] {
+    /// Moves the rows of `recent_readings` of one of `SETTLE_SHARES` shares of the
+    /// chargestations (`share`, by the last character of their id; all of them for `None`) into
+    /// `readings`, in the order of the index by transaction, so that each of its pages is written
+    /// once for many readings: inside a write transaction, which no other writer shares. A
+    /// share's readings are all its chargestations' recent readings, so a move by shares writes
+    /// as few pages per reading as one of every row, and holds the write lock a share of the time.
+    pub(crate) fn settle_readings(self, share: Option<u32>) -> Vec<String> {
+        let which = match share {
+            Some(share) => format!("WHERE unicode(substr(chargestation_id, -1)) % {SETTLE_SHARES} = {share}"),
+            None => String::new(),
+        };
         match self {
-            Backend::Sqlite => &[
-                "INSERT INTO readings (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
-                 SELECT id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at \
-                 FROM recent_readings ORDER BY chargestation_id, transaction_id, sampled_at",
-                "DELETE FROM recent_readings",
+            Backend::Sqlite => vec![
+                format!(
+                    "INSERT INTO readings (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
+                     SELECT id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at \
+                     FROM recent_readings {which} ORDER BY chargestation_id, transaction_id, sampled_at"
+                ),
+                format!("DELETE FROM recent_readings {which}"),
             ],
-            Backend::Postgres => &[],
+            Backend::Postgres => vec![],
         }
     }
 }
+
+/// How many shares of the chargestations `Backend::settle_readings` moves one at a time.
+pub(crate) const SETTLE_SHARES: u32 = 8;
 
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {

@@ -90,10 +90,11 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
             let readings = facts.unwrap().readings;
             assert_eq!((readings.len(), readings.last().map(|r| r.1)), (READINGS as usize, Some(last.into())), "{backend:?}: {cs}");
         }
-        // The writer moved readings out of its recent table as it went, and they all read the same.
+        // The writer moved readings out of its recent table as it went, a share of the
+        // chargestations at a time, and they all read the same.
         let (settled, recent) = (store.row_count("readings").await, store.row_count("recent_readings").await);
         assert_eq!(settled + recent, CHARGERS as i64 * READINGS, "{backend:?}: a row per reading");
-        assert!(settled >= 4096 && recent < 4096, "{backend:?}: {settled} in readings, {recent} recent");
+        assert!(settled >= 1024 && recent < 4096, "{backend:?}: {settled} in readings, {recent} recent");
         let events = store.events(org, Page { limit: 1000, page: 1 }, &[]).await.unwrap();
         let updates: Vec<_> = events.iter().filter(|e| e.kind == "session.updated").collect();
         assert_eq!(updates.len(), CHARGERS, "{backend:?}: only the readings asked to be announced are");
