@@ -62,3 +62,35 @@ async fn sampled_values_become_one_reading_per_time() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn readings_are_kept_when_their_tables_are_made_again() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let reading = |table: &str, id: u32, at: i64, wh: &str| {
+            format!(
+                "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
+                 VALUES ('0000000a00000000000001{id:02}', '{ORG}', '{CS}', 1, 7, {at}, '{wh}', \
+                 '[{{\"measurand\":\"Energy.Active.Import.Register\",\"unit\":\"Wh\",\"value\":\"{wh}\"}}]', {at})"
+            )
+        };
+        let setup = [
+            format!("INSERT INTO organizations (id, data, created_at, updated_at) VALUES ('{ORG}', '{{}}', 0, 0)"),
+            format!(
+                "INSERT INTO chargestations (id, organization_id, endpoint, protocol, connection_url, security_type, registration, online, created_at, updated_at) \
+                 VALUES ('{CS}', '{ORG}', 'CP-1', 'ocpp1.6', 'ws://x/CP-1', 'none', 'accepted', 0, 0, 0)"
+            ),
+            reading("readings", 1, 1000, "1500"),
+            reading("recent_readings", 2, 2000, "1600"),
+        ];
+        db.as_of_migration(14, &setup.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
+
+        let readings = store.stored_readings(CS.parse().unwrap()).await;
+        let kept: Vec<_> = readings.iter().map(|r| (r.transaction_id, r.sampled_at, r.register_wh.as_deref(), r.created_at)).collect();
+        assert_eq!(kept, [(Some(7), 1000, Some("1500"), 1000), (Some(7), 2000, Some("1600"), 2000)], "{backend:?}");
+        assert_eq!(readings[1].samples, json!([{ "measurand": "Energy.Active.Import.Register", "unit": "Wh", "value": "1600" }]), "{backend:?}");
+        store.close().await;
+        db.remove().await;
+    }
+}
