@@ -84,7 +84,8 @@ pub fn cost(f: &SessionFacts, activity: &Activity) -> Result<Option<Cost>, Prici
 pub fn metrics(f: &SessionFacts, activity: &Activity) -> Metrics {
     let periods = activity.periods();
     Metrics {
-        energy_consumed_wh: periods.iter().map(|p| p.energy_wh).sum(),
+        // Energy split where a restriction cuts a period carries 28 decimal places.
+        energy_consumed_wh: periods.iter().map(|p| p.energy_wh).sum::<Decimal>().normalize(),
         energy_period_s: periods.iter().filter(|p| p.usage() == Use::Charging).map(|p| p.duration_ms()).sum::<i64>() / 1000,
         charging_start: f.transaction.started_at,
     }
