@@ -37,9 +37,11 @@ const LAST_MESSAGE_TO_MS: i64 = 1000;
 /// Jobs waiting for the writer at most; a connection that finds the queue full waits.
 const QUEUE: usize = 4096;
 /// Rows left in `recent_readings` before the writer moves them into `readings`: enough for many
-/// readings per charger in each move, few enough to read past quickly. They are moved a share
-/// of the transactions at a time (`SETTLE_SHARES`), one share after each of as many rows: a
-/// reading waits for a share's move, not for all of them (which was the p99 of the readings).
+/// readings per charger in each move, few enough to read past quickly. They are moved one of
+/// `SETTLE_SHARES` shares of the chargestations at a time, a share after every
+/// `SETTLE_AFTER_ROWS / SETTLE_SHARES` rows, so each share is still moved about every
+/// `SETTLE_AFTER_ROWS`; a reading waits for one share's move, not for all of them (which was the
+/// p99 of the readings).
 const SETTLE_AFTER_ROWS: usize = 4096;
 
 /// Readings of a running session on a connector, already checked against what the session
@@ -250,7 +252,7 @@ impl Line {
         }
     }
 
-    /// Moves the recent readings of a share of the transactions (all for `None`) into `readings`
+    /// Moves the recent readings of a share of the chargestations (all for `None`) into `readings`
     /// (where they are not already).
     async fn settle(&mut self, share: Option<u32>) -> Result<(), StoreError> {
         let statements = self.store.backend.settle_readings(share);
