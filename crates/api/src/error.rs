@@ -64,7 +64,7 @@ impl From<StoreError> for ApiError {
             StoreError::Ledger(LedgerError::InsufficientFunds) => ApiError::refused("Insufficient available balance"),
             StoreError::Ledger(LedgerError::Overflow) => ApiError::refused("The wallet balance would exceed its maximum"),
             StoreError::Ledger(LedgerError::CaptureExceedsHold) => ApiError::conflict("A capture cannot exceed what was held"),
-            StoreError::Corrupt(_) | StoreError::Config(_) | StoreError::Database(_) => {
+            StoreError::Corrupt(_) | StoreError::Config(_) | StoreError::Database(_) | StoreError::Sqlite(_) => {
                 tracing::error!(error = %e, "storage failed");
                 ApiError::unavailable()
             }

@@ -1,8 +1,12 @@
 //! The places where SQLite and PostgreSQL really differ. Nothing outside this file names a
 //! backend.
 
-use sqlx::AnyConnection;
-use sqlx::Executor;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::any::AnyConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, Executor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -43,23 +47,30 @@ impl Backend {
         self == Backend::Postgres
     }
 
-    /// SQLite: WAL lets readers run beside the writer; a busy timeout makes writers queue for
-    /// the lock instead of failing; foreign keys are off unless asked for on every connection.
-    /// `synchronous = FULL` syncs the WAL at every commit: with NORMAL a power loss can undo
-    /// committed transactions, such as a StopTransaction already answered and its capture. It
-    /// costs an fsync per write transaction (about 0.9 ms on the reference machine: some
-    /// 1,100 write transactions a second instead of 34,000); more needs PostgreSQL.
+    /// Sets a new connection as `SQLITE_PRAGMAS` say on SQLite.
     pub(crate) async fn prepare_connection(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         if self == Backend::Sqlite {
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = FULL").await?;
-            conn.execute("PRAGMA busy_timeout = 10000").await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            // A statement that changes many rows inside a transaction keeps a journal of its
-            // own (to undo just itself on an error): in memory, not a temporary file.
-            conn.execute("PRAGMA temp_store = MEMORY").await?;
+            for pragma in SQLITE_PRAGMAS {
+                conn.execute(pragma).await?;
+            }
         }
         Ok(())
+    }
+
+    /// The SQLite file the readings' writer runs its statements on itself, through a
+    /// connection of its own (`open_direct`), instead of through sqlx, which runs each SQLite
+    /// connection on a thread of its own. None on PostgreSQL, whose round trip is to another
+    /// process anyway (the writer sends its batch as one statement), and for a database in
+    /// memory, which another connection would not see.
+    pub(crate) fn direct_file(self, options: &AnyConnectOptions) -> Option<PathBuf> {
+        match self {
+            Backend::Sqlite => {
+                let sqlite = SqliteConnectOptions::from_str(options.database_url.as_str()).ok()?;
+                let file = sqlite.get_filename();
+                (file != Path::new(":memory:")).then(|| file.to_path_buf())
+            }
+            Backend::Postgres => None,
+        }
     }
 
     /// SQLite: a deferred transaction that reads before it writes cannot take the write lock
@@ -179,6 +190,27 @@ impl Backend {
             Backend::Postgres => vec![],
         }
     }
+}
+
+/// Every SQLite connection's settings. WAL lets readers run beside the writer; a busy timeout
+/// makes writers queue for the lock instead of failing; foreign keys are off unless asked for on
+/// every connection. `synchronous = FULL` syncs the WAL at every commit: with NORMAL a power
+/// loss can undo committed transactions, such as a StopTransaction already answered and its
+/// capture. It costs an fsync per write transaction (about 0.9 ms on the reference machine:
+/// some 1,100 write transactions a second instead of 34,000); more needs PostgreSQL. A
+/// statement that changes many rows inside a transaction keeps a journal of its own (to undo
+/// just itself on an error): in memory, not a temporary file.
+const SQLITE_PRAGMAS: [&str; 5] =
+    ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA temp_store = MEMORY"];
+
+/// A connection of the readings' writer's own to the SQLite `file` (`Backend::direct_file`),
+/// set as every other.
+pub(crate) fn open_direct(file: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = rusqlite::Connection::open(file)?;
+    for pragma in SQLITE_PRAGMAS {
+        conn.execute_batch(pragma)?;
+    }
+    Ok(conn)
 }
 
 /// How many shares of the chargestations `Backend::settle_readings` moves one at a time.

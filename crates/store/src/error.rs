@@ -22,6 +22,9 @@ pub enum StoreError {
     Config(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The readings' writer's own SQLite connection failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {

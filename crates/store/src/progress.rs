@@ -60,13 +60,24 @@ pub(crate) fn set_sql(backend: Backend, now: usize, sets: usize, guarded: bool) 
     )
 }
 
+/// A session's cost and metrics as `session_progress` keeps them: JSON texts, stored as they are.
+pub(crate) fn texts(cost: &Option<Cost>, metrics: &Metrics) -> Result<(String, String), StoreError> {
+    Ok((serde_json::to_string(cost).map_err(StoreError::corrupt)?, serde_json::to_string(metrics).map_err(StoreError::corrupt)?))
+}
+
 /// One session's progress as `set_sql` takes it, its writer knowing the session as of
-/// `known`: the cost and metrics as JSON texts, stored as they are.
-pub(crate) fn element(session: Id, organization: Id, cost: &Option<Cost>, metrics: &Metrics, known: Timestamp) -> Result<String, StoreError> {
-    let cost = serde_json::to_string(cost).map_err(StoreError::corrupt)?;
-    let metrics = serde_json::to_string(metrics).map_err(StoreError::corrupt)?;
+/// `known`, its cost and metrics as `texts`.
+pub(crate) fn element(session: Id, organization: Id, cost: &str, metrics: &str, known: Timestamp) -> Result<String, StoreError> {
     serde_json::to_string(&(session, organization, cost, metrics, known.millis())).map_err(StoreError::corrupt)
 }
+
+/// `set_sql` for one session with SQLite's numbered parameters, guarded: the session, its
+/// organization, the cost, the metrics, the time its writer knew it as, then `now`. It
+/// changes one row if the session still runs and nothing else changed it since, none if not.
+pub(crate) const SET_ONE_SQL: &str = "INSERT INTO session_progress (session_id, cost, metrics, updated_at) \
+     SELECT s.id, ?3, ?4, ?6 FROM sessions s \
+     WHERE s.id = ?1 AND s.organization_id = ?2 AND s.status IN ('started', 'paused') AND s.updated_at <= ?5 \
+     ON CONFLICT (session_id) DO UPDATE SET cost = excluded.cost, metrics = excluded.metrics, updated_at = excluded.updated_at";
 
 /// The sessions `set_sql` answered it set.
 pub(crate) fn sessions_set(rows: &[AnyRow]) -> Result<Vec<Id>, StoreError> {

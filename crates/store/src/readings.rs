@@ -11,6 +11,7 @@ use crate::charger::{ENERGY_REGISTER, Sample};
 use crate::{Store, StoreError};
 
 /// Where sampled values were measured.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Place {
     pub organization: Id,
     pub chargestation: Id,
@@ -37,39 +38,28 @@ pub fn register(sample: &Sample) -> Option<&str> {
 
 impl Store {
     /// The readings of `samples` (consecutive samples of one time are one reading), each with a
-    /// new id, as elements of the array `insert_readings_sql` takes, separated by commas; and
-    /// how many there are.
-    pub(crate) fn reading_elements(&self, place: &Place, samples: &[Sample]) -> Result<(String, usize), StoreError> {
-        let mut elements = String::new();
-        let mut count = 0;
-        for reading in samples.chunk_by(|a, b| a.sampled_at == b.sampled_at) {
-            let kept: Vec<Kept> = reading
-                .iter()
-                .map(|s| Kept { measurand: &s.measurand, phase: s.phase.as_deref(), context: s.context.as_deref(), unit: &s.unit, value: &s.value })
-                .collect();
-            let kept = serde_json::to_string(&kept).map_err(StoreError::corrupt)?;
-            let row = (
-                self.new_id(),
-                place.organization,
-                place.chargestation,
-                place.connector_id,
-                place.transaction_id,
-                reading[0].sampled_at.millis(),
-                reading.iter().find_map(register),
-                kept,
-            );
-            if count > 0 {
-                elements.push(',');
-            }
-            elements.push_str(&serde_json::to_string(&row).map_err(StoreError::corrupt)?);
-            count += 1;
-        }
-        Ok((elements, count))
+    /// new id.
+    pub(crate) fn reading_rows(&self, samples: &[Sample]) -> Result<Vec<ReadingRow>, StoreError> {
+        samples
+            .chunk_by(|a, b| a.sampled_at == b.sampled_at)
+            .map(|reading| {
+                let kept: Vec<Kept> = reading
+                    .iter()
+                    .map(|s| Kept { measurand: &s.measurand, phase: s.phase.as_deref(), context: s.context.as_deref(), unit: &s.unit, value: &s.value })
+                    .collect();
+                Ok(ReadingRow {
+                    id: self.new_id(),
+                    sampled_at: reading[0].sampled_at.millis(),
+                    register_wh: reading.iter().find_map(register).map(str::to_string),
+                    samples: serde_json::to_string(&kept).map_err(StoreError::corrupt)?,
+                })
+            })
+            .collect()
     }
 
     /// The statement that inserts readings into `table` (`readings`, or `recent_readings` for
     /// the readings' writer on SQLite): the time they are stored at is parameter `now`, the
-    /// rows (a JSON array of `reading_elements`) parameter `rows`.
+    /// rows (a JSON array of `elements`) parameter `rows`.
     pub(crate) fn insert_readings_sql(&self, table: &str, now: usize, rows: usize) -> String {
         format!(
             "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
@@ -81,13 +71,47 @@ impl Store {
 
     /// Inserts the readings of `samples` into `readings`, in one statement; answers how many.
     pub(crate) async fn insert_readings(&self, conn: &mut AnyConnection, place: &Place, samples: &[Sample]) -> Result<usize, StoreError> {
-        let (elements, count) = self.reading_elements(place, samples)?;
-        if count > 0 {
+        let rows = self.reading_rows(samples)?;
+        if !rows.is_empty() {
             let sql = self.insert_readings_sql("readings", 1, 2);
-            sqlx::query(AssertSqlSafe(sql)).bind(self.now().millis()).bind(format!("[{elements}]")).execute(conn).await?;
+            sqlx::query(AssertSqlSafe(sql)).bind(self.now().millis()).bind(format!("[{}]", elements(place, &rows)?)).execute(conn).await?;
         }
-        Ok(count)
+        Ok(rows.len())
     }
+}
+
+/// A reading as stored, but for where it was measured and when it was stored.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadingRow {
+    pub id: Id,
+    pub sampled_at: i64,
+    /// The energy register's value (Wh), if the reading has one.
+    pub register_wh: Option<String>,
+    /// Its sampled values, as `readings.samples` keeps them.
+    pub samples: String,
+}
+
+/// The statement that inserts one reading into `table` with SQLite's numbered parameters: its
+/// columns in order, the time it is stored at last.
+pub(crate) fn insert_one_sql(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    )
+}
+
+/// The readings measured at `place`, as elements of the array `Store::insert_readings_sql`
+/// takes, separated by commas (empty without readings).
+pub(crate) fn elements(place: &Place, rows: &[ReadingRow]) -> Result<String, StoreError> {
+    let mut elements = String::new();
+    for r in rows {
+        if !elements.is_empty() {
+            elements.push(',');
+        }
+        let row = (r.id, place.organization, place.chargestation, place.connector_id, place.transaction_id, r.sampled_at, &r.register_wh, &r.samples);
+        elements.push_str(&serde_json::to_string(&row).map_err(StoreError::corrupt)?);
+    }
+    Ok(elements)
 }
 
 /// The energy register readings of a chargestation's transaction, in time order (both tables).
