@@ -324,6 +324,9 @@ impl Line {
         if statements.is_empty() {
             return Ok(());
         }
+        if let Some(direct) = &mut self.direct {
+            return direct.run(&statements);
+        }
         let mut conn = self.take().await?;
         let mut tx = conn.begin_with(self.store.backend.begin_write()).await?;
         for statement in statements {
@@ -344,6 +347,16 @@ struct Direct {
 impl Direct {
     fn open(file: &Path) -> Result<Direct, rusqlite::Error> {
         Ok(Direct { conn: dialect::open_direct(file)? })
+    }
+
+    /// Runs `statements` (without parameters) in one transaction.
+    fn run(&mut self, statements: &[String]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for statement in statements {
+            tx.execute(statement, [])?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Writes the jobs in one transaction, their readings into `table`; answers the sessions
