@@ -65,9 +65,10 @@ impl Backend {
     pub(crate) fn direct_file(self, options: &AnyConnectOptions) -> Option<PathBuf> {
         match self {
             Backend::Sqlite => {
-                let sqlite = SqliteConnectOptions::from_str(options.database_url.as_str()).ok()?;
-                let file = sqlite.get_filename();
-                (file != Path::new(":memory:")).then(|| file.to_path_buf())
+                let url = &options.database_url;
+                let in_memory = url.as_str().contains(":memory:") || url.query_pairs().any(|(key, value)| key == "mode" && value == "memory");
+                let sqlite = SqliteConnectOptions::from_str(url.as_str()).ok()?;
+                (!in_memory).then(|| sqlite.get_filename().to_path_buf())
             }
             Backend::Postgres => None,
         }
@@ -206,7 +207,8 @@ const SQLITE_PRAGMAS: [&str; 5] =
 /// A connection of the readings' writer's own to the SQLite `file` (`Backend::direct_file`),
 /// set as every other.
 pub(crate) fn open_direct(file: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
-    let conn = rusqlite::Connection::open(file)?;
+    // The file sqlx made and migrated, as a plain path: neither created nor read as a URI.
+    let conn = rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     for pragma in SQLITE_PRAGMAS {
         conn.execute_batch(pragma)?;
     }
@@ -250,6 +252,30 @@ mod tests {
             let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
         }
         assert_eq!(mode, 2, "synchronous = FULL");
+    }
+
+    #[tokio::test]
+    async fn the_readings_writer_opens_the_same_file_set_as_every_other_connection() {
+        let file = std::env::temp_dir().join(format!("joule_direct_{}.db", rand::random::<u64>()));
+        let store = crate::Store::connect(&format!("sqlite://{}", file.display()), std::sync::Arc::new(crate::SystemClock)).await.unwrap();
+        let direct = Backend::Sqlite.direct_file(&store.pool.connect_options());
+        let settings = direct.as_deref().map(|path| {
+            let conn = open_direct(path).unwrap();
+            let number = |pragma: &str| conn.query_row(pragma, [], |row| row.get::<_, i64>(0)).unwrap();
+            let journal: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+            (journal, number("PRAGMA synchronous"), number("PRAGMA foreign_keys"))
+        });
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+        assert_eq!(direct, Some(file));
+        assert_eq!(settings, Some(("wal".to_string(), 2, 1)), "WAL, synchronous = FULL, foreign keys on");
+        let options = |url: &str| AnyConnectOptions::from_str(url).unwrap();
+        for memory in ["sqlite::memory:", "sqlite::memory:?mode=rwc", "sqlite://joule.db?mode=memory"] {
+            assert_eq!(Backend::Sqlite.direct_file(&options(memory)), None, "{memory}: another connection would not see it");
+        }
+        assert_eq!(Backend::Postgres.direct_file(&options("postgres://u@h/db")), None);
     }
 
     #[test]
