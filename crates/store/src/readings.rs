@@ -81,7 +81,7 @@ impl Store {
 }
 
 /// A reading as stored, but for where it was measured and when it was stored.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct ReadingRow {
     pub id: Id,
     pub sampled_at: i64,

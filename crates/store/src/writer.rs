@@ -118,10 +118,10 @@ impl Job {
         }
     }
 
-    /// The job with its rows and its session's cost and metrics, if it has them as rows.
-    fn rows(&self) -> Option<(&Job, &[ReadingRow], &str, &str)> {
+    /// Its rows and its session's cost and metrics, if it has them as rows.
+    fn rows(&self) -> Option<(&[ReadingRow], &str, &str)> {
         match &self.what {
-            What::Rows { rows, cost, metrics } => Some((self, rows, cost, metrics)),
+            What::Rows { rows, cost, metrics } => Some((rows, cost, metrics)),
             What::Shared(_) => None,
         }
     }
@@ -367,8 +367,8 @@ impl Direct {
         let mut set = HashSet::with_capacity(jobs.len());
         {
             let mut insert = tx.prepare_cached(&readings::insert_one_sql(table))?;
-            for (job, rows, _, _) in jobs.iter().filter_map(|j| j.rows()) {
-                let p = &job.place;
+            for job in jobs {
+                let (Some((rows, _, _)), p) = (job.rows(), &job.place) else { continue };
                 let (organization, chargestation) = (p.organization.to_string(), p.chargestation.to_string());
                 for r in rows {
                     insert.execute(rusqlite::params![
@@ -391,7 +391,8 @@ impl Direct {
                 last_message.execute(rusqlite::params![now.millis(), cs.to_string()])?;
             }
             let mut progress = tx.prepare_cached(progress::SET_ONE_SQL)?;
-            for (job, _, cost, metrics) in jobs.iter().filter_map(|j| j.rows()) {
+            for job in jobs {
+                let Some((_, cost, metrics)) = job.rows() else { continue };
                 let params = rusqlite::params![job.session.to_string(), job.place.organization.to_string(), cost, metrics, job.known.millis(), now.millis()];
                 if progress.execute(params)? == 1 {
                     set.insert(job.session);
