@@ -8,7 +8,9 @@ use tariff::{Activity, Period};
 
 /// One period between each two consecutive meter points. Energy flowing is charging; none is
 /// parking (the car stays plugged in but takes nothing), so PARKING_TIME applies.
-/// Readings outside the transaction's time, or below the previous point, add nothing.
+/// Readings outside the transaction's time, or below the previous point, add nothing. Points
+/// of one time follow each other in the order given (the stop last): each reading is a period
+/// of its own wherever it lies, so that a session priced as it grows and priced whole agree.
 pub fn from_readings(
     started_at: Timestamp,
     meter_start_wh: Decimal,
@@ -17,7 +19,7 @@ pub fn from_readings(
     meter_stop_wh: Decimal,
 ) -> Activity {
     let mut points = vec![(started_at, meter_start_wh)];
-    points.extend(readings.iter().copied().filter(|(t, _)| *t > started_at && *t < stopped_at));
+    points.extend(readings.iter().copied().filter(|(t, _)| *t > started_at && *t <= stopped_at));
     points.push((stopped_at.max(started_at), meter_stop_wh));
     points.sort_by_key(|(t, _)| *t);
     let mut periods = Vec::with_capacity(points.len());
@@ -112,7 +114,12 @@ pub fn of_session(
     statuses: &[(Timestamp, ConnectorStatus)],
     pauses: &[(Timestamp, Option<Timestamp>)],
 ) -> Activity {
-    let (end, end_wh) = stop.or_else(|| readings.last().copied()).unwrap_or((started_at, meter_start_wh));
+    // While it runs, its last reading is its end.
+    let (readings, (end, end_wh)) = match (stop, readings.split_last()) {
+        (Some(stop), _) => (readings, stop),
+        (None, Some((last, earlier))) => (earlier, *last),
+        (None, None) => (readings, (started_at, meter_start_wh)),
+    };
     with_pauses(&with_statuses(&from_readings(started_at, meter_start_wh, readings, end, end_wh), statuses), pauses)
 }
 

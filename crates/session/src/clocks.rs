@@ -4,6 +4,7 @@
 //! charger started cannot have started more than 24 hours before Joule heard of it (a charger
 //! may queue its StartTransaction while offline), and no session ends after Joule received its
 //! StopTransaction, or, while it runs, after now. A time outside the span counts at its edge.
+//! A reading counts no later than Joule received it (`facts::counts_at`), before this applies.
 
 use domain::Timestamp;
 use domain::connector::ConnectorStatus;

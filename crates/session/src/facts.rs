@@ -16,7 +16,8 @@ pub struct SessionFacts {
     pub rate: Option<Rate>,
     /// The IANA time zone of the chargestation's location, if it has one.
     pub timezone: Option<String>,
-    /// Energy register readings of the transaction, in time order, Wh.
+    /// Energy register readings of the transaction (Wh), each at the time it counts at
+    /// ([`counts_at`]); in that order, readings of one time by their value.
     pub readings: Vec<(Timestamp, Decimal)>,
     /// The connector's reported statuses, in time order: the last one before the transaction
     /// started, then those up to its stop.
@@ -28,4 +29,25 @@ pub struct SessionFacts {
     pub last_heard: Timestamp,
     /// Joule's time when these facts were read: a running session is known up to it.
     pub read_at: Timestamp,
+}
+
+/// When a reading the charger stamped `stamped` counts, received by Joule at `received`: at its
+/// stamp, or when Joule received it if the charger's clock is ahead of Joule's. A reading cannot
+/// come from Joule's future (SPEC 13), and it stays where it was first counted.
+pub fn counts_at(stamped: Timestamp, received: Timestamp) -> Timestamp {
+    stamped.min(received)
+}
+
+impl SessionFacts {
+    /// Adds a reading stamped `stamped`, received at `received`, in its place.
+    pub fn add_reading(&mut self, stamped: Timestamp, wh: Decimal, received: Timestamp) {
+        let reading = (counts_at(stamped, received), wh);
+        let position = self.readings.partition_point(|r| *r <= reading);
+        self.readings.insert(position, reading);
+    }
+}
+
+/// Readings (time, Wh) in the order `SessionFacts::readings` keeps them.
+pub fn in_order(readings: &mut [(Timestamp, Decimal)]) {
+    readings.sort_unstable();
 }

@@ -2,12 +2,13 @@
 //! its activity priced so far ([`Tab`]), both grown by each reading, so that pricing it and
 //! deciding on it take the same time at its 10th reading and at its 10,000th.
 //!
-//! A reading that extends the activity (stamped after the last one, not in the future) adds
-//! one stretch, priced on its own; the result is the one [`pricing::progress`] gives for all
-//! the facts, because the activity's periods depend only on the two meter points around them
-//! and the status reports and pauses within. Anything else (a reading stamped before the last
-//! one or at the same time, times the billed span moves, no rate yet known) prices the whole
-//! session again, as it would be priced from the database.
+//! A reading that extends the activity (counted at or after the last one: a charger's clock
+//! ahead of Joule's counts when Joule received it, see [`counts_at`]) adds one stretch, priced
+//! on its own; the result is the one [`pricing::progress`] gives for all the facts, because the
+//! activity's periods depend only on the two meter points around them and the status reports
+//! and pauses within. Anything else (a reading stamped before the last one, times the billed
+//! span moves, a tab beyond its bounds) prices the whole session again, as it would be priced
+//! from the database.
 //!
 //! Once a reading has extended the activity, the facts keep only the last few readings: the
 //! memory of a session does not grow with its length. A reading that cannot extend it then
@@ -19,7 +20,7 @@ use rust_decimal::Decimal;
 use tariff::{Cost, Tab, Use};
 
 use crate::activity;
-use crate::facts::SessionFacts;
+use crate::facts::{SessionFacts, counts_at};
 use crate::intelligence::{self, Decision, RECENT_READINGS};
 use crate::pricing::{self, Progress};
 
@@ -55,8 +56,8 @@ struct Priced {
     /// Some time was moved into the billed span, whose end is when the facts were read: the
     /// activity is priced again at each reading.
     moved: bool,
-    /// A reading may extend the activity: the end is one meter point of its own and no time
-    /// was moved.
+    /// A reading may extend the activity: the end is a meter point after the start and no
+    /// time was moved.
     extendable: bool,
     energy_wh: Decimal,
     charging_ms: i64,
@@ -86,11 +87,10 @@ impl Priced {
         let (end, register, extendable) = match billed.readings.last() {
             None => (billed.started_at, meter_start, true),
             Some(&(at, _)) => {
-                let alone = billed.readings.iter().filter(|(t, _)| *t == at).count() == 1;
                 // As `activity::from_readings` walks its meter points: readings at or before the
                 // start are none of them.
                 let register = billed.readings.iter().filter(|(t, _)| *t > billed.started_at).map(|(_, wh)| *wh).fold(meter_start, Decimal::max);
-                (at, register, alone && at > billed.started_at)
+                (at, register, at > billed.started_at)
             }
         };
         let moved = f.transaction.started_at > f.read_at || f.readings.iter().any(|(t, _)| *t > f.read_at) || f.statuses.iter().any(|(t, _)| *t > f.read_at);
@@ -110,14 +110,16 @@ impl Priced {
         }
     }
 
-    /// Extends the activity to a reading stamped `at` with `wh`, heard at `now`, if it can be
-    /// extended so; answers whether it was.
-    fn extends(&self, at: Timestamp, now: Timestamp) -> bool {
-        self.extendable && at > self.end && at <= now && self.unpriced.is_none()
+    /// Whether a reading counted at `at` extends the activity: after its end, or at its end
+    /// (one more point of that time) once the end is a reading's.
+    fn extends(&self, at: Timestamp) -> bool {
+        self.extendable && self.unpriced.is_none() && (at > self.end || (at == self.end && self.end > self.started_at))
     }
 
-    fn extend(&mut self, f: &SessionFacts, at: Timestamp, wh: Decimal, now: Timestamp) -> bool {
-        if !self.extends(at, now) {
+    /// Extends the activity to a reading counted at `at` with `wh`, if it can be extended so;
+    /// answers whether it was.
+    fn extend(&mut self, f: &SessionFacts, at: Timestamp, wh: Decimal) -> bool {
+        if !self.extends(at) {
             return false;
         }
         let span = pricing::span(f);
@@ -159,8 +161,9 @@ impl Live {
         &self.facts
     }
 
-    /// Takes an energy register reading stamped `at` by the charger, heard at `now`.
-    pub fn reading(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) -> Reading {
+    /// Takes an energy register reading stamped `stamped` by the charger, received at `now`.
+    pub fn reading(&mut self, stamped: Timestamp, wh: Decimal, now: Timestamp) -> Reading {
+        let at = counts_at(stamped, now);
         if self.facts.readings.last().is_some_and(|(_, last)| wh < *last) {
             self.facts.read_at = now;
             if self.priced.moved {
@@ -168,7 +171,7 @@ impl Live {
             }
             return Reading::Dip;
         }
-        if !self.priced.extends(at, now) {
+        if !self.priced.extends(at) {
             if self.trimmed {
                 return Reading::NeedsHistory;
             }
@@ -177,7 +180,7 @@ impl Live {
             return Reading::Taken;
         }
         self.take(at, wh, now);
-        if !self.priced.extend(&self.facts, at, wh, now) {
+        if !self.priced.extend(&self.facts, at, wh) {
             // Only a tab beyond its bounds refuses a stretch: priced whole, it tells why.
             if self.trimmed {
                 return Reading::NeedsHistory;
@@ -193,11 +196,10 @@ impl Live {
         Reading::Taken
     }
 
-    /// Adds a reading to the facts, in time order as read from the database.
+    /// Adds a reading to the facts, in their order as read from the database.
     fn take(&mut self, at: Timestamp, wh: Decimal, now: Timestamp) {
         self.facts.read_at = now;
-        let position = self.facts.readings.partition_point(|(t, _)| *t <= at);
-        self.facts.readings.insert(position, (at, wh));
+        self.facts.add_reading(at, wh, now);
         self.facts.last_heard = self.facts.last_heard.max(now);
     }
 
@@ -321,8 +323,7 @@ mod tests {
                 prop_assert_ne!(taken, Reading::NeedsHistory);
                 prop_assert_eq!(kept, whole.readings.last().is_none_or(|(_, l)| wh >= *l));
                 if kept {
-                    let position = whole.readings.partition_point(|(t, _)| *t <= stamp);
-                    whole.readings.insert(position, (stamp, wh));
+                    whole.add_reading(stamp, wh, heard);
                     last = wh;
                 }
                 whole.read_at = heard;
@@ -338,6 +339,31 @@ mod tests {
             // Only the last readings are kept once they extend the activity.
             prop_assert!(whole.readings.ends_with(&live.facts().readings));
             prop_assert!(live.facts().readings.len() <= RECENT_READINGS || !live.trimmed);
+        }
+
+        /// A charger reporting in order, its clock ahead of Joule's or behind it, several
+        /// readings stamped with one time: its session is never read again from the database,
+        /// and it keeps only its last readings once two have extended it.
+        #[test]
+        fn readings_in_order_never_need_the_history(
+            rate in rate(),
+            ahead in prop_oneof![Just(0i64), 1i64..60_000, -600_000i64..0],
+            steps in proptest::collection::vec((prop_oneof![3 => 1i64..60_000, 1 => Just(0)], 0i64..3_000), 1..60),
+        ) {
+            let mut live = Live::new(facts(rate.clone(), Vec::new()));
+            let mut whole = facts(rate, Vec::new());
+            let (mut now, mut wh) = (T0, Decimal::from(100));
+            for (step, delta) in steps {
+                now += step;
+                wh += Decimal::from(delta);
+                let (stamp, heard) = (Timestamp::from_millis(now + ahead), Timestamp::from_millis(now));
+                prop_assert_eq!(live.reading(stamp, wh, heard), Reading::Taken);
+                whole.add_reading(stamp, wh, heard);
+                whole.read_at = heard;
+            }
+            prop_assert_eq!(live.progress().cost, pricing::progress(&whole).cost);
+            let extending = whole.readings.iter().filter(|(t, _)| t.millis() > T0).count();
+            prop_assert!(extending < 2 || live.facts().readings.len() <= RECENT_READINGS, "{} readings kept", live.facts().readings.len());
         }
     }
 }

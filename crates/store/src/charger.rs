@@ -13,7 +13,7 @@ use domain::token::{Authorization, Token};
 use domain::transaction::Transaction;
 use domain::{Id, Timestamp};
 use serde_json::Value;
-use session::facts::SessionFacts;
+use session::facts::{self, SessionFacts};
 use session::lifecycle::{self, Happening};
 use session::pricing;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -459,12 +459,13 @@ impl Store {
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
         let registers = readings::registers(&mut *conn, cs, transaction_id).await?;
         let mut readings = Vec::with_capacity(registers.len());
-        for (at, value) in registers {
+        for (at, received, value) in registers {
             // Values a charger sends after the stop are kept, but are not the session's.
             if let (Ok(v), true) = (value.parse(), transaction.stopped_at.is_none_or(|stop| at <= stop)) {
-                readings.push((at, v));
+                readings.push((facts::counts_at(at, received), v));
             }
         }
+        facts::in_order(&mut readings);
         let until = transaction.stopped_at.map_or(i64::MAX, Timestamp::millis);
         let rows = sqlx::query(
             "SELECT status, reported_at FROM connector_statuses WHERE chargestation_id = $1 AND connector_id = $2 AND reported_at <= $4 \

@@ -37,9 +37,9 @@ pub fn register(sample: &Sample) -> Option<&str> {
 }
 
 impl Store {
-    /// The readings of `samples` (consecutive samples of one time are one reading), each with a
-    /// new id.
-    pub(crate) fn reading_rows(&self, samples: &[Sample]) -> Result<Vec<ReadingRow>, StoreError> {
+    /// The readings of `samples` received at `received` (consecutive samples of one time are
+    /// one reading), each with a new id.
+    pub(crate) fn reading_rows(&self, samples: &[Sample], received: Timestamp) -> Result<Vec<ReadingRow>, StoreError> {
         samples
             .chunk_by(|a, b| a.sampled_at == b.sampled_at)
             .map(|reading| {
@@ -52,35 +52,35 @@ impl Store {
                     sampled_at: reading[0].sampled_at.millis(),
                     register_wh: reading.iter().find_map(register).map(str::to_string),
                     samples: serde_json::to_string(&kept).map_err(StoreError::corrupt)?,
+                    received_at: received.millis(),
                 })
             })
             .collect()
     }
 
     /// The statement that inserts readings into `table` (`readings`, or `recent_readings` for
-    /// the readings' writer on SQLite): the time they are stored at is parameter `now`, the
-    /// rows (a JSON array of `elements`) parameter `rows`.
-    pub(crate) fn insert_readings_sql(&self, table: &str, now: usize, rows: usize) -> String {
+    /// the readings' writer on SQLite), the rows (a JSON array of `elements`) parameter `rows`.
+    pub(crate) fn insert_readings_sql(&self, table: &str, rows: usize) -> String {
         format!(
             "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
              SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, CAST(r.value ->> 3 AS BIGINT), CAST(r.value ->> 4 AS BIGINT), \
-             CAST(r.value ->> 5 AS BIGINT), r.value ->> 6, r.value ->> 7, ${now} FROM {}",
+             CAST(r.value ->> 5 AS BIGINT), r.value ->> 6, r.value ->> 7, CAST(r.value ->> 8 AS BIGINT) FROM {}",
             self.backend.json_rows(rows, "r")
         )
     }
 
     /// Inserts the readings of `samples` into `readings`, in one statement; answers how many.
     pub(crate) async fn insert_readings(&self, conn: &mut AnyConnection, place: &Place, samples: &[Sample]) -> Result<usize, StoreError> {
-        let rows = self.reading_rows(samples)?;
+        let rows = self.reading_rows(samples, self.now())?;
         if !rows.is_empty() {
-            let sql = self.insert_readings_sql("readings", 1, 2);
-            sqlx::query(AssertSqlSafe(sql)).bind(self.now().millis()).bind(format!("[{}]", elements(place, &rows)?)).execute(conn).await?;
+            let sql = self.insert_readings_sql("readings", 1);
+            sqlx::query(AssertSqlSafe(sql)).bind(format!("[{}]", elements(place, &rows)?)).execute(conn).await?;
         }
         Ok(rows.len())
     }
 }
 
-/// A reading as stored, but for where it was measured and when it was stored.
+/// A reading as stored, but for where it was measured.
 #[derive(Debug)]
 pub(crate) struct ReadingRow {
     pub id: Id,
@@ -89,10 +89,12 @@ pub(crate) struct ReadingRow {
     pub register_wh: Option<String>,
     /// Its sampled values, as `readings.samples` keeps them.
     pub samples: String,
+    /// When Joule received it (`created_at`): a reading stamped later counts then.
+    pub received_at: i64,
 }
 
 /// The statement that inserts one reading into `table` with SQLite's numbered parameters: its
-/// columns in order, the time it is stored at last.
+/// columns in order.
 pub(crate) fn insert_one_sql(table: &str) -> String {
     format!(
         "INSERT INTO {table} (id, organization_id, chargestation_id, connector_id, transaction_id, sampled_at, register_wh, samples, created_at) \
@@ -108,24 +110,28 @@ pub(crate) fn elements(place: &Place, rows: &[ReadingRow]) -> Result<String, Sto
         if !elements.is_empty() {
             elements.push(',');
         }
-        let row = (r.id, place.organization, place.chargestation, place.connector_id, place.transaction_id, r.sampled_at, &r.register_wh, &r.samples);
+        let row =
+            (r.id, place.organization, place.chargestation, place.connector_id, place.transaction_id, r.sampled_at, &r.register_wh, &r.samples, r.received_at);
         elements.push_str(&serde_json::to_string(&row).map_err(StoreError::corrupt)?);
     }
     Ok(elements)
 }
 
-/// The energy register readings of a chargestation's transaction, in time order (both tables).
-pub(crate) async fn registers(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Vec<(Timestamp, String)>, StoreError> {
+/// A stored energy register reading: when the charger stamped it, when Joule received it, its value.
+pub(crate) type Register = (Timestamp, Timestamp, String);
+
+/// The energy register readings of a chargestation's transaction (both tables).
+pub(crate) async fn registers(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Vec<Register>, StoreError> {
     let rows = sqlx::query(
-        "SELECT sampled_at, register_wh FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
-         UNION ALL SELECT sampled_at, register_wh FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
-         ORDER BY sampled_at",
+        "SELECT sampled_at, created_at, register_wh FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
+         UNION ALL SELECT sampled_at, created_at, register_wh FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL",
     )
     .bind(cs.to_string())
     .bind(transaction_id)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(|row| Ok((Timestamp::from_millis(row.try_get("sampled_at")?), row.try_get("register_wh")?))).collect()
+    let at = |row: &sqlx::any::AnyRow, column| Ok::<_, StoreError>(Timestamp::from_millis(row.try_get(column)?));
+    rows.iter().map(|row| Ok((at(row, "sampled_at")?, at(row, "created_at")?, row.try_get("register_wh")?))).collect()
 }
 
 /// The last energy register reading stored for a connector's transaction (or for none).

@@ -75,7 +75,7 @@ pub struct StoredReading {
     pub sampled_at: i64,
     pub register_wh: Option<String>,
     pub samples: serde_json::Value,
-    /// When Joule stored it, ms.
+    /// When Joule received it, ms.
     pub created_at: i64,
 }
 

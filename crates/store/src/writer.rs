@@ -62,6 +62,8 @@ pub struct Readings {
     pub connector_id: u32,
     pub transaction_id: i64,
     pub samples: Vec<Sample>,
+    /// When Joule received them, as the live session counted them.
+    pub received_at: Timestamp,
     pub progress: SessionProgress,
 }
 
@@ -201,7 +203,7 @@ impl Writer {
             session: p.session,
             announce: p.announce,
             known: p.known_updated_at,
-            what: What::Rows { rows: self.store.reading_rows(&r.samples)?, cost, metrics },
+            what: What::Rows { rows: self.store.reading_rows(&r.samples, r.received_at)?, cost, metrics },
             done,
         };
         if self.direct.is_none() {
@@ -380,7 +382,7 @@ impl Direct {
                         r.sampled_at,
                         r.register_wh,
                         r.samples,
-                        now.millis()
+                        r.received_at
                     ])?;
                 }
             }
@@ -412,7 +414,7 @@ impl Store {
     async fn write_readings(&self, conn: &mut AnyConnection, now: Timestamp, jobs: &[&Job], heard: &[Id]) -> Result<HashSet<Id>, StoreError> {
         let heard: Vec<(Id,)> = heard.iter().map(|cs| (*cs,)).collect();
         let statements = [
-            self.insert_readings_sql(self.backend.readings_table(), 1, 2),
+            self.insert_readings_sql(self.backend.readings_table(), 2),
             format!(
                 "UPDATE chargestations SET last_message_at = $1 WHERE id {} AND (last_message_at IS NULL OR last_message_at <= $1 - {LAST_MESSAGE_TO_MS})",
                 self.backend.in_json_keys(3)

@@ -112,14 +112,17 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
     }
     let announce = server.memory.update_due(session, now, server.config.session_update_interval);
     let progress = SessionProgress { session, cost: progress.cost, metrics: progress.metrics, announce, known_updated_at: live.facts().session.updated_at };
-    let written =
-        match server.writer.write(Readings { organization: org, chargestation: cs, connector_id, transaction_id: transaction, samples, progress }).await {
-            Ok(written) => written,
-            Err(e) => {
-                link.live.remove(&transaction);
-                return Err(e.into());
-            }
-        };
+    let written = match server
+        .writer
+        .write(Readings { organization: org, chargestation: cs, connector_id, transaction_id: transaction, samples, received_at: now, progress })
+        .await
+    {
+        Ok(written) => written,
+        Err(e) => {
+            link.live.remove(&transaction);
+            return Err(e.into());
+        }
+    };
     if announce && written.session_running {
         server.memory.announced(session, now, server.config.session_update_interval);
     }
@@ -157,7 +160,7 @@ async fn take_reading(
     let mut taken = live.reading(at, wh, now);
     if taken == Reading::NeedsHistory {
         let unstored: Vec<_> = earlier.iter().zip(kept).filter(|(_, kept)| **kept).filter_map(|(s, _)| Some((s.sampled_at, register_wh(s)?))).collect();
-        if !link.keep_live_with(transaction, &unstored).await? {
+        if !link.keep_live_with(transaction, &unstored, now).await? {
             return Ok(None);
         }
         let Some(live) = link.live.get_mut(&transaction).map(|k| &mut k.live) else { return Ok(None) };

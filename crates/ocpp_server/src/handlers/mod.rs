@@ -74,18 +74,18 @@ impl Link {
     /// Keeps the running session of a transaction live, read afresh from the database; answers
     /// whether the transaction has one.
     pub async fn keep_live(&mut self, transaction: i64) -> Result<bool, StoreError> {
-        self.keep_live_with(transaction, &[]).await
+        let now = self.server.store.now();
+        self.keep_live_with(transaction, &[], now).await
     }
 
     /// [`Link::keep_live`] with register readings the charger sent that are not stored yet
-    /// (earlier ones of the message being handled).
-    pub async fn keep_live_with(&mut self, transaction: i64, unstored: &[(Timestamp, Decimal)]) -> Result<bool, StoreError> {
+    /// (earlier ones of the message being handled, received at `received`).
+    pub async fn keep_live_with(&mut self, transaction: i64, unstored: &[(Timestamp, Decimal)], received: Timestamp) -> Result<bool, StoreError> {
         let (org, cs) = (self.login.organization, self.login.chargestation);
         match self.server.store.running_session_facts(org, cs, transaction).await? {
             Some(mut facts) => {
                 for &(at, wh) in unstored {
-                    let position = facts.readings.partition_point(|(t, _)| *t <= at);
-                    facts.readings.insert(position, (at, wh));
+                    facts.add_reading(at, wh, received);
                 }
                 let look_at = Instant::now() + self.server.config.watch_interval;
                 self.live.insert(transaction, Kept { live: Live::new(facts), look_at });

@@ -68,6 +68,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                         connector_id: 1,
                         transaction_id,
                         samples: reading(store.now(), n * 100),
+                        received_at: store.now(),
                         progress: progress(session, n * 100, n == READINGS, known),
                     };
                     let written = writer.write(readings).await.unwrap();
@@ -111,6 +112,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
             connector_id: 1,
             transaction_id,
             samples: vec![sample(store.now(), 99_999)],
+            received_at: store.now(),
             progress: progress(session, 99_999, true, before),
         };
         let written = writer.write(late).await.unwrap();
@@ -135,6 +137,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
                 connector_id: 1,
                 transaction_id,
                 samples,
+                received_at: store.now(),
                 progress: progress(session, last + 1, false, Timestamp::from_millis(1)),
             };
             let writer = writer.clone();
@@ -177,6 +180,7 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
             connector_id: 1,
             transaction_id: t.transaction_id,
             samples: vec![sample(store.now(), wh)],
+            received_at: store.now(),
             progress: progress(session, wh, false, known),
         };
 
@@ -217,6 +221,49 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
             known = writer.write(readings(300 + after_ms, known)).await.unwrap().updated_at;
             assert_eq!(store.chargestation(org, quiet).await.unwrap().last_message_at, Some(shown), "{backend:?}: {after_ms} ms later");
         }
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+/// A reading keeps the charger's stamp and the time Joule received it. A session's facts count
+/// it at the earlier of the two (a charger's clock may be ahead of Joule's), and readings of one
+/// time by their value, whatever order they were written in.
+#[tokio::test]
+async fn readings_count_no_later_than_joule_received_them() {
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let t0 = Timestamp::from_millis(1_767_225_600_000);
+        let at = |s: i64| Timestamp::from_millis(t0.millis() + s * 1000);
+        let clock = Arc::new(ManualClock::new(t0));
+        let store = Store::connect(&db.url, clock.clone()).await.unwrap();
+        let org = organization(&store, "Acme").await.id;
+        let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
+        store.create_token(org, &token).await.unwrap();
+        let cs = chargestation(&store, org, "CP-1").await.id;
+        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: t0, reservation_id: None };
+        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap();
+        let session = t.session.unwrap();
+        let writer = Writer::spawn(store.clone());
+        let mut known = store.session(org, session).await.unwrap().updated_at;
+        // (stamped, received, Wh): an hour ahead of Joule; then two of one time, the higher first.
+        for (stamped, received, wh) in [(3600, 1, 200), (2, 3, 400), (2, 4, 300)] {
+            clock.advance_ms(at(received).millis() - store.now().millis());
+            let readings = Readings {
+                organization: org,
+                chargestation: cs,
+                connector_id: 1,
+                transaction_id: t.transaction_id,
+                samples: vec![sample(at(stamped), wh)],
+                received_at: at(received),
+                progress: progress(session, wh, false, known),
+            };
+            known = writer.write(readings).await.unwrap().updated_at;
+        }
+        let stored: Vec<_> = store.stored_readings(cs).await.into_iter().map(|r| (r.sampled_at, r.created_at)).collect();
+        assert_eq!(stored, [(at(2).millis(), at(3).millis()), (at(2).millis(), at(4).millis()), (at(3600).millis(), at(1).millis())], "{backend:?}");
+        let facts = store.running_session_facts(org, cs, t.transaction_id).await.unwrap().unwrap();
+        assert_eq!(facts.readings, [(at(1), 200.into()), (at(2), 300.into()), (at(2), 400.into())], "{backend:?}");
         store.close().await;
         db.remove().await;
     }
