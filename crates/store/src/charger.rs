@@ -135,6 +135,22 @@ document!(
     progress::read
 );
 
+/// The transaction a StartTransaction already recorded: $1 the chargestation, $2 the
+/// connector, $3 the idTag, $4 the start's time.
+const SAME_START: &str = "SELECT data FROM transactions WHERE chargestation_id = $1 AND connector_id = $2 AND id_tag = $3 AND started_at = $4";
+/// The chargestation's ($1) last transaction id: they count up per chargestation, and the
+/// unique index catches a race.
+const LAST_TRANSACTION: &str = "SELECT CAST(MAX(transaction_id) AS BIGINT) FROM transactions WHERE chargestation_id = $1";
+
+/// What a StartTransaction reads before it writes.
+struct StartRead {
+    /// The transaction of the same start reported before (a retry).
+    same: Option<Transaction>,
+    last: Option<i64>,
+    /// The running session with the start's idTag, locked on PostgreSQL.
+    waiting: Option<Session>,
+}
+
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
     pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
@@ -284,17 +300,14 @@ impl Store {
         if let Some(t) = token {
             return Ok((t.authorization(self.now()), Some(t)));
         }
-        let session = self.session_for_id_tag(&mut *self.pool.acquire().await?, cs, id_tag, "").await?;
+        let session = self.session_for_id_tag(&mut *self.pool.acquire().await?, cs, id_tag).await?;
         Ok((if session.is_some() { Authorization::Accepted } else { Authorization::Invalid }, None))
     }
 
-    /// The session Joule started with this idTag on this chargestation, while it may run;
-    /// `lock` as `Backend::lock_in_turn` gives it when the caller is going to change it.
-    async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str, lock: &str) -> Result<Option<Session>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused'){lock}",
-            progress::SHOWN
-        );
+    /// The session Joule started with this idTag on this chargestation, while it may run.
+    async fn session_for_id_tag(&self, conn: &mut AnyConnection, cs: Id, id_tag: &str) -> Result<Option<Session>, StoreError> {
+        let sql =
+            format!("SELECT {} FROM sessions WHERE chargestation_id = $1 AND id_tag = $2 AND status IN ('created', 'started', 'paused')", progress::SHOWN);
         let row = sqlx::query(AssertSqlSafe(sql)).bind(cs.to_string()).bind(id_tag.to_string()).fetch_optional(conn).await?;
         row.as_ref().map(progress::read).transpose()
     }
@@ -304,15 +317,11 @@ impl Store {
     /// without payment (`session.created`, `session.started`).
     pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, token: Option<&Token>) -> Result<Transaction, StoreError> {
         let mut tx = self.write().await?;
-        if let Some(existing) = self.same_start(&mut tx, cs, start).await? {
+        let StartRead { same, last: next, waiting } = self.start_read(&mut tx, cs, start).await?;
+        if let Some(existing) = same {
             tx.commit().await?;
             return Ok(existing);
         }
-        // Transaction ids count up per chargestation; the unique index catches a race.
-        let next: Option<i64> = sqlx::query_scalar("SELECT CAST(MAX(transaction_id) AS BIGINT) FROM transactions WHERE chargestation_id = $1")
-            .bind(cs.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
         let now = self.now();
         let mut transaction = Transaction {
             id: self.new_id(),
@@ -333,9 +342,7 @@ impl Store {
         };
         let mut events = Vec::new();
         // The start of a session Joule asked for: it is now running.
-        if let Some(mut session) =
-            self.session_for_id_tag(&mut tx, cs, &start.id_tag, self.backend.lock_in_turn()).await?.filter(|s| s.status == SessionStatus::Created)
-        {
+        if let Some(mut session) = waiting.filter(|s| s.status == SessionStatus::Created) {
             session.status = SessionStatus::Started;
             session.transaction_id = Some(transaction.transaction_id);
             session.started_at = Some(start.started_at);
@@ -380,15 +387,22 @@ impl Store {
         Ok(transaction)
     }
 
-    async fn same_start(&self, conn: &mut AnyConnection, cs: Id, start: &TransactionStart) -> Result<Option<Transaction>, StoreError> {
-        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND connector_id = $2 AND id_tag = $3 AND started_at = $4")
-            .bind(cs.to_string())
-            .bind(i64::from(start.connector_id))
-            .bind(start.id_tag.clone())
-            .bind(start.started_at.millis())
-            .fetch_optional(conn)
-            .await?;
-        row.as_ref().map(documents::from_row).transpose()
+    /// What a StartTransaction reads: in one statement when a session waits for it (Joule
+    /// asked for the start), else one read at a time.
+    async fn start_read(&self, conn: &mut AnyConnection, cs: Id, start: &TransactionStart) -> Result<StartRead, StoreError> {
+        let bind = |sql| sqlx::query(sql).bind(cs.to_string()).bind(i64::from(start.connector_id)).bind(start.id_tag.clone()).bind(start.started_at.millis());
+        let sql = format!(
+            "SELECT {}, ({SAME_START} LIMIT 1) AS same, ({LAST_TRANSACTION}) AS last FROM sessions \
+             WHERE chargestation_id = $1 AND id_tag = $3 AND status IN ('created', 'started', 'paused'){}",
+            progress::SHOWN,
+            self.backend.lock_in_turn()
+        );
+        if let Some(row) = bind(AssertSqlSafe(sql)).fetch_optional(&mut *conn).await? {
+            return Ok(StartRead { same: documents::from_column(&row, "same")?, last: row.try_get("last")?, waiting: Some(progress::read(&row)?) });
+        }
+        let same = bind(AssertSqlSafe(SAME_START.to_string())).fetch_optional(&mut *conn).await?;
+        let last = sqlx::query_scalar(LAST_TRANSACTION).bind(cs.to_string()).fetch_one(conn).await?;
+        Ok(StartRead { same: same.as_ref().map(documents::from_row).transpose()?, last, waiting: None })
     }
 
     /// Records a StopTransaction once, with the meter values it carries: `None` for a

@@ -98,8 +98,13 @@ fn to_json<T: Serialize>(doc: &T) -> Result<String, StoreError> {
 }
 
 pub(crate) fn from_row<T: DeserializeOwned>(row: &AnyRow) -> Result<T, StoreError> {
-    let data: String = row.try_get("data")?;
-    serde_json::from_str(&data).map_err(StoreError::corrupt)
+    from_column(row, "data")?.ok_or_else(|| StoreError::corrupt("a row without its document"))
+}
+
+/// The document stored as JSON in a row's `column`, if it holds one.
+pub(crate) fn from_column<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>, StoreError> {
+    let data: Option<String> = row.try_get(column)?;
+    data.map(|data| serde_json::from_str(&data).map_err(StoreError::corrupt)).transpose()
 }
 
 pub(crate) async fn insert<T: Document>(conn: &mut AnyConnection, org: Id, doc: &T) -> Result<(), sqlx::Error> {

@@ -25,7 +25,21 @@ impl Store {
     ) -> Result<(Wallet, Option<LedgerEntry>), StoreError> {
         let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE id = $1 AND organization_id = $2{}", self.backend.lock_in_turn());
         let row = sqlx::query(AssertSqlSafe(sql)).bind(wallet.to_string()).bind(org.to_string()).fetch_optional(&mut *conn).await?;
-        let before = row.as_ref().map(wallet_from_row).transpose()?.ok_or(StoreError::NotFound("wallet"))?.balances();
+        let before = row.as_ref().map(wallet_from_row).transpose()?.ok_or(StoreError::NotFound("wallet"))?;
+        self.move_locked_wallet(conn, org, &before, movement, reference).await
+    }
+
+    /// [`Store::move_wallet`] of a wallet `before` as read in this transaction, its row locked
+    /// (`Backend::lock_in_turn`).
+    pub(crate) async fn move_locked_wallet(
+        &self,
+        conn: &mut AnyConnection,
+        org: Id,
+        before: &Wallet,
+        movement: Movement,
+        reference: Option<String>,
+    ) -> Result<(Wallet, Option<LedgerEntry>), StoreError> {
+        let (wallet, before) = (before.id, before.balances());
         let expected = before.apply(movement)?;
         // The guard is the ledger invariant, so not even a rule broken above could store a
         // wallet that goes below zero or holds more than it has.

@@ -9,11 +9,13 @@ use domain::organization::Organization;
 use domain::payment::{Payment, PaymentStatus};
 use domain::rate::Rate;
 use domain::session::{EndedBy, NewSession, Pause, Session, SessionStatus, id_tag};
+use domain::wallet::Wallet;
 use domain::{Cents, Id};
 use session::lifecycle::{self, Happening};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents;
+use crate::wallets::{WALLET_COLUMNS, wallet_from_row};
 use crate::{Store, StoreError};
 
 fn refused(message: &str) -> StoreError {
@@ -33,6 +35,54 @@ async fn busy(conn: &mut AnyConnection, connector: Id) -> Result<bool, StoreErro
     Ok(row.is_some())
 }
 
+fn available(connector: &Connector) -> bool {
+    !matches!(connector.status, ConnectorStatus::Unavailable | ConnectorStatus::Faulted)
+}
+
+/// A start whose checks passed: the connector, and for a wallet session the wallet as read in
+/// the start's transaction (locked on PostgreSQL).
+struct Startable {
+    connector: Connector,
+    wallet: Option<Wallet>,
+}
+
+/// What a wallet start checks, read together (`Store::wallet_start`).
+struct WalletStart {
+    connector: Connector,
+    wallet: Wallet,
+    user_found: bool,
+    organization: Organization,
+    rate: Option<Rate>,
+    online: bool,
+    busy: bool,
+}
+
+impl WalletStart {
+    /// The checks in SPEC order, as `Store::startable` makes them one read at a time.
+    fn check(self) -> Result<Startable, StoreError> {
+        if !self.user_found {
+            return Err(StoreError::NotFound("user"));
+        }
+        if self.wallet.available_balance < self.organization.configurations.session.minimum_balance {
+            return Err(refused("User does not have minimum balance"));
+        }
+        if self.connector.rate.is_none() {
+            return Err(refused("Connector does not have a rate"));
+        }
+        let rate = self.rate.ok_or(StoreError::NotFound("rate"))?;
+        if rate.currency != self.wallet.currency {
+            return Err(refused("Wallet currency does not match the rate currency"));
+        }
+        if !self.online {
+            return Err(StoreError::Conflict("Chargestation is offline".into()));
+        }
+        if !available(&self.connector) || self.busy {
+            return Err(StoreError::Conflict("Connector is not available".into()));
+        }
+        Ok(Startable { connector: self.connector, wallet: Some(self.wallet) })
+    }
+}
+
 impl Store {
     /// Starts a session on a connector, in SPEC order: unknown connector or user (404); for a
     /// wallet session no wallet, a balance under the organization's minimum, no rate or another
@@ -40,33 +90,21 @@ impl Store {
     /// holds the wallet's whole available balance. Nothing is written unless all checks pass.
     pub async fn start_session(&self, org: Id, new: &NewSession) -> Result<Session, StoreError> {
         let mut tx = self.write().await?;
-        // Locked: two starts on one connector take turns, so the second sees the first busy.
-        let connector: Connector = documents::fetch_to_change(&mut tx, self.backend, org, new.connector).await?;
-        if let Some(user) = new.user
-            && !documents::exists(&mut tx, "users", org, user).await?
-        {
-            return Err(StoreError::NotFound("user"));
-        }
+        let wallet_start = match new.user.filter(|_| new.wallet) {
+            Some(user) => self.wallet_start(&mut tx, org, new.connector, user).await?,
+            None => None,
+        };
+        let Startable { connector, wallet } = match wallet_start {
+            Some(read) => read.check()?,
+            None => self.startable(&mut tx, org, new).await?,
+        };
         let now = self.now();
         let id = self.new_id();
         let mut events = Vec::new();
         let mut payment = None;
-        if new.wallet {
-            let user = new.user.ok_or(StoreError::NotFound("user"))?;
-            let wallet = self.wallet_of(&mut tx, org, user).await?.ok_or_else(|| refused("User does not have a wallet"))?;
-            let minimum = organization(&mut tx, org).await?.configurations.session.minimum_balance;
-            if wallet.available_balance < minimum {
-                return Err(refused("User does not have minimum balance"));
-            }
-            let rate_id = connector.rate.ok_or_else(|| refused("Connector does not have a rate"))?;
-            let rate: Rate = documents::fetch(&mut tx, org, rate_id).await?;
-            if rate.currency != wallet.currency {
-                return Err(refused("Wallet currency does not match the rate currency"));
-            }
-            self.check_startable(&mut tx, org, &connector).await?;
+        if let Some(wallet) = wallet {
             let held = wallet.available_balance;
-            // A concurrent start that held the money first leaves too little here.
-            let (after, _) = self.move_wallet(&mut tx, org, wallet.id, Movement::Hold(held), None).await.map_err(|e| match e {
+            let (after, _) = self.move_locked_wallet(&mut tx, org, &wallet, Movement::Hold(held), None).await.map_err(|e| match e {
                 StoreError::Ledger(LedgerError::InsufficientFunds) => refused("User does not have minimum balance"),
                 e => e,
             })?;
@@ -76,8 +114,6 @@ impl Store {
             // The session's own story: ordered with its chargestation's other events.
             events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(connector.chargestation));
             payment = Some(authorized);
-        } else {
-            self.check_startable(&mut tx, org, &connector).await?;
         }
         let session = Session {
             id,
@@ -111,6 +147,67 @@ impl Store {
         Ok(session)
     }
 
+    /// What a wallet start checks, in one statement inside the write transaction: the connector
+    /// and the wallet (both locked on PostgreSQL), the user, the organization, the connector's
+    /// rate, its chargestation's online flag and its running sessions. `None` when the connector
+    /// or the wallet is not found: `startable` then tells which.
+    async fn wallet_start(&self, conn: &mut AnyConnection, org: Id, connector: Id, user: Id) -> Result<Option<WalletStart>, StoreError> {
+        let sql = format!(
+            "SELECT c.data, {}, \
+             (SELECT COUNT(*) FROM users WHERE id = $3 AND organization_id = $2) AS users, \
+             (SELECT data FROM organizations WHERE id = $2) AS organization, \
+             (SELECT data FROM rates WHERE id = c.rate_id AND organization_id = $2) AS rate, \
+             (SELECT online FROM chargestations WHERE id = c.chargestation_id AND organization_id = $2) AS online, \
+             (SELECT COUNT(*) FROM sessions WHERE connector_ref = c.id AND status IN ('created', 'started', 'paused')) AS busy \
+             FROM connectors c JOIN wallets w ON w.user_id = $3 AND w.organization_id = $2 \
+             WHERE c.id = $1 AND c.organization_id = $2{}",
+            WALLET_COLUMNS.split(", ").map(|c| format!("w.{c}")).collect::<Vec<_>>().join(", "),
+            self.backend.lock_in_turn()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(connector.to_string()).bind(org.to_string()).bind(user.to_string()).fetch_optional(conn).await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(WalletStart {
+            connector: documents::from_row(&row)?,
+            wallet: wallet_from_row(&row)?,
+            user_found: row.try_get::<i64, _>("users")? > 0,
+            organization: documents::from_column(&row, "organization")?.ok_or(StoreError::NotFound("organization"))?,
+            rate: documents::from_column(&row, "rate")?,
+            online: row.try_get::<Option<i64>, _>("online")?.unwrap_or(0) != 0,
+            busy: row.try_get::<i64, _>("busy")? > 0,
+        }))
+    }
+
+    /// The checks of a start one read at a time: for a session without payment, and to tell
+    /// which of a wallet start's connector, user and wallet is missing.
+    async fn startable(&self, conn: &mut AnyConnection, org: Id, new: &NewSession) -> Result<Startable, StoreError> {
+        // Locked: two starts on one connector take turns, so the second sees the first busy.
+        let connector: Connector = documents::fetch_to_change(&mut *conn, self.backend, org, new.connector).await?;
+        if let Some(user) = new.user
+            && !documents::exists(&mut *conn, "users", org, user).await?
+        {
+            return Err(StoreError::NotFound("user"));
+        }
+        if !new.wallet {
+            self.check_startable(conn, org, &connector).await?;
+            return Ok(Startable { connector, wallet: None });
+        }
+        let user = new.user.ok_or(StoreError::NotFound("user"))?;
+        let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE user_id = $1 AND organization_id = $2{}", self.backend.lock_in_turn());
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(user.to_string()).bind(org.to_string()).fetch_optional(&mut *conn).await?;
+        let wallet = row.as_ref().map(wallet_from_row).transpose()?.ok_or_else(|| refused("User does not have a wallet"))?;
+        let minimum = organization(&mut *conn, org).await?.configurations.session.minimum_balance;
+        if wallet.available_balance < minimum {
+            return Err(refused("User does not have minimum balance"));
+        }
+        let rate_id = connector.rate.ok_or_else(|| refused("Connector does not have a rate"))?;
+        let rate: Rate = documents::fetch(&mut *conn, org, rate_id).await?;
+        if rate.currency != wallet.currency {
+            return Err(refused("Wallet currency does not match the rate currency"));
+        }
+        self.check_startable(conn, org, &connector).await?;
+        Ok(Startable { connector, wallet: Some(wallet) })
+    }
+
     async fn check_startable(&self, conn: &mut AnyConnection, org: Id, connector: &Connector) -> Result<(), StoreError> {
         let online: i64 = sqlx::query("SELECT online FROM chargestations WHERE id = $1 AND organization_id = $2")
             .bind(connector.chargestation.to_string())
@@ -121,7 +218,7 @@ impl Store {
         if online == 0 {
             return Err(StoreError::Conflict("Chargestation is offline".into()));
         }
-        if matches!(connector.status, ConnectorStatus::Unavailable | ConnectorStatus::Faulted) || busy(conn, connector.id).await? {
+        if !available(connector) || busy(conn, connector.id).await? {
             return Err(StoreError::Conflict("Connector is not available".into()));
         }
         Ok(())
