@@ -148,10 +148,20 @@ impl Store {
     }
 
     /// What a wallet start checks, in one statement inside the write transaction: the connector
-    /// and the wallet (both locked on PostgreSQL), the user, the organization, the connector's
-    /// rate, its chargestation's online flag and its running sessions. `None` when the connector
-    /// or the wallet is not found: `startable` then tells which.
+    /// and the wallet, the user, the organization, the connector's rate, its chargestation's
+    /// online flag and its running sessions. `None` when the connector or the wallet is not
+    /// found: `startable` then tells which.
     async fn wallet_start(&self, conn: &mut AnyConnection, org: Id, connector: Id, user: Id) -> Result<Option<WalletStart>, StoreError> {
+        let lock = self.backend.lock_in_turn();
+        if !lock.is_empty() {
+            // The connector and the wallet are locked by a statement of their own: one that
+            // waited for a lock reads the rest as it was before it waited, and would not see
+            // the session a concurrent start just committed.
+            let sql = format!(
+                "SELECT c.id FROM connectors c JOIN wallets w ON w.user_id = $3 AND w.organization_id = $2 WHERE c.id = $1 AND c.organization_id = $2{lock}"
+            );
+            sqlx::query(AssertSqlSafe(sql)).bind(connector.to_string()).bind(org.to_string()).bind(user.to_string()).fetch_optional(&mut *conn).await?;
+        }
         let sql = format!(
             "SELECT c.data, {}, \
              (SELECT COUNT(*) FROM users WHERE id = $3 AND organization_id = $2) AS users, \
@@ -160,9 +170,8 @@ impl Store {
              (SELECT online FROM chargestations WHERE id = c.chargestation_id AND organization_id = $2) AS online, \
              (SELECT COUNT(*) FROM sessions WHERE connector_ref = c.id AND status IN ('created', 'started', 'paused')) AS busy \
              FROM connectors c JOIN wallets w ON w.user_id = $3 AND w.organization_id = $2 \
-             WHERE c.id = $1 AND c.organization_id = $2{}",
-            WALLET_COLUMNS.split(", ").map(|c| format!("w.{c}")).collect::<Vec<_>>().join(", "),
-            self.backend.lock_in_turn()
+             WHERE c.id = $1 AND c.organization_id = $2",
+            WALLET_COLUMNS.split(", ").map(|c| format!("w.{c}")).collect::<Vec<_>>().join(", ")
         );
         let row = sqlx::query(AssertSqlSafe(sql)).bind(connector.to_string()).bind(org.to_string()).bind(user.to_string()).fetch_optional(conn).await?;
         let Some(row) = row else { return Ok(None) };
