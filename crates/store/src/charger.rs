@@ -452,30 +452,33 @@ impl Store {
     async fn session_facts(&self, conn: &mut AnyConnection, org: Id, session: Session) -> Result<Option<SessionFacts>, StoreError> {
         let cs = session.chargestation;
         let Some(transaction_id) = session.transaction_id else { return Ok(None) };
-        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
-            .bind(cs.to_string())
-            .bind(transaction_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(transaction) = row.as_ref().map(documents::from_row::<Transaction>).transpose()? else { return Ok(None) };
-        let rate = match session.rate {
-            Some(r) => documents::fetch::<Rate>(&mut *conn, org, r).await.ok(),
-            None => None,
-        };
-        let row = sqlx::query("SELECT c.stop_latency_s, l.data FROM chargestations c LEFT JOIN locations l ON l.id = c.location_id WHERE c.id = $1")
-            .bind(cs.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-        let stop_latency_s = row.try_get::<Option<i64>, _>(0)?.and_then(|s| u32::try_from(s).ok());
+        let row = sqlx::query(
+            "SELECT t.data, (SELECT data FROM rates WHERE id = $3 AND organization_id = $4) AS rate, c.stop_latency_s, l.data AS location \
+             FROM transactions t JOIN chargestations c ON c.id = t.chargestation_id LEFT JOIN locations l ON l.id = c.location_id \
+             WHERE t.chargestation_id = $1 AND t.transaction_id = $2",
+        )
+        .bind(cs.to_string())
+        .bind(transaction_id)
+        .bind(session.rate.map(|r| r.to_string()))
+        .bind(org.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let transaction: Transaction = documents::from_row(&row)?;
+        // A rate that no longer reads prices nothing, as a session without one.
+        let rate = documents::from_column::<Rate>(&row, "rate").ok().flatten();
+        let stop_latency_s = row.try_get::<Option<i64>, _>("stop_latency_s")?.and_then(|s| u32::try_from(s).ok());
         let timezone = row
-            .try_get::<Option<String>, _>(1)?
+            .try_get::<Option<String>, _>("location")?
             .and_then(|data| serde_json::from_str::<Value>(&data).ok())
             .and_then(|v| v["timezone"].as_str().map(str::to_string));
-        let registers = readings::registers(&mut *conn, cs, transaction_id).await?;
-        let mut readings = Vec::with_capacity(registers.len());
-        for (at, received, value) in registers {
+        let stored = readings::of_transaction(&mut *conn, cs, transaction_id).await?;
+        let mut readings = Vec::with_capacity(stored.len());
+        let mut last_heard = transaction.created_at;
+        for (at, received, value) in stored {
+            last_heard = last_heard.max(received);
             // Values a charger sends after the stop are kept, but are not the session's.
-            if let (Ok(v), true) = (value.parse(), transaction.stopped_at.is_none_or(|stop| at <= stop)) {
+            if let (Some(Ok(v)), true) = (value.map(|v| v.parse()), transaction.stopped_at.is_none_or(|stop| at <= stop)) {
                 readings.push((facts::counts_at(at, received), v));
             }
         }
@@ -498,8 +501,6 @@ impl Store {
                 statuses.push((Timestamp::from_millis(row.try_get("reported_at")?), status));
             }
         }
-        let last_reading = readings::last_stored_at(&mut *conn, cs, transaction_id).await?;
-        let last_heard = last_reading.map_or(transaction.created_at, |at| transaction.created_at.max(at));
         Ok(Some(SessionFacts { organization: org, session, transaction, rate, timezone, readings, statuses, stop_latency_s, last_heard, read_at: self.now() }))
     }
 

@@ -117,14 +117,15 @@ pub(crate) fn elements(place: &Place, rows: &[ReadingRow]) -> Result<String, Sto
     Ok(elements)
 }
 
-/// A stored energy register reading: when the charger stamped it, when Joule received it, its value.
-pub(crate) type Register = (Timestamp, Timestamp, String);
+/// A stored reading: when the charger stamped it, when Joule received it, its energy register
+/// (Wh) if it has one.
+pub(crate) type Stored = (Timestamp, Timestamp, Option<String>);
 
-/// The energy register readings of a chargestation's transaction (both tables).
-pub(crate) async fn registers(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Vec<Register>, StoreError> {
+/// The readings of a chargestation's transaction (both tables).
+pub(crate) async fn of_transaction(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Vec<Stored>, StoreError> {
     let rows = sqlx::query(
-        "SELECT sampled_at, created_at, register_wh FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL \
-         UNION ALL SELECT sampled_at, created_at, register_wh FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2 AND register_wh IS NOT NULL",
+        "SELECT sampled_at, created_at, register_wh FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 \
+         UNION ALL SELECT sampled_at, created_at, register_wh FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2",
     )
     .bind(cs.to_string())
     .bind(transaction_id)
@@ -146,17 +147,4 @@ pub(crate) async fn last_register(conn: &mut AnyConnection, cs: Id, connector_id
     .bind(transaction_id)
     .fetch_optional(conn)
     .await?)
-}
-
-/// When the last reading of a chargestation's transaction was stored.
-pub(crate) async fn last_stored_at(conn: &mut AnyConnection, cs: Id, transaction_id: i64) -> Result<Option<Timestamp>, StoreError> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(MAX(created_at) AS BIGINT) FROM (SELECT created_at FROM readings WHERE chargestation_id = $1 AND transaction_id = $2 \
-         UNION ALL SELECT created_at FROM recent_readings WHERE chargestation_id = $1 AND transaction_id = $2) AS stored",
-    )
-    .bind(cs.to_string())
-    .bind(transaction_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(at.map(Timestamp::from_millis))
 }
