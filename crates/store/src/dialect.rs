@@ -84,6 +84,12 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+
+    /// Whether the database takes one writer at a time, each commit an fsync: then the
+    /// process's use cases take turns and share commits (`commits`).
+    pub(crate) fn one_writer(self) -> bool {
+        matches!(self, Backend::Sqlite)
+    }
 }
 
 impl Backend {

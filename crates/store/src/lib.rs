@@ -1,11 +1,13 @@
 //! Joule's storage: one layer over SQLite and PostgreSQL.
 //!
-//! Every public method is one use case and one database transaction: a state change and the
-//! events it causes commit together or not at all, and no transaction type leaves this crate.
+//! Every public method is one use case and one database transaction (on SQLite a savepoint of
+//! a transaction several use cases share, see `commits`): a state change and the events it
+//! causes commit together or not at all, and no transaction type leaves this crate.
 //! Both databases run the same SQL through sqlx's `Any` driver (ids TEXT, money BIGINT cents,
 //! times BIGINT milliseconds); what really differs between them lives in [`dialect`].
 //!
 //! - [`Store`]: connecting, migrating, the clock and id source.
+//! - `commits`: write transactions; on SQLite several use cases share a commit.
 //! - `documents`: resources stored as their API JSON plus indexed columns (users, locations,
 //!   rates, connectors, organizations).
 //! - `organizations`, `wallets`, `chargestations`, `events`, `idempotency`: the use cases.
@@ -17,6 +19,7 @@
 
 mod charger;
 mod chargestations;
+mod commits;
 pub mod dialect;
 mod documents;
 mod error;
@@ -39,10 +42,10 @@ mod writer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use commits::{Turns, Write};
 use domain::{Id, Timestamp};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Transaction};
 
 pub use charger::{ChargerLogin, ENERGY_REGISTER, Recorded, Sample, Stopped, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
@@ -82,6 +85,8 @@ pub struct Store {
     backend: Backend,
     clock: Arc<dyn Clock>,
     ids: Arc<IdSource>,
+    /// The writers' turns on a database that takes one writer at a time (`Backend::one_writer`).
+    turns: Option<Arc<Turns>>,
 }
 
 /// How pools are made on `backend`: every connection prepared by `Backend::prepare_connection`.
@@ -102,7 +107,8 @@ impl Store {
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Config(format!("migration failed: {e}")))?;
         let process: [u8; 5] = rand::random();
         let ids = Arc::new(IdSource { process, counter: AtomicU32::new(rand::random::<u32>() & 0xff_ffff) });
-        Ok(Store { pool, backend, clock, ids })
+        let turns = backend.one_writer().then(Turns::new);
+        Ok(Store { pool, backend, clock, ids, turns })
     }
 
     /// The same store over a pool of its own of `connections`, opened on the current runtime:
@@ -136,11 +142,25 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(turns) = &self.turns
+            && let Err(e) = turns.close().await
+        {
+            tracing::error!(error = %e, "the last writes could not be committed");
+        }
         self.pool.close().await;
     }
 
-    /// Starts a transaction that will write.
-    async fn write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    /// Starts a transaction that will write (see `commits`).
+    async fn write(&self) -> Result<Write, StoreError> {
+        Write::begin(&self.pool, self.turns.as_ref(), self.backend.begin_write()).await
+    }
+
+    /// The writers' turn for a writer that commits on a connection of its own, held until the
+    /// guard is dropped (`None` on a database that takes several writers at once).
+    pub(crate) async fn alone(&self) -> Result<Option<tokio::sync::OwnedMutexGuard<commits::Slot>>, StoreError> {
+        match &self.turns {
+            Some(turns) => Ok(Some(turns.alone().await?)),
+            None => Ok(None),
+        }
     }
 }

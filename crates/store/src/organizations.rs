@@ -82,7 +82,7 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
         let current: Organization = row.as_ref().map(from_row).transpose()?.ok_or(StoreError::NotFound("organization"))?;
         let org = self.write_organization(&mut tx, &change(&current)?).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(org)
     }
 

@@ -50,7 +50,7 @@ impl Store {
         let doc = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
         documents::replace(&mut tx, org, &doc).await?;
         self.record(&mut tx, org, vec![event(&doc)]).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(doc)
     }
 
@@ -77,7 +77,7 @@ impl Store {
         documents::replace(&mut tx, org, &user).await?;
         let view = UserView { wallet: self.wallet_of(&mut tx, org, user.id).await?, user };
         self.record(&mut tx, org, vec![NewEvent::of("user", "updated", &view)]).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(view)
     }
 
@@ -171,7 +171,7 @@ impl Store {
         let mut tx = self.write().await?;
         let token = change(documents::fetch_to_change(&mut tx, self.backend, org, id).await?)?;
         self.save_token(&mut tx, org, &token, false).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(token)
     }
 
@@ -218,7 +218,7 @@ impl Store {
         check_rate(&mut tx, org, connector.rate).await?;
         documents::replace(&mut tx, org, &connector).await?;
         self.record(&mut tx, org, vec![NewEvent::of("connector", "updated", &connector).for_chargestation(connector.chargestation)]).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(connector)
     }
 

@@ -132,6 +132,11 @@ impl Clock for ShiftedClock {
 }
 
 impl Store {
+    /// How many commits the use cases sharing them made (SQLite; `None` on PostgreSQL).
+    pub async fn shared_commits(&self) -> Option<u64> {
+        Some(self.turns.as_ref()?.slot().await.commits)
+    }
+
     /// A chargestation's stored readings, in the charger's time order, those the readings'
     /// writer has not yet moved out of `recent_readings` too.
     pub async fn stored_readings(&self, cs: Id) -> Vec<StoredReading> {

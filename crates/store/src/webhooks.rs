@@ -161,7 +161,7 @@ impl Store {
             events.push(NewEvent::of(OBJECT, "disabled", &endpoint));
         }
         self.record(&mut tx, org, events).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(endpoint)
     }
 

@@ -289,6 +289,7 @@ impl Line {
     }
 
     async fn write(&mut self, jobs: &[&Job], heard: &[Id]) -> Result<Vec<Written>, StoreError> {
+        let _alone = self.store.alone().await?;
         let now = self.store.now();
         let mut heard: Vec<Id> = jobs.iter().map(|j| j.place.chargestation).chain(heard.iter().copied()).collect();
         heard.sort_unstable();
@@ -326,6 +327,7 @@ impl Line {
         if statements.is_empty() {
             return Ok(());
         }
+        let _alone = self.store.alone().await?;
         if let Some(direct) = &mut self.direct {
             return direct.run(&statements);
         }
