@@ -186,18 +186,23 @@ impl Store {
     /// Stores the answer of a request no use case answered (a refusal, or a request that
     /// changed nothing here). Answers whether the claim was still this request's.
     pub async fn idempotency_finish(&self, claim: &IdempotencyClaim, status: u16, body: &str) -> Result<bool, StoreError> {
-        store_answer(&mut *self.pool.acquire().await?, claim, status, body).await
+        let mut tx = self.write().await?;
+        let stored = store_answer(&mut tx, claim, status, body).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Forgets a claimed key whose request failed for a reason a retry may not meet again,
     /// or whose retry is answered by its handler; an answer already stored stays.
     pub async fn idempotency_release(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND claim_token = $3 AND status_code IS NULL")
             .bind(claim.scope.clone())
             .bind(claim.key.clone())
             .bind(claim.token.clone())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 }
