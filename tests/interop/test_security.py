@@ -148,11 +148,16 @@ def healthz_latencies(url: str, stop: threading.Event) -> list[float]:
     return latencies
 
 
-def logins(joule, result: str) -> float:
+def counted(joule, series: str) -> float:
+    """A Prometheus series at `GET /metrics`, such as `name{label="value"}` (0 while absent)."""
     with urllib.request.urlopen(f"{joule.url}/metrics", timeout=10) as r:
         metrics = r.read().decode()
-    line = next((l for l in metrics.splitlines() if l.startswith(f'joule_charger_logins_total{{result="{result}"}}')), None)
+    line = next((l for l in metrics.splitlines() if l.startswith(series + " ")), None)
     return float(line.split()[-1]) if line else 0.0
+
+
+def logins(joule, result: str) -> float:
+    return counted(joule, f'joule_charger_logins_total{{result="{result}"}}')
 
 
 async def test_a_flood_of_wrong_passwords_leaves_the_api_responsive(own_joule):
@@ -178,3 +183,30 @@ async def test_a_flood_of_wrong_passwords_leaves_the_api_responsive(own_joule):
     # With the checks on the API's own workers, the median was 150 ms and more.
     assert statistics.median(latencies) < 0.05, statistics.median(latencies)
     assert latencies[int(len(latencies) * 0.99)] < 0.1, latencies[-10:]
+
+
+async def test_chargers_beyond_the_nodes_cap_are_refused_with_a_503_to_retry(own_joule):
+    joule = own_joule(JOULE_MAX_CHARGERS="2")
+    api = joule.organization()
+    stations = [await api.create_chargestation() for _ in range(3)]
+    async with connect(joule, stations[0]["endpoint"]) as first, connect(joule, stations[1]["endpoint"]):
+        await first.boot()
+        # Refused before the endpoint is even looked up: an unknown one is answered alike.
+        for endpoint in (stations[2]["endpoint"], new_endpoint()):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(joule, endpoint):
+                    pass
+            response = refused.value.response
+            assert (response.status_code, response.headers.get("Retry-After")) == (503, "1")
+            assert b"too many charger connections" in response.body
+        assert counted(joule, 'joule_charger_connections_refused_total{limit="connections"}') == 2
+        assert (await api.chargestation(stations[2]["_id"]))["online"] is False
+    # The seats are given back when connections end.
+    async def admitted():
+        try:
+            async with connect(joule, stations[2]["endpoint"]) as third:
+                return (await third.boot()).status
+        except InvalidStatus:
+            return None
+
+    assert await eventually(admitted) == "Accepted"

@@ -1,6 +1,7 @@
 //! `joule serve`: open the store, bind, serve until SIGINT or SIGTERM.
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -17,11 +18,16 @@ use crate::settings::{LogFormat, Settings};
 pub struct HttpSettings {
     pub limits: HttpLimits,
     pub body_timeout: std::time::Duration,
+    /// How long a stopping server waits for its connections and requests.
+    pub shutdown_timeout: std::time::Duration,
 }
 
+/// Logs go to stdout: JSON, one object per line, or text for people, coloured only when stdout
+/// is a terminal (a file or a pipe gets no escape codes) and `NO_COLOR` is not set.
 fn init_logs(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour);
     match settings.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -84,7 +90,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then stops: no new connection is taken, every charger
+    /// connection is closed (1001) and records its end, requests in flight finish; all within
+    /// `http.shutdown_timeout`, after which what is left is dropped. The caller closes the store.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         let (http, ws) = if self.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
@@ -107,10 +115,35 @@ impl Server {
         let retention = crate::retention::spawn(self.store.clone(), self.retention);
         let ocpp = OcppServer::new(self.store, self.ocpp);
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
-        let router = api::router(ocpp, config);
+        let router = api::router(ocpp.clone(), config);
         tracing::info!(%address, ?backend, "listening on {http}://{address}");
-        http::serve(self.listener, self.tls, router, self.http.limits, shutdown).await;
-        // The runner would otherwise go on using a store its owner is about to close.
+        let (signalled, stopping) = tokio::sync::oneshot::channel();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        };
+        let serving = http::serve(self.listener, self.tls, router, self.http.limits, shutdown);
+        let mut serving = std::pin::pin!(serving);
+        // The HTTP server stops taking connections on the signal and then waits for its
+        // requests; chargers' WebSockets are no longer its own once upgraded, so they are told
+        // here, at the same time.
+        let served = tokio::select! {
+            () = &mut serving => true,
+            _ = stopping => false,
+        };
+        let chargers = ocpp.registry.close_all();
+        tracing::info!(chargers, "closing the charger connections");
+        let finished = async {
+            if !served {
+                serving.await;
+            }
+            ocpp.registry.all_closed().await;
+        };
+        if tokio::time::timeout(self.http.shutdown_timeout, finished).await.is_err() {
+            let left = ocpp.registry.seated();
+            tracing::warn!(chargers = left, "stopping without waiting any longer for charger connections and requests");
+        }
+        // The runners would otherwise go on using a store its owner is about to close.
         runner.abort();
         dispatcher.abort();
         expiry.abort();

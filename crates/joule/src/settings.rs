@@ -92,6 +92,14 @@ pub struct Settings {
     /// HTTP connections open at once on this node, chargers' WebSockets included; one more is
     /// answered 503. Keep it below the open-file limit (`ulimit -n`).
     pub max_connections: usize,
+    /// Charger connections open at once on this node (within `max_connections`); one more is
+    /// answered 503.
+    pub max_chargers: usize,
+    /// Charger WebSocket handshakes in progress at once (credentials read and checked); one
+    /// more is answered 503 before any database work.
+    pub max_handshakes: usize,
+    /// Seconds a stopping server gives its charger connections and requests to finish.
+    pub shutdown_timeout: u64,
     /// Charger password (Argon2) checks running at once on this node.
     pub charger_auth_concurrency: usize,
     /// Days meter values are kept (those of a running transaction always are); 0 keeps them.
@@ -115,6 +123,8 @@ impl Settings {
             session_update_interval: std::time::Duration::from_secs(self.session_update_interval),
             stop_retry_interval: std::time::Duration::from_secs(self.stop_retry_interval.max(1)),
             session_stale_after: std::time::Duration::from_secs(self.session_stale_after.max(1)),
+            max_chargers: self.max_chargers.max(1),
+            max_handshakes: self.max_handshakes.max(1),
             ..ocpp_server::OcppConfig::default()
         }
     }
@@ -126,6 +136,7 @@ impl Settings {
                 max_connections: self.max_connections.max(1),
             },
             body_timeout: std::time::Duration::from_secs(self.http_body_timeout.max(1)),
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout),
         }
     }
 
@@ -179,6 +190,9 @@ impl std::fmt::Debug for Settings {
             .field("http_header_timeout", &self.http_header_timeout)
             .field("http_body_timeout", &self.http_body_timeout)
             .field("max_connections", &self.max_connections)
+            .field("max_chargers", &self.max_chargers)
+            .field("max_handshakes", &self.max_handshakes)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field("charger_auth_concurrency", &self.charger_auth_concurrency)
             .field("retention", &self.retention())
             .finish()
@@ -213,6 +227,10 @@ impl Default for Settings {
             // Room for about 19,000 chargers beside the API's clients. The open-file limit must be
             // higher (with room for the database) for this cap, not `accept`, to be what refuses.
             max_connections: 20_000,
+            // 500 of them left for the API's clients.
+            max_chargers: 19_500,
+            max_handshakes: 256,
+            shutdown_timeout: 10,
             charger_auth_concurrency: 2,
             retention_meter_values_days: 400,
             retention_events_days: 30,
@@ -321,6 +339,13 @@ top_up_lifetime = 86400
 http_header_timeout = 10
 http_body_timeout = 30
 max_connections = 20000
+# Of those, charger connections at once, and charger handshakes in progress (credentials being
+# checked): one more of either is answered 503 with Retry-After before any database work.
+max_chargers = 19500
+max_handshakes = 256
+# Seconds a stopping server (SIGTERM, SIGINT) gives its charger connections, closed with a
+# WebSocket close frame, and requests in flight to finish before it closes the database.
+shutdown_timeout = 10
 
 # Charger passwords (Argon2) checked at once on this node. Failed logins are throttled: 10 per
 # endpoint or 50 per source address in a minute, then 429 until the minute ends.

@@ -11,10 +11,11 @@ use serde_json::Value;
 use store::ChargerLogin;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tracing::Instrument;
 
 use crate::OcppServer;
 use crate::handlers::{self, Link};
-use crate::registry::{CallFailure, OutboundCall, REPLACED};
+use crate::registry::{CallFailure, OutboundCall, REPLACED, Seat};
 
 /// The call this side sent and waits an answer for.
 struct InFlight {
@@ -38,7 +39,8 @@ pub struct Checked {
 /// The chargestation's security or password changed after the handshake read them.
 pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 
-pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked) {
+/// Runs a charger's connection to its end; `_seat` is given back when it has recorded the end.
+pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
     let mut registration = server.registry.register(cs);
     // A change of credentials committed between the handshake's check and this registration
@@ -47,7 +49,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
         server.registry.disconnect(cs, SECURITY_CHANGED);
     }
     if let Err(e) = server.store.charger_connection(login.organization, cs, true, server.store.now()).await {
-        tracing::error!(error = %e, %cs, "could not record the connection");
+        tracing::error!(error = %e, "could not record the connection");
     }
     // A stop Joule asked for while the charger was away goes out again now.
     tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
@@ -65,8 +67,9 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
         tokio::select! {
             // Replacement is signalled before the old call queue closes; check it first.
             biased;
-            reason = &mut registration.close => {
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.unwrap_or(REPLACED).into() }))).await;
+            close = &mut registration.close => {
+                let close = close.unwrap_or(REPLACED);
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: close.code, reason: close.reason.into() }))).await;
                 break;
             }
             received = socket.recv() => match received {
@@ -79,7 +82,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_heard = Instant::now();
-                    tracing::debug!(%cs, "ignored a binary frame: OCPP-J is text");
+                    tracing::debug!("ignored a binary frame: OCPP-J is text");
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
@@ -87,7 +90,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
             call = registration.calls.recv(), if in_flight.is_none() => {
                 // The queue closes only when a newer connection took this one's place.
                 let Some(call) = call else {
-                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: REPLACED.into() }))).await;
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: REPLACED.code, reason: REPLACED.reason.into() }))).await;
                     break;
                 };
                 if let Some(sent) = send_call(&mut socket, call).await {
@@ -96,14 +99,14 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
             }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 if let Some(f) = in_flight.take() {
-                    tracing::info!(%cs, action = %f.action, "a call timed out");
+                    tracing::info!(id = %f.id, action = %f.action, "a call timed out");
                     let _ = f.reply.send(Err(CallFailure::Timeout));
                 }
             }
             _ = sleep_until(look.unwrap_or_else(Instant::now)), if look.is_some() => link.look_after_live().await,
             _ = pings.tick() => {
                 if last_heard.elapsed() > server.config.ping_interval + server.config.ping_timeout {
-                    tracing::info!(%cs, "no answer to pings; closing");
+                    tracing::info!("no answer to pings; closing");
                     break;
                 }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
@@ -123,7 +126,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     if server.registry.unregister(cs, registration.generation)
         && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await
     {
-        tracing::error!(error = %e, %cs, "could not record the disconnection");
+        tracing::error!(error = %e, "could not record the disconnection");
     }
 }
 
@@ -158,16 +161,17 @@ async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) 
     let frame = match Frame::parse(text) {
         Ok(frame) => frame,
         Err(e) => {
-            tracing::info!(cs = %link.login.chargestation, code = ?e.code, description = %e.description, "a bad frame");
+            tracing::info!(id = e.id.as_deref(), code = ?e.code, description = %e.description, "a bad frame");
             return e.id.map(|id| Frame::call_error(id, e.code, e.description));
         }
     };
     match frame {
         Frame::Call { id, .. } if text.len() > max => Some(Frame::call_error(id, ErrorCode::FormationViolation, format!("frames are limited to {max} bytes"))),
         Frame::Call { id, action, payload } => {
-            let cs = link.login.chargestation;
-            Some(answer_call(id, handlers::dispatch(link, &action, payload)).await.unwrap_or_else(|answer| {
-                tracing::error!(%cs, %action, "a charger's message made its handler panic");
+            let span = tracing::info_span!("call", %id, %action);
+            let answer = answer_call(id, handlers::dispatch(link, &action, payload)).instrument(span.clone()).await;
+            Some(answer.unwrap_or_else(|answer| {
+                span.in_scope(|| tracing::error!("a charger's message made its handler panic"));
                 answer
             }))
         }
@@ -179,7 +183,7 @@ async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) 
                         .map_err(|v| CallFailure::Refused { code: v.code, description: format!("invalid {} answer: {}", f.action, v.description) });
                     let _ = f.reply.send(answer);
                 }
-                None => tracing::info!(cs = %link.login.chargestation, %id, "a CALLRESULT for no call in flight"),
+                None => tracing::info!(%id, "a CALLRESULT for no call in flight"),
             }
             None
         }
@@ -188,7 +192,7 @@ async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) 
                 Some(f) => {
                     let _ = f.reply.send(Err(CallFailure::Refused { code, description }));
                 }
-                None => tracing::info!(cs = %link.login.chargestation, %id, "a CALLERROR for no call in flight"),
+                None => tracing::info!(%id, "a CALLERROR for no call in flight"),
             }
             None
         }

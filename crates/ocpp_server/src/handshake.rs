@@ -10,15 +10,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use domain::chargestation::SecurityType;
+use tracing::Instrument;
 
 use crate::OcppServer;
 use crate::auth::Busy;
 use crate::connection::{self, Checked};
+use crate::registry::NoSeat;
 
 pub const SUBPROTOCOL: &str = "ocpp1.6";
 
-fn refuse(status: StatusCode, why: &str) -> Response {
-    tracing::info!(%status, why, "refused a charger's handshake");
+fn refuse(endpoint: &str, status: StatusCode, why: &str) -> Response {
+    tracing::info!(endpoint, %status, why, "refused a charger's handshake");
     (status, why.to_string()).into_response()
 }
 
@@ -46,8 +48,24 @@ pub async fn upgrade(
 ) -> Response {
     let offers_ocpp16 = ws.requested_protocols().any(|p| p.as_bytes().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
     if !offers_ocpp16 {
-        return refuse(StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 is required");
+        return refuse(&endpoint, StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 is required");
     }
+    // The node's limits, before any database work.
+    let Ok(_handshake) = server.handshakes.clone().try_acquire_owned() else {
+        refused("handshakes");
+        return unavailable(&endpoint, "too many charger handshakes in progress; try again later");
+    };
+    let seat = match server.registry.seat() {
+        Ok(seat) => seat,
+        Err(NoSeat::Full) => {
+            refused("connections");
+            return unavailable(&endpoint, "too many charger connections on this node; try again later");
+        }
+        Err(NoSeat::Stopping) => {
+            refused("stopping");
+            return unavailable(&endpoint, "the server is shutting down; try again later");
+        }
+    };
     let source = peer.map(|Extension(ConnectInfo(address))| address.ip());
     if let Some(wait) = server.gate.throttled(&endpoint, source) {
         counted("throttled");
@@ -63,8 +81,8 @@ pub async fn upgrade(
     let login = match server.store.charger_login(&endpoint).await {
         Ok(login) => login,
         Err(e) => {
-            tracing::error!(error = %e, "charger login failed");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+            tracing::error!(%endpoint, error = %e, "charger login failed");
+            return refuse(&endpoint, StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     };
     let open = login.as_ref().is_some_and(|l| l.security == SecurityType::None);
@@ -75,14 +93,14 @@ pub async fn upgrade(
                 Ok(matches) => matches && user == endpoint,
                 Err(Busy) => {
                     counted("busy");
-                    return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many logins at once; try again later");
+                    return refuse(&endpoint, StatusCode::SERVICE_UNAVAILABLE, "too many logins at once; try again later");
                 }
             },
         };
     let Some(login) = login.filter(|_| accepted) else {
         counted("refused");
         server.gate.failed(&endpoint, source);
-        let mut refusal = refuse(StatusCode::UNAUTHORIZED, "unknown chargestation or wrong credentials");
+        let mut refusal = refuse(&endpoint, StatusCode::UNAUTHORIZED, "unknown chargestation or wrong credentials");
         refusal.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"OCPP\""));
         return refusal;
     };
@@ -94,7 +112,23 @@ pub async fn upgrade(
         .write_buffer_size(limits.write_buffer_bytes)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| connection::run(server, login, socket, Checked { endpoint, disconnects }))
+        .on_upgrade(move |socket| {
+            // Every line the connection logs names the charger: its endpoint (the identity it
+            // connects with), chargestation and organization.
+            let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
+            connection::run(server, login, socket, Checked { endpoint, disconnects }, seat).instrument(span)
+        })
+}
+
+/// A 503 that asks the charger to come back in a second.
+fn unavailable(endpoint: &str, why: &str) -> Response {
+    let mut refusal = refuse(endpoint, StatusCode::SERVICE_UNAVAILABLE, why);
+    refusal.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    refusal
+}
+
+fn refused(limit: &'static str) {
+    metrics::counter!("joule_charger_connections_refused_total", "limit" => limit).increment(1);
 }
 
 fn counted(result: &'static str) {

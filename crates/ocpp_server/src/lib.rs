@@ -29,7 +29,7 @@ use store::Store;
 pub use auth::AuthLimits;
 pub use connection::{DEFAULT_CALL_TIMEOUT, Limits, SECURITY_CHANGED};
 pub use handshake::SUBPROTOCOL;
-pub use registry::{CallFailure, Registry};
+pub use registry::{CallFailure, Registry, SHUTTING_DOWN};
 
 #[derive(Clone, Debug)]
 pub struct OcppConfig {
@@ -55,6 +55,11 @@ pub struct OcppConfig {
     pub stop_retry_interval: Duration,
     /// A session the charger said nothing about for this long is ended by Joule.
     pub session_stale_after: Duration,
+    /// Charger connections open at once on this node; one more is refused (503).
+    pub max_chargers: usize,
+    /// WebSocket handshakes (credentials being read and checked) in progress at once; one more
+    /// is refused (503) before any database work.
+    pub max_handshakes: usize,
 }
 
 impl Default for OcppConfig {
@@ -71,6 +76,8 @@ impl Default for OcppConfig {
             session_update_interval: Duration::from_secs(30),
             stop_retry_interval: Duration::from_secs(30),
             session_stale_after: Duration::from_secs(86_400),
+            max_chargers: 20_000,
+            max_handshakes: 256,
         }
     }
 }
@@ -82,6 +89,8 @@ pub struct OcppServer {
     pub registry: Arc<Registry>,
     pub config: Arc<OcppConfig>,
     gate: Arc<auth::Gate>,
+    /// A permit per handshake in progress.
+    handshakes: Arc<tokio::sync::Semaphore>,
     /// What the session runner remembers between rounds on this node.
     pub memory: Arc<session_watch::Memory>,
     /// Whether the session runner is running, for `/readyz`.
@@ -96,7 +105,8 @@ impl OcppServer {
         OcppServer {
             writer: store::Writer::spawn(store.clone()),
             store,
-            registry: Arc::new(Registry::default()),
+            registry: Arc::new(Registry::new(config.max_chargers)),
+            handshakes: Arc::new(tokio::sync::Semaphore::new(config.max_handshakes.max(1))),
             gate: Arc::new(auth::Gate::new(config.auth)),
             config: Arc::new(config),
             memory: Arc::default(),

@@ -1,14 +1,14 @@
 //! Which chargers are connected here, and the way to send each of them a call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::Id;
 use ocpp16::ErrorCode;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 /// Why a call to a charger got no answer payload.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,21 +35,35 @@ pub struct OutboundCall {
 struct Entry {
     generation: u64,
     calls: mpsc::Sender<OutboundCall>,
-    close: Option<oneshot::Sender<&'static str>>,
+    close: Option<oneshot::Sender<Close>>,
 }
 
-/// Why a connection is told to close when a newer one takes its place.
-pub const REPLACED: &str = "replaced by a new connection";
+/// Why a connection is told to close: its WebSocket close frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// A newer connection of the same charger took this one's place.
+pub const REPLACED: Close = Close { code: 1000, reason: "replaced by a new connection" };
+/// The server is stopping (1001, "going away").
+pub const SHUTTING_DOWN: Close = Close { code: 1001, reason: "the server is shutting down" };
 
 /// Connected chargers by chargestation id. A new connection for a chargestation replaces the
-/// old one, which is told to close; so is one whose credentials changed.
-#[derive(Default)]
+/// old one, which is told to close; so is one whose credentials changed. It also hands out
+/// the seats connections hold from their handshake to their end, so that there are at most
+/// `max_chargers` and a stopping server can wait for every one of them.
 pub struct Registry {
     entries: Mutex<HashMap<Id, Entry>>,
     generations: AtomicU64,
     /// Counts `disconnect`s, so a handshake can tell whether credentials may have changed
     /// between its check and its registration.
     disconnects: AtomicU64,
+    seats: Arc<Semaphore>,
+    /// Each seat holds a receiver: the sender is closed when none is left.
+    open: watch::Sender<()>,
+    stopping: AtomicBool,
 }
 
 /// A connection's registration: the receiving ends its task listens on.
@@ -57,19 +71,62 @@ pub struct Registration {
     pub generation: u64,
     pub calls: mpsc::Receiver<OutboundCall>,
     /// Says why the connection must close.
-    pub close: oneshot::Receiver<&'static str>,
+    pub close: oneshot::Receiver<Close>,
+}
+
+/// A charger connection's place on this node, from its handshake to the end of its task.
+pub struct Seat {
+    _slot: OwnedSemaphorePermit,
+    _open: watch::Receiver<()>,
+}
+
+/// Why no seat was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSeat {
+    /// `max_chargers` connections are open.
+    Full,
+    Stopping,
 }
 
 /// Calls waiting behind the one in flight, per charger.
 const QUEUE: usize = 32;
 
 impl Registry {
+    pub fn new(max_chargers: usize) -> Registry {
+        Registry {
+            entries: Mutex::default(),
+            generations: AtomicU64::default(),
+            disconnects: AtomicU64::default(),
+            seats: Arc::new(Semaphore::new(max_chargers.max(1))),
+            open: watch::Sender::new(()),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// A seat for a new connection, unless the node is full or stopping.
+    pub fn seat(&self) -> Result<Seat, NoSeat> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(NoSeat::Stopping);
+        }
+        let slot = self.seats.clone().try_acquire_owned().map_err(|_| NoSeat::Full)?;
+        Ok(Seat { _slot: slot, _open: self.open.subscribe() })
+    }
+
     pub fn register(&self, cs: Id) -> Registration {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (calls_tx, calls) = mpsc::channel(QUEUE);
         let (close_tx, close) = oneshot::channel();
-        let entry = Entry { generation, calls: calls_tx, close: Some(close_tx) };
-        let old = self.entries.lock().unwrap_or_else(|e| e.into_inner()).insert(cs, entry);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock `close_all` takes after setting it: a connection registered
+        // while the node stops is told at once.
+        let close_tx = if self.stopping.load(Ordering::SeqCst) {
+            let _ = close_tx.send(SHUTTING_DOWN);
+            None
+        } else {
+            Some(close_tx)
+        };
+        let old = entries.insert(cs, Entry { generation, calls: calls_tx, close: close_tx });
+        drop(entries);
         if let Some(mut old) = old
             && let Some(tell) = old.close.take()
         {
@@ -84,7 +141,24 @@ impl Registry {
     pub fn disconnect(&self, cs: Id, reason: &'static str) -> bool {
         self.disconnects.fetch_add(1, Ordering::SeqCst);
         let tell = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&cs).and_then(|e| e.close.take());
-        tell.is_some_and(|tell| tell.send(reason).is_ok())
+        tell.is_some_and(|tell| tell.send(Close { code: 1000, reason }).is_ok())
+    }
+
+    /// Gives no more seats and tells every connection to close; answers how many were told.
+    pub fn close_all(&self) -> usize {
+        self.stopping.store(true, Ordering::SeqCst);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.values_mut().filter_map(|e| e.close.take()).map(|tell| tell.send(SHUTTING_DOWN)).filter(Result::is_ok).count()
+    }
+
+    /// Resolves once every seat is given back: every connection task has ended.
+    pub async fn all_closed(&self) {
+        self.open.closed().await;
+    }
+
+    /// Connection tasks still running.
+    pub fn seated(&self) -> usize {
+        self.open.receiver_count()
     }
 
     /// Removes the connection if it is still the registered one; tells whether it was.
@@ -127,5 +201,55 @@ impl Registry {
         // The connection answers every call it takes (also when it closes); a dropped reply
         // means it went away first.
         answer.await.unwrap_or(Err(CallFailure::Offline))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u32) -> Id {
+        Id::from_parts(1_700_000_000, [1; 5], n)
+    }
+
+    #[test]
+    fn seats_are_limited_and_given_back() {
+        let registry = Registry::new(2);
+        let (a, b) = (registry.seat().unwrap(), registry.seat().unwrap());
+        assert_eq!(registry.seat().err(), Some(NoSeat::Full));
+        drop(a);
+        let _c = registry.seat().expect("a seat given back is free again");
+        assert_eq!(registry.seated(), 2);
+        drop(b);
+        assert_eq!(registry.seated(), 1);
+    }
+
+    #[tokio::test]
+    async fn closing_all_tells_every_connection_and_waits_for_their_seats() {
+        let registry = Registry::new(10);
+        let seats = [registry.seat().unwrap(), registry.seat().unwrap()];
+        let mut registrations = [registry.register(id(1)), registry.register(id(2))];
+        assert_eq!(registry.close_all(), 2);
+        for r in &mut registrations {
+            assert_eq!((&mut r.close).await, Ok(SHUTTING_DOWN));
+        }
+        // No new connection while stopping; one registered meanwhile is told at once.
+        assert_eq!(registry.seat().err(), Some(NoSeat::Stopping));
+        let mut late = registry.register(id(3));
+        assert_eq!((&mut late.close).await, Ok(SHUTTING_DOWN));
+
+        let mut waiting = std::pin::pin!(registry.all_closed());
+        assert!(futures_util::FutureExt::now_or_never(waiting.as_mut()).is_none(), "two seats are still taken");
+        drop(seats);
+        waiting.await;
+    }
+
+    #[tokio::test]
+    async fn a_replaced_connection_is_told_with_a_normal_close() {
+        let registry = Registry::new(10);
+        let mut first = registry.register(id(1));
+        let _second = registry.register(id(1));
+        assert_eq!((&mut first.close).await, Ok(REPLACED));
+        assert_eq!(REPLACED.code, 1000);
     }
 }

@@ -135,6 +135,18 @@ async fn settings_come_from_file_env_and_flags() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[tokio::test]
+async fn logs_into_a_pipe_have_no_colour_codes() {
+    let dir = temp_dir("colour");
+    // An empty NO_COLOR asks for nothing: only the pipe says no colour.
+    let server = Server::start(&dir, &["--log-format", "pretty"], &[("NO_COLOR", "")]);
+    let (clean, output) = server.terminate();
+    assert!(clean);
+    assert!(output.iter().any(|l| l.contains("listening on")), "{output:#?}");
+    assert!(!output.iter().any(|l| l.contains('\x1b')), "escape codes in a pipe: {output:#?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_bad_database_url_is_a_clear_error() {
     let dir = temp_dir("bad-url");

@@ -2,9 +2,9 @@
 
 use ocpp16::messages::{DataTransferRequest, DataTransferResponse, DataTransferStatus};
 
-use super::{Failure, Link};
+use super::Failure;
 
-pub async fn handle(link: &mut Link, request: DataTransferRequest) -> Result<DataTransferResponse, Failure> {
-    tracing::debug!(cs = %link.login.chargestation, vendor = %request.vendor_id, "DataTransfer from an unknown vendor");
+pub fn handle(request: DataTransferRequest) -> Result<DataTransferResponse, Failure> {
+    tracing::debug!(vendor = %request.vendor_id, "DataTransfer from an unknown vendor");
     Ok(DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None })
 }

@@ -67,7 +67,7 @@ impl Link {
                     }
                 }
             }
-            Err(e) => tracing::error!(error = %e, %cs, "could not read the charger's running sessions; they are read at their next reading"),
+            Err(e) => tracing::error!(error = %e, "could not read the charger's running sessions; they are read at their next reading"),
         }
     }
 
@@ -198,9 +198,9 @@ pub async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<V
         "StartTransaction" => answer(start::handle(link, request(payload)?).await),
         "StopTransaction" => answer(stop::handle(link, request(payload)?).await),
         "MeterValues" => answer(meter_values::handle(link, request(payload)?).await),
-        "DataTransfer" => answer(data_transfer::handle(link, request(payload)?).await),
-        "FirmwareStatusNotification" => answer(notifications::firmware(link, request(payload)?).await),
-        "DiagnosticsStatusNotification" => answer(notifications::diagnostics(link, request(payload)?).await),
+        "DataTransfer" => answer(data_transfer::handle(request(payload)?)),
+        "FirmwareStatusNotification" => answer(notifications::firmware(request(payload)?)),
+        "DiagnosticsStatusNotification" => answer(notifications::diagnostics(request(payload)?)),
         other => Err(Failure::new(ErrorCode::NotSupported, format!("`{other}` is sent by a central system, not to one"))),
     }
 }

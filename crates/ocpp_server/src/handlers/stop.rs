@@ -20,7 +20,7 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
     link.live.remove(&stop.transaction_id);
     match store.stop_transaction(org, cs, &stop, &data).await? {
         Some(stopped) => stopped.ended.iter().for_each(crate::count_operator_loss),
-        None => tracing::info!(%cs, transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
+        None => tracing::info!(transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
     }
     let id_tag_info = match &request.id_tag {
         Some(tag) => Some(id_tag_info(store.authorize(org, cs, tag).await?.0)),
