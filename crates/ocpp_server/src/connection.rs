@@ -40,21 +40,26 @@ pub struct Checked {
 pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 
 /// Runs a charger's connection to its end; `_seat` is given back when it has recorded the end.
+///
+/// Its task lives as long as the connection, idle most of the time, and a future is as large
+/// as the largest state it can be in: the work on a message and the database calls are boxed,
+/// so that an idle connection's task holds only the loop's state (about 1 KiB instead of 20;
+/// BENCHMARKS.md, "Idle connections").
 pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
     let mut registration = server.registry.register(cs);
     // A change of credentials committed between the handshake's check and this registration
     // found no connection to close: this one then closes itself.
-    if server.registry.disconnects() != checked.disconnects && !credentials_unchanged(&server, &checked.endpoint, &login).await {
+    if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {
         server.registry.disconnect(cs, SECURITY_CHANGED);
     }
-    if let Err(e) = server.store.charger_connection(login.organization, cs, true, server.store.now()).await {
+    if let Err(e) = Box::pin(server.store.charger_connection(login.organization, cs, true, server.store.now())).await {
         tracing::error!(error = %e, "could not record the connection");
     }
     // A stop Joule asked for while the charger was away goes out again now.
     tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
     let mut link = Link::new(server.clone(), login.clone());
-    link.load_live().await;
+    Box::pin(link.load_live()).await;
     let mut in_flight: Option<InFlight> = None;
     let mut last_heard = Instant::now();
     let mut pings = interval(server.config.ping_interval);
@@ -75,7 +80,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
-                    if let Some(answer) = on_text(&mut link, &mut in_flight, text.as_str()).await
+                    if let Some(answer) = Box::pin(on_text(&mut link, &mut in_flight, text.as_str())).await
                         && socket.send(Message::Text(answer.to_text().into())).await.is_err() {
                             break;
                         }
@@ -93,7 +98,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: REPLACED.code, reason: REPLACED.reason.into() }))).await;
                     break;
                 };
-                if let Some(sent) = send_call(&mut socket, call).await {
+                if let Some(sent) = send_call(&mut socket, *call).await {
                     in_flight = Some(sent);
                 }
             }
@@ -103,7 +108,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
                     let _ = f.reply.send(Err(CallFailure::Timeout));
                 }
             }
-            _ = sleep_until(look.unwrap_or_else(Instant::now)), if look.is_some() => link.look_after_live().await,
+            _ = sleep_until(look.unwrap_or_else(Instant::now)), if look.is_some() => Box::pin(link.look_after_live()).await,
             _ = pings.tick() => {
                 if last_heard.elapsed() > server.config.ping_interval + server.config.ping_timeout {
                     tracing::info!("no answer to pings; closing");
@@ -124,7 +129,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
     if server.registry.unregister(cs, registration.generation)
-        && let Err(e) = server.store.charger_connection(login.organization, cs, false, server.store.now()).await
+        && let Err(e) = Box::pin(server.store.charger_connection(login.organization, cs, false, server.store.now())).await
     {
         tracing::error!(error = %e, "could not record the disconnection");
     }

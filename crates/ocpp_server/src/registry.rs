@@ -34,7 +34,7 @@ pub struct OutboundCall {
 /// What the registry keeps of a live connection.
 struct Entry {
     generation: u64,
-    calls: mpsc::Sender<OutboundCall>,
+    calls: mpsc::Sender<Box<OutboundCall>>,
     close: Option<oneshot::Sender<Close>>,
 }
 
@@ -69,7 +69,8 @@ pub struct Registry {
 /// A connection's registration: the receiving ends its task listens on.
 pub struct Registration {
     pub generation: u64,
-    pub calls: mpsc::Receiver<OutboundCall>,
+    /// Boxed: the channel allocates its slots at once, and idle connections are many.
+    pub calls: mpsc::Receiver<Box<OutboundCall>>,
     /// Says why the connection must close.
     pub close: oneshot::Receiver<Close>,
 }
@@ -193,7 +194,7 @@ impl Registry {
     pub async fn call(&self, cs: Id, action: &str, payload: Value, timeout: Duration) -> Result<Value, CallFailure> {
         let sender = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get(&cs).map(|e| e.calls.clone()).ok_or(CallFailure::Offline)?;
         let (reply, answer) = oneshot::channel();
-        let call = OutboundCall { action: action.to_string(), payload, timeout, reply };
+        let call = Box::new(OutboundCall { action: action.to_string(), payload, timeout, reply });
         sender.try_send(call).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CallFailure::Busy,
             mpsc::error::TrySendError::Closed(_) => CallFailure::Offline,
