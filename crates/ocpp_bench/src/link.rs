@@ -12,6 +12,7 @@ use serde_json::Value;
 use sim::{ChargerConfig, Socket};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::http::StatusCode;
 
 use crate::fleet::Gate;
 use crate::tally::Tally;
@@ -19,6 +20,9 @@ use crate::tally::Tally;
 /// How long the server has to answer one CALL; past it the call counts as timed out and the
 /// charger gives up.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often a charger tries again after a 503 before it gives up.
+const BUSY_RETRIES: u32 = 60;
 
 /// Why a charger's exchange with the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +66,23 @@ pub struct Link {
 }
 
 impl Link {
-    /// Connects `{url}/{identity}` with subprotocol `ocpp1.6`.
+    /// Connects `{url}/{identity}` with subprotocol `ocpp1.6`. A 503 (a node at its limit of
+    /// handshakes or connections) is tried again after one to two seconds, as chargers do, for
+    /// up to `BUSY_RETRIES` times.
     pub async fn connect(url: &str, identity: &str) -> Result<Link, Failure> {
-        let socket = sim::connect(&ChargerConfig::new(url, identity)).await?;
+        let config = ChargerConfig::new(url, identity);
+        let mut tries = 0;
+        let socket = loop {
+            match sim::connect(&config).await {
+                Err(sim::ConnectError::Refused(StatusCode::SERVICE_UNAVAILABLE)) if tries < BUSY_RETRIES => {
+                    tries += 1;
+                    // Spread by identity, so that refused chargers do not all come back at once.
+                    let spread = identity.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 1000;
+                    tokio::time::sleep(Duration::from_millis(1000 + spread)).await;
+                }
+                connected => break connected?,
+            }
+        };
         Ok(Link { socket, last_id: 0, remote_starts: VecDeque::new(), server_calls: 0 })
     }
 
