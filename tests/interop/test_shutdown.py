@@ -44,7 +44,9 @@ async def test_sigterm_closes_every_charger_and_records_each_end(own_joule):
     assert codes == [1001] * CHARGERS, codes
     logged = records(joule.log)
     assert [r for r in logged if r["level"] in ("WARN", "ERROR")] == []
-    assert any(r["fields"].get("message") == "closing the charger connections" and r["fields"].get("chargers") == CHARGERS for r in logged), logged[-10:]
+    told = [r["fields"].get("chargers") for r in logged if r["fields"].get("message") == "closing the charger connections"]
+    recorded = [r["fields"].get("chargers") for r in logged if r["fields"].get("message") == "recorded the charger connections' ends"]
+    assert (told, recorded) == ([CHARGERS], [CHARGERS]), logged[-10:]
 
     before_restart = len(joule.log)
     joule.restart()

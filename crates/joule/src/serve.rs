@@ -131,13 +131,18 @@ impl Server {
             () = &mut serving => true,
             _ = stopping => false,
         };
-        let chargers = ocpp.registry.close_all();
-        tracing::info!(chargers, "closing the charger connections");
+        let connected = ocpp.registry.close_all();
+        tracing::info!(chargers = connected.len(), "closing the charger connections");
         let finished = async {
             if !served {
                 serving.await;
             }
             ocpp.registry.all_closed().await;
+            // Their ends, recorded together (a transaction each would outlast the stop).
+            match ocpp.store.connections_ended(&connected, ocpp.store.now()).await {
+                Ok(ended) => tracing::info!(chargers = ended, "recorded the charger connections' ends"),
+                Err(e) => tracing::error!(error = %e, "could not record the charger connections' ends; the next start does"),
+            }
         };
         if tokio::time::timeout(self.http.shutdown_timeout, finished).await.is_err() {
             let left = ocpp.registry.seated();

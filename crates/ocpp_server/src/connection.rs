@@ -47,7 +47,7 @@ pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 /// BENCHMARKS.md, "Idle connections").
 pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
-    let mut registration = server.registry.register(cs);
+    let mut registration = server.registry.register(cs, login.organization);
     // A change of credentials committed between the handshake's check and this registration
     // found no connection to close: this one then closes itself.
     if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {
@@ -128,7 +128,9 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     while let Ok(call) = registration.calls.try_recv() {
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
+    // A stopping node records the ends of all its connections at once.
     if server.registry.unregister(cs, registration.generation)
+        && !server.registry.stopping()
         && let Err(e) = Box::pin(server.store.charger_connection(login.organization, cs, false, server.store.now())).await
     {
         tracing::error!(error = %e, "could not record the disconnection");

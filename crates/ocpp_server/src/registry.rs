@@ -34,6 +34,7 @@ pub struct OutboundCall {
 /// What the registry keeps of a live connection.
 struct Entry {
     generation: u64,
+    organization: Id,
     calls: mpsc::Sender<Box<OutboundCall>>,
     close: Option<oneshot::Sender<Close>>,
 }
@@ -113,7 +114,7 @@ impl Registry {
         Ok(Seat { _slot: slot, _open: self.open.subscribe() })
     }
 
-    pub fn register(&self, cs: Id) -> Registration {
+    pub fn register(&self, cs: Id, organization: Id) -> Registration {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (calls_tx, calls) = mpsc::channel(QUEUE);
         let (close_tx, close) = oneshot::channel();
@@ -126,7 +127,7 @@ impl Registry {
         } else {
             Some(close_tx)
         };
-        let old = entries.insert(cs, Entry { generation, calls: calls_tx, close: close_tx });
+        let old = entries.insert(cs, Entry { generation, organization, calls: calls_tx, close: close_tx });
         drop(entries);
         if let Some(mut old) = old
             && let Some(tell) = old.close.take()
@@ -145,11 +146,21 @@ impl Registry {
         tell.is_some_and(|tell| tell.send(Close { code: 1000, reason }).is_ok())
     }
 
-    /// Gives no more seats and tells every connection to close; answers how many were told.
-    pub fn close_all(&self) -> usize {
+    /// Gives no more seats and tells every connection to close; answers the chargestations
+    /// (organization, id) connected then, whose ends the stopping node records at once: a
+    /// connection that ends while the node stops leaves its end to it (`stopping`).
+    pub fn close_all(&self) -> Vec<(Id, Id)> {
         self.stopping.store(true, Ordering::SeqCst);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.values_mut().filter_map(|e| e.close.take()).map(|tell| tell.send(SHUTTING_DOWN)).filter(Result::is_ok).count()
+        for tell in entries.values_mut().filter_map(|e| e.close.take()) {
+            let _ = tell.send(SHUTTING_DOWN);
+        }
+        entries.iter().map(|(cs, e)| (e.organization, *cs)).collect()
+    }
+
+    /// Whether the node is stopping (`close_all`).
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// Resolves once every seat is given back: every connection task has ended.
@@ -229,14 +240,17 @@ mod tests {
     async fn closing_all_tells_every_connection_and_waits_for_their_seats() {
         let registry = Registry::new(10);
         let seats = [registry.seat().unwrap(), registry.seat().unwrap()];
-        let mut registrations = [registry.register(id(1)), registry.register(id(2))];
-        assert_eq!(registry.close_all(), 2);
+        let mut registrations = [registry.register(id(1), id(9)), registry.register(id(2), id(9))];
+        let mut connected = registry.close_all();
+        connected.sort();
+        assert_eq!(connected, [(id(9), id(1)), (id(9), id(2))]);
+        assert!(registry.stopping());
         for r in &mut registrations {
             assert_eq!((&mut r.close).await, Ok(SHUTTING_DOWN));
         }
         // No new connection while stopping; one registered meanwhile is told at once.
         assert_eq!(registry.seat().err(), Some(NoSeat::Stopping));
-        let mut late = registry.register(id(3));
+        let mut late = registry.register(id(3), id(9));
         assert_eq!((&mut late.close).await, Ok(SHUTTING_DOWN));
 
         let mut waiting = std::pin::pin!(registry.all_closed());
@@ -248,8 +262,8 @@ mod tests {
     #[tokio::test]
     async fn a_replaced_connection_is_told_with_a_normal_close() {
         let registry = Registry::new(10);
-        let mut first = registry.register(id(1));
-        let _second = registry.register(id(1));
+        let mut first = registry.register(id(1), id(9));
+        let _second = registry.register(id(1), id(9));
         assert_eq!((&mut first.close).await, Ok(REPLACED));
         assert_eq!(REPLACED.code, 1000);
     }

@@ -192,12 +192,47 @@ impl Store {
     /// database: with several nodes this must be limited to the chargers this node held.
     pub async fn connections_lost(&self) -> Result<usize, StoreError> {
         let rows = sqlx::query("SELECT organization_id, id FROM chargestations WHERE online = 1").fetch_all(&self.pool).await?;
+        let mut lost = Vec::with_capacity(rows.len());
         for row in &rows {
             let org: Id = row.try_get::<String, _>(0)?.parse().map_err(StoreError::corrupt)?;
             let cs: Id = row.try_get::<String, _>(1)?.parse().map_err(StoreError::corrupt)?;
-            self.charger_connection(org, cs, false, self.now()).await?;
+            lost.push((org, cs));
         }
-        Ok(rows.len())
+        self.connections_ended(&lost, self.now()).await
+    }
+
+    /// Marks offline at `at`, with `chargestation.offline`, those of the chargestations
+    /// (organization, id) still marked online; answers how many were. Many at once (a stopping
+    /// node's, an earlier run's): a transaction for each `ENDED_AT_ONCE` of them instead of one
+    /// each, which on PostgreSQL took 19,000 disconnections past a 10 s stop.
+    pub async fn connections_ended(&self, chargestations: &[(Id, Id)], at: Timestamp) -> Result<usize, StoreError> {
+        const ENDED_AT_ONCE: usize = 500;
+        let mut ended = 0;
+        for some in chargestations.chunks(ENDED_AT_ONCE) {
+            let mut tx = self.write().await?;
+            let mut events = Vec::new();
+            for &(org, cs) in some {
+                let changed = sqlx::query(
+                    "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2 AND online = 1",
+                )
+                .bind(cs.to_string())
+                .bind(org.to_string())
+                .bind(at.millis())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 1 {
+                    let now = self.load_chargestation(&mut tx, org, cs).await?;
+                    events.push((org, NewEvent::of("chargestation", "offline", &now).for_chargestation(cs)));
+                }
+            }
+            ended += events.len();
+            for (org, event) in events {
+                self.record(&mut tx, org, vec![event]).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(ended)
     }
 
     /// Stores what the charger said of itself in BootNotification; answers the registration

@@ -235,6 +235,16 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert!(!shown.online && shown.last_disconnect_at.is_some(), "{backend:?}");
         assert_eq!(store.connections_lost().await.unwrap(), 0);
         store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(2_000)).await.unwrap();
+        // A stopping node's ends, together: only an online chargestation of that organization
+        // changes, once.
+        let offline_events = || async { store.events(org.id, ALL, &[]).await.unwrap().iter().filter(|e| e.kind == "chargestation.offline").count() };
+        let before = offline_events().await;
+        let ended = [(store.new_id(), cs.id), (org.id, store.new_id()), (org.id, cs.id), (org.id, cs.id)];
+        assert_eq!(store.connections_ended(&ended, Timestamp::from_millis(3_000)).await.unwrap(), 1, "{backend:?}");
+        let shown = store.chargestation(org.id, cs.id).await.unwrap();
+        assert_eq!((shown.online, shown.last_disconnect_at), (false, Some(Timestamp::from_millis(3_000))));
+        assert_eq!(offline_events().await, before + 1, "{backend:?}");
+        store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(4_000)).await.unwrap();
 
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD-1"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org.id, &token).await.unwrap();
