@@ -138,8 +138,11 @@ impl Server {
                 serving.await;
             }
             ocpp.registry.all_closed().await;
+            ocpp.ends.flush().await;
             // Their ends, recorded together (a transaction each would outlast the stop).
-            match ocpp.store.connections_ended(&connected, ocpp.store.now()).await {
+            let at = ocpp.store.now();
+            let connected: Vec<_> = connected.into_iter().map(|(org, cs)| (org, cs, at)).collect();
+            match ocpp.store.connections_ended(&connected).await {
                 Ok(ended) => tracing::info!(chargers = ended, "recorded the charger connections' ends"),
                 Err(e) => tracing::error!(error = %e, "could not record the charger connections' ends; the next start does"),
             }

@@ -128,12 +128,9 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     while let Ok(call) = registration.calls.try_recv() {
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
-    // A stopping node records the ends of all its connections at once.
-    if server.registry.unregister(cs, registration.generation)
-        && !server.registry.stopping()
-        && let Err(e) = Box::pin(server.store.charger_connection(login.organization, cs, false, server.store.now())).await
-    {
-        tracing::error!(error = %e, "could not record the disconnection");
+    // Recorded with other connections' ends; a stopping node records all of its own at once.
+    if server.registry.unregister(cs, registration.generation) && !server.registry.stopping() {
+        server.ends.record(login.organization, cs, server.store.now());
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod auth;
 mod connection;
+pub mod ends;
 mod handlers;
 mod handshake;
 pub mod passwords;
@@ -97,6 +98,8 @@ pub struct OcppServer {
     pub runner: Arc<session_watch::RunnerHealth>,
     /// Writes the readings of live sessions, many connections' in one commit.
     pub writer: store::Writer,
+    /// Records the ends of connections, many in one go.
+    pub ends: ends::Ends,
 }
 
 impl OcppServer {
@@ -104,6 +107,7 @@ impl OcppServer {
     pub fn new(store: Store, config: OcppConfig) -> OcppServer {
         OcppServer {
             writer: store::Writer::spawn(store.clone()),
+            ends: ends::Ends::spawn(store.clone()),
             store,
             registry: Arc::new(Registry::new(config.max_chargers)),
             handshakes: Arc::new(tokio::sync::Semaphore::new(config.max_handshakes.max(1))),

@@ -196,24 +196,27 @@ impl Store {
         for row in &rows {
             let org: Id = row.try_get::<String, _>(0)?.parse().map_err(StoreError::corrupt)?;
             let cs: Id = row.try_get::<String, _>(1)?.parse().map_err(StoreError::corrupt)?;
-            lost.push((org, cs));
+            lost.push((org, cs, self.now()));
         }
-        self.connections_ended(&lost, self.now()).await
+        self.connections_ended(&lost).await
     }
 
-    /// Marks offline at `at`, with `chargestation.offline`, those of the chargestations
-    /// (organization, id) still marked online; answers how many were. Many at once (a stopping
-    /// node's, an earlier run's): a transaction for each `ENDED_AT_ONCE` of them instead of one
-    /// each, which on PostgreSQL took 19,000 disconnections past a 10 s stop.
-    pub async fn connections_ended(&self, chargestations: &[(Id, Id)], at: Timestamp) -> Result<usize, StoreError> {
+    /// Marks offline, with `chargestation.offline`, those of the chargestations (organization,
+    /// id, when its connection ended) still marked online by a connection from before that
+    /// time; answers how many were. Many at once (a fleet that disconnects, a stopping node's,
+    /// an earlier run's): a transaction for each `ENDED_AT_ONCE` of them instead of one each,
+    /// which on PostgreSQL took 19,000 disconnections past a 10 s stop.
+    pub async fn connections_ended(&self, chargestations: &[(Id, Id, Timestamp)]) -> Result<usize, StoreError> {
         const ENDED_AT_ONCE: usize = 500;
         let mut ended = 0;
         for some in chargestations.chunks(ENDED_AT_ONCE) {
             let mut tx = self.write().await?;
             let mut events = Vec::new();
-            for &(org, cs) in some {
+            for &(org, cs, at) in some {
+                // A newer connection's online mark (its connect time later) is left alone.
                 let changed = sqlx::query(
-                    "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2 AND online = 1",
+                    "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 \
+                     WHERE id = $1 AND organization_id = $2 AND online = 1 AND (last_connect_at IS NULL OR last_connect_at <= $3)",
                 )
                 .bind(cs.to_string())
                 .bind(org.to_string())

@@ -239,10 +239,13 @@ async fn charger_reports_apply_once_and_in_time_order() {
         // changes, once.
         let offline_events = || async { store.events(org.id, ALL, &[]).await.unwrap().iter().filter(|e| e.kind == "chargestation.offline").count() };
         let before = offline_events().await;
-        let ended = [(store.new_id(), cs.id), (org.id, store.new_id()), (org.id, cs.id), (org.id, cs.id)];
-        assert_eq!(store.connections_ended(&ended, Timestamp::from_millis(3_000)).await.unwrap(), 1, "{backend:?}");
+        let at = Timestamp::from_millis(3_000);
+        // A connection that ended before the current one was made changes nothing.
+        assert_eq!(store.connections_ended(&[(org.id, cs.id, Timestamp::from_millis(1_500))]).await.unwrap(), 0, "{backend:?}");
+        let ended = [(store.new_id(), cs.id, at), (org.id, store.new_id(), at), (org.id, cs.id, at), (org.id, cs.id, at)];
+        assert_eq!(store.connections_ended(&ended).await.unwrap(), 1, "{backend:?}");
         let shown = store.chargestation(org.id, cs.id).await.unwrap();
-        assert_eq!((shown.online, shown.last_disconnect_at), (false, Some(Timestamp::from_millis(3_000))));
+        assert_eq!((shown.online, shown.last_disconnect_at), (false, Some(at)));
         assert_eq!(offline_events().await, before + 1, "{backend:?}");
         store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(4_000)).await.unwrap();
 
