@@ -30,7 +30,7 @@ use store::Store;
 pub use auth::AuthLimits;
 pub use connection::{DEFAULT_CALL_TIMEOUT, Limits, SECURITY_CHANGED};
 pub use handshake::SUBPROTOCOL;
-pub use registry::{CallFailure, Registry, SHUTTING_DOWN};
+pub use registry::{CallFailure, Registry};
 
 #[derive(Clone, Debug)]
 pub struct OcppConfig {
@@ -77,7 +77,7 @@ impl Default for OcppConfig {
             session_update_interval: Duration::from_secs(30),
             stop_retry_interval: Duration::from_secs(30),
             session_stale_after: Duration::from_secs(86_400),
-            max_chargers: 20_000,
+            max_chargers: 19_500,
             max_handshakes: 256,
         }
     }

@@ -74,6 +74,8 @@ pub struct Registration {
     pub calls: mpsc::Receiver<Box<OutboundCall>>,
     /// Says why the connection must close.
     pub close: oneshot::Receiver<Close>,
+    /// Registered while the node was stopping: not among the connections `close_all` answered.
+    pub after_stop: bool,
 }
 
 /// A charger connection's place on this node, from its handshake to the end of its task.
@@ -121,7 +123,8 @@ impl Registry {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Checked under the lock `close_all` takes after setting it: a connection registered
         // while the node stops is told at once.
-        let close_tx = if self.stopping.load(Ordering::SeqCst) {
+        let after_stop = self.stopping.load(Ordering::SeqCst);
+        let close_tx = if after_stop {
             let _ = close_tx.send(SHUTTING_DOWN);
             None
         } else {
@@ -135,7 +138,7 @@ impl Registry {
             let _ = tell.send(REPLACED);
         }
         self.publish();
-        Registration { generation, calls, close }
+        Registration { generation, calls, close, after_stop }
     }
 
     /// Tells the chargestation's connection, if any, to close; it then goes offline as any
@@ -252,6 +255,7 @@ mod tests {
         assert_eq!(registry.seat().err(), Some(NoSeat::Stopping));
         let mut late = registry.register(id(3), id(9));
         assert_eq!((&mut late.close).await, Ok(SHUTTING_DOWN));
+        assert!(late.after_stop && !registrations[0].after_stop, "the late one records its own end");
 
         let mut waiting = std::pin::pin!(registry.all_closed());
         assert!(futures_util::FutureExt::now_or_never(waiting.as_mut()).is_none(), "two seats are still taken");
