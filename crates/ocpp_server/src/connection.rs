@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::OcppServer;
 use crate::handlers::{self, Link};
-use crate::registry::{CallFailure, OutboundCall, REPLACED, Seat};
+use crate::registry::{CallFailure, OutboundCall, REPLACED, Seat, Ticket};
 
 /// The call this side sent and waits an answer for.
 struct InFlight {
@@ -34,6 +34,8 @@ pub struct Checked {
     pub endpoint: String,
     /// `Registry::disconnects` before the credentials were read.
     pub disconnects: u64,
+    /// When the handshake let it in.
+    pub ticket: Ticket,
 }
 
 /// The chargestation's security or password changed after the handshake read them.
@@ -47,7 +49,7 @@ pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 /// BENCHMARKS.md, "Idle connections at 19,000 chargers").
 pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
-    let mut registration = server.registry.register(cs, login.organization);
+    let mut registration = server.registry.register(cs, login.organization, checked.ticket);
     // A change of credentials committed between the handshake's check and this registration
     // found no connection to close: this one then closes itself.
     if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {

@@ -107,6 +107,7 @@ pub async fn upgrade(
     counted("accepted");
     server.gate.succeeded(&endpoint);
     let limits = server.config.limits;
+    let ticket = server.registry.ticket();
     ws.protocols([SUBPROTOCOL])
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
@@ -116,7 +117,7 @@ pub async fn upgrade(
             // Every line the connection logs names the charger: its endpoint (the identity it
             // connects with), chargestation and organization.
             let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
-            connection::run(server, login, socket, Checked { endpoint, disconnects }, seat).instrument(span)
+            connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span)
         })
 }
 

@@ -92,6 +92,12 @@ pub enum NoSeat {
     Stopping,
 }
 
+/// A connection's place in the order of handshakes, taken before the charger is told it is in:
+/// the charger may connect again at once, and the connection whose task happens to register
+/// first must not be the one that stays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
 /// Calls waiting behind the one in flight, per charger.
 const QUEUE: usize = 32;
 
@@ -116,11 +122,23 @@ impl Registry {
         Ok(Seat { _slot: slot, _open: self.open.subscribe() })
     }
 
-    pub fn register(&self, cs: Id, organization: Id) -> Registration {
-        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+    /// The next handshake's place in line.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generations.fetch_add(1, Ordering::SeqCst))
+    }
+
+    /// Makes the connection with `ticket` the chargestation's, telling an older one to close;
+    /// a connection older than the registered one is told to close at once instead.
+    pub fn register(&self, cs: Id, organization: Id, ticket: Ticket) -> Registration {
+        let Ticket(generation) = ticket;
         let (calls_tx, calls) = mpsc::channel(QUEUE);
         let (close_tx, close) = oneshot::channel();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.get(&cs).is_some_and(|newer| newer.generation > generation) {
+            drop(entries);
+            let _ = close_tx.send(REPLACED);
+            return Registration { generation, calls, close, after_stop: false };
+        }
         // Checked under the lock `close_all` takes after setting it: a connection registered
         // while the node stops is told at once.
         let after_stop = self.stopping.load(Ordering::SeqCst);
@@ -243,7 +261,7 @@ mod tests {
     async fn closing_all_tells_every_connection_and_waits_for_their_seats() {
         let registry = Registry::new(10);
         let seats = [registry.seat().unwrap(), registry.seat().unwrap()];
-        let mut registrations = [registry.register(id(1), id(9)), registry.register(id(2), id(9))];
+        let mut registrations = [registry.register(id(1), id(9), registry.ticket()), registry.register(id(2), id(9), registry.ticket())];
         let mut connected = registry.close_all();
         connected.sort();
         assert_eq!(connected, [(id(9), id(1)), (id(9), id(2))]);
@@ -253,7 +271,7 @@ mod tests {
         }
         // No new connection while stopping; one registered meanwhile is told at once.
         assert_eq!(registry.seat().err(), Some(NoSeat::Stopping));
-        let mut late = registry.register(id(3), id(9));
+        let mut late = registry.register(id(3), id(9), registry.ticket());
         assert_eq!((&mut late.close).await, Ok(SHUTTING_DOWN));
         assert!(late.after_stop && !registrations[0].after_stop, "the late one records its own end");
 
@@ -266,9 +284,22 @@ mod tests {
     #[tokio::test]
     async fn a_replaced_connection_is_told_with_a_normal_close() {
         let registry = Registry::new(10);
-        let mut first = registry.register(id(1), id(9));
-        let _second = registry.register(id(1), id(9));
+        let mut first = registry.register(id(1), id(9), registry.ticket());
+        let _second = registry.register(id(1), id(9), registry.ticket());
         assert_eq!((&mut first.close).await, Ok(REPLACED));
         assert_eq!(REPLACED.code, 1000);
+    }
+
+    #[tokio::test]
+    async fn the_newer_handshake_stays_whichever_task_registers_first() {
+        let registry = Registry::new(10);
+        let (older, newer) = (registry.ticket(), registry.ticket());
+        let stays = registry.register(id(1), id(9), newer);
+        let mut late = registry.register(id(1), id(9), older);
+        assert_eq!((&mut late.close).await, Ok(REPLACED));
+        assert!(late.calls.recv().await.is_none(), "no call reaches the older connection");
+        assert!(!registry.unregister(id(1), late.generation), "its end does not unregister the newer one");
+        assert!(registry.is_connected(id(1)));
+        drop(stays);
     }
 }
