@@ -138,7 +138,7 @@ impl Server {
                 serving.await;
             }
             ocpp.registry.all_closed().await;
-            ocpp.ends.flush().await;
+            ocpp.presence.flush().await;
             // Their ends, recorded together (a transaction each would outlast the stop).
             let at = ocpp.store.now();
             let connected: Vec<_> = connected.into_iter().map(|(org, cs)| (org, cs, at)).collect();

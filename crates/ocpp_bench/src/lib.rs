@@ -17,7 +17,7 @@
 //!   the measured window;
 //! - [`tally`]: what each charger counted, merged into the [`tally::Summary`] a run prints;
 //!   [`usage`]: the CPU time of the generator and of the server, the server's memory;
-//! - [`meter`], [`idle`], [`wallet`]: the modes; [`prepare`]: registering the chargers,
+//! - [`meter`], [`idle`], [`wallet`], [`storm`]: the modes; [`prepare`]: registering the chargers,
 //!   tokens and wallets through Joule's API;
 //! - [`echo`]: the ceiling server.
 
@@ -27,6 +27,7 @@ pub mod idle;
 pub mod link;
 pub mod meter;
 pub mod prepare;
+pub mod storm;
 pub mod tally;
 pub mod usage;
 pub mod wallet;

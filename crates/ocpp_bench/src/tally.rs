@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::link::Failure;
+use crate::storm::Probed;
 use crate::usage::Usage;
 
 /// Each kind of error, counted.
@@ -122,6 +123,11 @@ pub struct Summary {
     pub server_cpu_cores: Option<f64>,
     pub rss_before_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
+    /// The API asked during a boot storm: `GET /healthz`, and an ordinary API call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthz: Option<Probed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_call: Option<Probed>,
 }
 
 impl Summary {
@@ -151,14 +157,21 @@ impl Summary {
             server_cpu_cores: usage.server_cpu.map(cores),
             rss_before_kib: usage.rss_before_kib,
             rss_after_kib: usage.rss_after_kib,
+            healthz: None,
+            api_call: None,
         }
     }
 
     /// One line for people, on stderr beside the JSON.
     pub fn line(&self) -> String {
+        let probed = |name: &str, p: &Option<Probed>| {
+            p.as_ref()
+                .map(|p| format!("; {name} p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {} failed", p.p50_ms, p.p99_ms, p.max_ms, p.failures))
+                .unwrap_or_default()
+        };
         format!(
             "{}: {}/{} chargers ready, {} calls in {:.1}s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {} \
-             (CALLERROR {}, refused {}, timeouts {}, disconnects {}, connect failures {}){}; generator CPU {:.1}s ({:.2} cores)",
+             (CALLERROR {}, refused {}, timeouts {}, disconnects {}, connect failures {}){}; generator CPU {:.1}s ({:.2} cores){}{}",
             self.mode,
             self.ready,
             self.chargers,
@@ -177,6 +190,8 @@ impl Summary {
             self.last_error.as_ref().map(|e| format!(", last: {e}")).unwrap_or_default(),
             self.cpu_seconds,
             self.cpu_cores,
+            probed("healthz", &self.healthz),
+            probed("API call", &self.api_call),
         )
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::FutureExt;
 use ocpp16::{Direction, ErrorCode, Frame};
 use serde_json::Value;
-use store::ChargerLogin;
+use store::{ChargerLogin, Presence};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 use tracing::Instrument;
@@ -55,7 +55,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {
         server.registry.disconnect(cs, SECURITY_CHANGED);
     }
-    if let Err(e) = Box::pin(server.store.charger_connection(login.organization, cs, true, server.store.now())).await {
+    if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected(server.store.now()))).await {
         tracing::error!(error = %e, "could not record the connection");
     }
     // A stop Joule asked for while the charger was away goes out again now.
@@ -133,7 +133,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     // Recorded with other connections' ends; a stopping node records at once the ends of those
     // it told to close (one registered after that is not among them).
     if server.registry.unregister(cs, registration.generation) && (registration.after_stop || !server.registry.stopping()) {
-        server.ends.record(login.organization, cs, server.store.now());
+        server.presence.ended(login.organization, cs, server.store.now());
     }
 }
 

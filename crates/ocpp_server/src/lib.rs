@@ -4,17 +4,18 @@
 //! checks the subprotocol and credentials; `connection` runs one task per charger that reads
 //! frames, hands CALLs to `handlers` (one file per action, behind one dispatcher) and sends
 //! CSMS-initiated calls from its queue one at a time; `registry` knows who is connected here
-//! and is how the rest of Joule calls a charger; `session_watch` is the session runner
+//! and is how the rest of Joule calls a charger; `presence` writes what connections say about
+//! their chargestations (connected, booted, status, gone) in batches; `session_watch` is the session runner
 //! (start timeouts, session intelligence, stops pursued, silent sessions ended, supervised).
 //! Messages are parsed and validated against the official schemas by the pure `ocpp16`
 //! crate; what they change is written by `store`.
 
 mod auth;
 mod connection;
-pub mod ends;
 mod handlers;
 mod handshake;
 pub mod passwords;
+pub mod presence;
 mod registry;
 pub mod session_watch;
 
@@ -99,7 +100,7 @@ pub struct OcppServer {
     /// Writes the readings of live sessions, many connections' in one commit.
     pub writer: store::Writer,
     /// Records the ends of connections, many in one go.
-    pub ends: ends::Ends,
+    pub presence: presence::Recorder,
 }
 
 impl OcppServer {
@@ -107,7 +108,7 @@ impl OcppServer {
     pub fn new(store: Store, config: OcppConfig) -> OcppServer {
         OcppServer {
             writer: store::Writer::spawn(store.clone()),
-            ends: ends::Ends::spawn(store.clone()),
+            presence: presence::Recorder::spawn(store.clone()),
             store,
             registry: Arc::new(Registry::new(config.max_chargers)),
             handshakes: Arc::new(tokio::sync::Semaphore::new(config.max_handshakes.max(1))),

@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents::{self, Column, Filter, document};
 use crate::error::on_unique;
+use crate::presence::{Applied, Presence, PresenceChange};
 use crate::progress;
 use crate::readings::{self, Place};
 use crate::{Store, StoreError};
@@ -171,20 +172,10 @@ impl Store {
         }))
     }
 
-    /// Sets `online` and its time column, with `chargestation.online` or `.offline`.
+    /// Marks the chargestation online (`online`) or offline as of `at`, with its event.
     pub async fn charger_connection(&self, org: Id, cs: Id, online: bool, at: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let sql = if online {
-            "UPDATE chargestations SET online = 1, last_connect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2"
-        } else {
-            "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 WHERE id = $1 AND organization_id = $2"
-        };
-        sqlx::query(sql).bind(cs.to_string()).bind(org.to_string()).bind(at.millis()).execute(&mut *tx).await?;
-        let now = self.load_chargestation(&mut tx, org, cs).await?;
-        let action = if online { "online" } else { "offline" };
-        self.record(&mut tx, org, vec![NewEvent::of("chargestation", action, &now).for_chargestation(cs)]).await?;
-        tx.commit().await?;
-        Ok(())
+        let change = if online { Presence::Connected(at) } else { Presence::Disconnected(at) };
+        self.record_change(org, cs, change).await.map(drop)
     }
 
     /// Marks offline, with `chargestation.offline`, every chargestation still marked online: at
@@ -204,126 +195,29 @@ impl Store {
     /// Marks offline, with `chargestation.offline`, those of the chargestations (organization,
     /// id, when its connection ended) still marked online by a connection from before that
     /// time; answers how many were. Many at once (a fleet that disconnects, a stopping node's,
-    /// an earlier run's): a transaction for each `ENDED_AT_ONCE` of them instead of one each,
-    /// which on PostgreSQL took 19,000 disconnections past a 10 s stop.
+    /// an earlier run's): `ENDED_AT_ONCE` of them in a transaction, set-wise.
     pub async fn connections_ended(&self, chargestations: &[(Id, Id, Timestamp)]) -> Result<usize, StoreError> {
-        const ENDED_AT_ONCE: usize = 500;
+        const ENDED_AT_ONCE: usize = 1000;
         let mut ended = 0;
         for some in chargestations.chunks(ENDED_AT_ONCE) {
-            let mut tx = self.write().await?;
-            let mut events = Vec::new();
-            for &(org, cs, at) in some {
-                // A newer connection's online mark (its connect time later) is left alone.
-                let changed = sqlx::query(
-                    "UPDATE chargestations SET online = 0, last_disconnect_at = $3, updated_at = $3 \
-                     WHERE id = $1 AND organization_id = $2 AND online = 1 AND (last_connect_at IS NULL OR last_connect_at <= $3)",
-                )
-                .bind(cs.to_string())
-                .bind(org.to_string())
-                .bind(at.millis())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if changed == 1 {
-                    let now = self.load_chargestation(&mut tx, org, cs).await?;
-                    events.push((org, NewEvent::of("chargestation", "offline", &now).for_chargestation(cs)));
-                }
-            }
-            ended += events.len();
-            for (org, event) in events {
-                self.record(&mut tx, org, vec![event]).await?;
-            }
-            tx.commit().await?;
+            let changes: Vec<_> = some
+                .iter()
+                .map(|&(organization, chargestation, at)| PresenceChange { organization, chargestation, change: Presence::Disconnected(at) })
+                .collect();
+            ended += self.record_presence(&changes).await?.iter().filter(|a| matches!(a, Ok(Applied::Changed))).count();
         }
         Ok(ended)
     }
 
-    /// Stores what the charger said of itself in BootNotification; answers the registration
-    /// status to give it.
-    pub async fn record_boot(&self, org: Id, cs: Id, boot_info: &Value) -> Result<Registration, StoreError> {
-        let mut tx = self.write().await?;
-        // The boot is a message: its time is shown with what it reported (the writer notes
-        // every message's later).
-        sqlx::query("UPDATE chargestations SET boot_info = $3, updated_at = $4, last_message_at = $4 WHERE id = $1 AND organization_id = $2")
-            .bind(cs.to_string())
-            .bind(org.to_string())
-            .bind(boot_info.to_string())
-            .bind(self.now().millis())
-            .execute(&mut *tx)
-            .await?;
-        let now = self.load_chargestation(&mut tx, org, cs).await?;
-        self.record(&mut tx, org, vec![NewEvent::of("chargestation", "updated", &now).for_chargestation(cs)]).await?;
-        tx.commit().await?;
-        Ok(now.registration)
+    /// A StatusNotification (`Presence::Status`).
+    pub async fn record_status(&self, org: Id, cs: Id, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
+        self.record_change(org, cs, Presence::Status { connector_id, status, at }).await.map(drop)
     }
 
-    /// A StatusNotification. Connector 0 is the chargestation itself; another number updates
-    /// that connector, creating it (without a rate) if the charger has more than were
-    /// registered. A report older than the stored one changes nothing.
-    pub async fn record_status(&self, org: Id, cs: Id, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        if connector_id == 0 {
-            let updated = sqlx::query(
-                "UPDATE chargestations SET status = $3, status_at = $4 WHERE id = $1 AND organization_id = $2 AND (status_at IS NULL OR status_at <= $4)",
-            )
-            .bind(cs.to_string())
-            .bind(org.to_string())
-            .bind(status.as_str())
-            .bind(at.millis())
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() > 0 {
-                let now = self.load_chargestation(&mut tx, org, cs).await?;
-                self.record(&mut tx, org, vec![NewEvent::of("chargestation", "updated", &now).for_chargestation(cs)]).await?;
-            }
-            tx.commit().await?;
-            return Ok(());
-        }
-        sqlx::query("INSERT INTO connector_statuses (chargestation_id, connector_id, status, reported_at) VALUES ($1, $2, $3, $4)")
-            .bind(cs.to_string())
-            .bind(i64::from(connector_id))
-            .bind(status.as_str())
-            .bind(at.millis())
-            .execute(&mut *tx)
-            .await?;
-        let existing = connector_row(&mut tx, org, cs, connector_id, self.backend.lock_in_turn()).await?;
-        let mut events = Vec::new();
-        let connector = match existing {
-            Some((_, Some(stored_at))) if stored_at > at.millis() => {
-                tx.commit().await?;
-                return Ok(());
-            }
-            Some((mut connector, _)) => {
-                connector.status = status;
-                connector.updated_at = self.now();
-                documents::replace(&mut tx, org, &connector).await?;
-                connector
-            }
-            None => {
-                let now = self.now();
-                let connector = Connector {
-                    id: self.new_id(),
-                    chargestation: cs,
-                    connector_id,
-                    rate: None,
-                    status,
-                    kind: None,
-                    format: None,
-                    power_type: None,
-                    power: None,
-                    created_at: now,
-                    updated_at: now,
-                };
-                documents::insert(&mut tx, org, &connector).await?;
-                events.push(NewEvent::of("connector", "created", &connector).for_chargestation(cs));
-                connector
-            }
-        };
-        sqlx::query("UPDATE connectors SET status_at = $2 WHERE id = $1").bind(connector.id.to_string()).bind(at.millis()).execute(&mut *tx).await?;
-        events.push(NewEvent::of("connector", "updated", &connector).for_chargestation(cs));
-        self.record(&mut tx, org, events).await?;
-        tx.commit().await?;
-        Ok(())
+    /// One change, in a batch of its own.
+    pub async fn record_change(&self, organization: Id, chargestation: Id, change: Presence) -> Result<Applied, StoreError> {
+        let mut answers = self.record_presence(&[PresenceChange { organization, chargestation, change }]).await?;
+        answers.pop().unwrap_or(Err(StoreError::NotFound("chargestation")))
     }
 
     /// The token behind an idTag, and what the charger is to be told about it. The idTag Joule

@@ -20,6 +20,9 @@ macro_rules! chargestation_columns {
     };
 }
 
+/// The columns `chargestation_from_row` reads.
+pub(crate) const COLUMNS: &str = chargestation_columns!();
+
 /// How a charger proves who it is, as stored: the password only as its hash.
 #[derive(Clone, Debug)]
 pub struct StoredSecurity {
@@ -59,7 +62,7 @@ fn optional_time(row: &AnyRow, column: &str) -> Result<Option<Timestamp>, StoreE
     Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp::from_millis))
 }
 
-fn chargestation_from_row(row: &AnyRow, connectors: Vec<Connector>) -> Result<Chargestation, StoreError> {
+pub(crate) fn chargestation_from_row(row: &AnyRow, connectors: Vec<Connector>) -> Result<Chargestation, StoreError> {
     let id: String = row.try_get("id")?;
     let location: Option<String> = row.try_get("location_id")?;
     let security: String = row.try_get("security_type")?;

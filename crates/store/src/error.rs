@@ -28,6 +28,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The store was closed, or a task that writes for it has stopped.
+    pub fn closed() -> StoreError {
+        StoreError::Database(sqlx::Error::PoolClosed)
+    }
+
     pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt(e.to_string())
     }

@@ -13,22 +13,22 @@ use crate::{Store, StoreError};
 impl Store {
     /// Writes events inside the caller's transaction.
     pub(crate) async fn record(&self, conn: &mut AnyConnection, org: Id, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        self.record_for(conn, events.into_iter().map(|e| (org, e)).collect()).await
+    }
+
+    /// Writes events of any organizations inside the caller's transaction: one statement for
+    /// all of them, so a use case's events cost one round trip.
+    pub(crate) async fn record_for(&self, conn: &mut AnyConnection, events: Vec<(Id, NewEvent)>) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        // One statement for all of them: a use case's events cost one round trip.
-        let rows: Vec<_> = events.iter().map(|e| (self.new_id(), e.object, &e.kind, e.data.to_string(), e.chargestation)).collect();
+        let rows: Vec<_> = events.iter().map(|(org, e)| (self.new_id(), org.to_string(), e.object, &e.kind, e.data.to_string(), e.chargestation)).collect();
         let sql = format!(
             "INSERT INTO events (id, organization_id, object, kind, data, chargestation_id, created_at) \
-             SELECT e.value ->> 0, $1, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, $2 FROM {}",
-            self.backend.json_rows(3, "e")
+             SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5, $1 FROM {}",
+            self.backend.json_rows(2, "e")
         );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(org.to_string())
-            .bind(self.now().millis())
-            .bind(serde_json::to_string(&rows).map_err(StoreError::corrupt)?)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(AssertSqlSafe(sql)).bind(self.now().millis()).bind(serde_json::to_string(&rows).map_err(StoreError::corrupt)?).execute(&mut *conn).await?;
         Ok(())
     }
 

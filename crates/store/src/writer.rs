@@ -210,8 +210,8 @@ impl Writer {
             job.what = What::Shared(job.shared()?.into_owned());
         }
         // The writer stops only when the process does, with the pool it writes to.
-        self.jobs.send(Work::Readings(job)).await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?;
-        answer.await.map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))?
+        self.jobs.send(Work::Readings(job)).await.map_err(|_| StoreError::closed())?;
+        answer.await.map_err(|_| StoreError::closed())?
     }
 
     /// Notes that a message arrived from `cs`, without waiting: its last message time is

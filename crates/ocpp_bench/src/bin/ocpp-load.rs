@@ -2,10 +2,10 @@
 //! stdout (the summary `scripts/bench-ocpp` reads) and a line for people on stderr.
 
 use clap::{Parser, Subcommand};
-use ocpp_bench::{fleet, idle, meter, prepare, wallet};
+use ocpp_bench::{fleet, idle, meter, prepare, storm, wallet};
 
 #[derive(Parser)]
-#[command(name = "ocpp-load", about = "Closed-loop OCPP 1.6J load against one server: meter values, idle connections, wallet starts")]
+#[command(name = "ocpp-load", about = "Closed-loop OCPP 1.6J load against one server: meter values, idle connections, wallet starts, boot storms")]
 struct Cli {
     /// Runtime worker threads. One leaves the other core of a 2-core machine to the server.
     #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
@@ -25,6 +25,8 @@ enum Mode {
     Idle(idle::IdleArgs),
     /// Wallet sessions started through the API at a fixed rate (open loop).
     WalletStart(wallet::WalletArgs),
+    /// The whole fleet connecting and booting at once, the API asked meanwhile.
+    BootStorm(storm::StormArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,6 +44,7 @@ fn main() -> anyhow::Result<()> {
             Mode::Meter(args) => meter::run(args).await,
             Mode::Idle(args) => idle::run(args).await,
             Mode::WalletStart(args) => wallet::run(args).await?,
+            Mode::BootStorm(args) => storm::run(args).await?,
         };
         eprintln!("{}", summary.line());
         println!("{}", serde_json::to_string(&summary)?);

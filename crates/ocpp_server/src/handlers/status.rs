@@ -3,6 +3,7 @@
 use domain::connector::ConnectorStatus;
 use ocpp16::ErrorCode;
 use ocpp16::messages::{StatusNotificationRequest, StatusNotificationResponse};
+use store::Presence;
 
 use super::{Failure, Link, timestamp, wire_name};
 
@@ -13,7 +14,7 @@ pub async fn handle(link: &mut Link, request: StatusNotificationRequest) -> Resu
         u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     // A status the charger queued while offline carries its own time; late ones lose.
     let at = request.timestamp.as_ref().map(timestamp).unwrap_or_else(|| link.now());
-    link.server.store.record_status(link.login.organization, link.login.chargestation, connector_id, status, at).await?;
+    link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Status { connector_id, status, at }).await?;
     // A status labels the time of the sessions on the connector: their live state is read again.
     let on_connector: Vec<i64> = link.live.iter().filter(|(_, k)| k.live.facts().session.connector_id == connector_id).map(|(t, _)| *t).collect();
     for transaction in on_connector {

@@ -11,7 +11,7 @@ use domain::page::Page;
 use domain::rate::RateInput;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
-use store::testing::{BACKENDS, TestDatabase, organization, wallet};
+use store::testing::{BACKENDS, TestDatabase, chargestation, organization, wallet};
 use store::with_claim;
 use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoreError, StoredSecurity, SystemClock};
 
@@ -315,6 +315,100 @@ async fn charger_reports_apply_once_and_in_time_order() {
 /// A use case run for a request that claimed an `Idempotency-Key` stores its answer in its own
 /// transaction: the change and the answer commit together, and a change that fails, or whose
 /// request lost its claim, leaves neither.
+/// Connections, boots and statuses of many chargers are written in one batch; each change
+/// applies in order, answers its own outcome and makes its own event, which shows the
+/// chargestation as that change left it.
+#[tokio::test]
+async fn a_batch_of_chargestation_changes_applies_each_in_order() {
+    use domain::Timestamp;
+    use domain::connector::ConnectorStatus;
+    use store::{Applied, Presence, PresenceChange};
+
+    for backend in BACKENDS {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let (org, other) = (organization(&store, "Acme").await, organization(&store, "Other").await);
+        let (a, b) = (chargestation(&store, org.id, "CP-A").await, chargestation(&store, org.id, "CP-B").await);
+        let elsewhere = chargestation(&store, other.id, "CP-C").await;
+        let at = |ms: i64| Timestamp::from_millis(1_700_000_000_000 + ms);
+        let status = |connector_id, status, ms| Presence::Status { connector_id, status, at: at(ms) };
+        let change = |org: Id, cs: Id, change| PresenceChange { organization: org, chargestation: cs, change };
+        let changes = [
+            change(org.id, a.id, Presence::Connected(at(1_000))),
+            change(org.id, b.id, Presence::Connected(at(1_000))),
+            change(org.id, a.id, Presence::Booted(serde_json::json!({"chargePointVendor": "Volta"}))),
+            change(org.id, a.id, status(1, ConnectorStatus::Charging, 10_000)),
+            change(org.id, a.id, status(1, ConnectorStatus::Available, 5_000)),
+            change(org.id, b.id, status(0, ConnectorStatus::Faulted, 5_000)),
+            change(org.id, a.id, Presence::Disconnected(at(500))),
+            change(org.id, elsewhere.id, Presence::Connected(at(1_000))),
+            change(org.id, store.new_id(), Presence::Booted(serde_json::json!({}))),
+            change(org.id, b.id, Presence::Disconnected(at(2_000))),
+            change(org.id, a.id, status(3, ConnectorStatus::Preparing, 11_000)),
+        ];
+        let answers: Vec<_> = store.record_presence(&changes).await.unwrap().into_iter().map(|a| a.map_err(|e| e.to_string())).collect();
+        let changed = Ok(Applied::Changed);
+        let missing = Err("chargestation not found".to_string());
+        assert_eq!(
+            answers,
+            [
+                changed.clone(),
+                changed.clone(),
+                Ok(Applied::Booted(Registration::Accepted)),
+                changed.clone(),
+                Ok(Applied::Outdated),
+                changed.clone(),
+                Ok(Applied::Outdated),
+                missing.clone(),
+                missing,
+                changed.clone(),
+                changed,
+            ],
+            "{backend:?}"
+        );
+
+        let shown = store.chargestation(org.id, a.id).await.unwrap();
+        assert!(shown.online && shown.boot_info.is_some(), "{backend:?}: {shown:?}");
+        let connectors: Vec<_> = shown.connectors.iter().map(|c| (c.connector_id, c.status)).collect();
+        assert_eq!(connectors, [(1, ConnectorStatus::Charging), (3, ConnectorStatus::Preparing)], "{backend:?}");
+        let shown = store.chargestation(org.id, b.id).await.unwrap();
+        assert_eq!((shown.online, shown.status), (false, Some(ConnectorStatus::Faulted)), "{backend:?}");
+        assert!(!store.chargestation(other.id, elsewhere.id).await.unwrap().online, "another organization's chargestation is not touched");
+
+        let events = store.events(org.id, ALL, &[]).await.unwrap();
+        let kinds: Vec<_> = events
+            .iter()
+            .rev()
+            .filter(|e| e.kind != "chargestation.created")
+            .map(|e| (e.kind.as_str(), e.data["_id"].clone(), e.data["online"].clone()))
+            .collect();
+        let (a_id, b_id) = (serde_json::json!(a.id.to_string()), serde_json::json!(b.id.to_string()));
+        assert_eq!(
+            kinds.iter().filter(|(kind, ..)| kind.starts_with("chargestation")).cloned().collect::<Vec<_>>(),
+            [
+                ("chargestation.online", a_id.clone(), serde_json::json!(true)),
+                ("chargestation.online", b_id.clone(), serde_json::json!(true)),
+                ("chargestation.updated", a_id, serde_json::json!(true)),
+                ("chargestation.updated", b_id.clone(), serde_json::json!(true)),
+                ("chargestation.offline", b_id, serde_json::json!(false)),
+            ],
+            "{backend:?}: B's offline came in a later round than its online"
+        );
+        let connector_events: Vec<_> =
+            events.iter().rev().filter(|e| e.object == "connector").map(|e| (e.kind.as_str(), e.data["connector_id"].clone())).collect();
+        assert_eq!(
+            connector_events,
+            [
+                ("connector.created", serde_json::json!(1)),
+                ("connector.updated", serde_json::json!(1)),
+                ("connector.created", serde_json::json!(3)),
+                ("connector.updated", serde_json::json!(3)),
+            ],
+            "{backend:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_answer_commits_with_its_change_or_not_at_all() {
     const LEASE: i64 = 60_000;
