@@ -74,10 +74,10 @@ pub struct AppState {
 }
 
 /// The whole HTTP surface, the OCPP endpoint included.
-pub fn router(ocpp: OcppServer, config: ApiConfig) -> Router {
+pub fn router(store: Store, ocpp: OcppServer, config: ApiConfig) -> Router {
     let body_timeout = config.body_timeout;
-    let top_ups = stripe::TopUps::new(ocpp.store.clone(), config.stripe.client(), config.stripe.top_up_lifetime);
-    let state = AppState { store: ocpp.store.clone(), config: Arc::new(config), ocpp: ocpp.clone(), top_ups };
+    let top_ups = stripe::TopUps::new(store.clone(), config.stripe.client(), config.stripe.top_up_lifetime);
+    let state = AppState { store, config: Arc::new(config), ocpp: ocpp.clone(), top_ups };
     let metrics = observe::prometheus();
     Router::from(routes::v1())
         .with_state(state.clone())

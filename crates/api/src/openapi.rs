@@ -147,6 +147,7 @@ mod tests {
         let db = TestDatabase::fresh(Backend::Sqlite).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
         let app = router(
+            store.clone(),
             ocpp_server::OcppServer::new(store, ocpp_server::OcppConfig::default()),
             ApiConfig {
                 admin_token: Some("admin-token".into()),

@@ -113,9 +113,14 @@ impl Server {
         let backend = self.store.backend();
         let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
         let retention = crate::retention::spawn(self.store.clone(), self.retention);
-        let ocpp = OcppServer::new(self.store, self.ocpp);
+        // Chargers read and write through a pool of their own: a fleet reconnecting at once
+        // queued the API's requests behind thousands of its reads (seconds in a boot storm).
+        let chargers = self.store.with_own_pool(self.store.connections()).await?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().thread_name("chargers").enable_all().build()?;
+        let ocpp = OcppServer::new(chargers.clone(), self.ocpp).on_runtime(runtime.handle().clone());
+        let connections = Connections(Some(runtime));
         let runner = ocpp_server::session_watch::spawn(ocpp.clone());
-        let router = api::router(ocpp.clone(), config);
+        let router = api::router(self.store.clone(), ocpp.clone(), config);
         tracing::info!(%address, ?backend, "listening on {http}://{address}");
         let (signalled, stopping) = tokio::sync::oneshot::channel();
         let shutdown = async move {
@@ -151,12 +156,28 @@ impl Server {
             let left = ocpp.registry.seated();
             tracing::warn!(chargers = left, "stopping without waiting any longer for charger connections and requests");
         }
-        // The runners would otherwise go on using a store its owner is about to close.
-        runner.abort();
-        dispatcher.abort();
-        expiry.abort();
-        retention.abort();
+        // The runners would otherwise go on using a store its owner is about to close: each is
+        // waited for until it has stopped, not only told to.
+        for task in [runner, dispatcher, expiry, retention] {
+            task.abort();
+            let _ = task.await;
+        }
+        chargers.close().await;
+        drop(connections);
         Ok(())
+    }
+}
+
+/// The runtime the chargers' connections run on (`OcppServer::on_runtime`). A runtime may not be
+/// dropped where a task runs (it would wait for its threads there): this one lets its threads
+/// go in the background, whichever way `run` ends.
+struct Connections(Option<tokio::runtime::Runtime>);
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

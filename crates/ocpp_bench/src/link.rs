@@ -40,6 +40,15 @@ pub enum Failure {
     Refused(String),
 }
 
+/// Whether a charger tries a failed connection again.
+fn tried_again(failure: &sim::ConnectError) -> bool {
+    match failure {
+        sim::ConnectError::Refused(status) => *status == StatusCode::SERVICE_UNAVAILABLE,
+        sim::ConnectError::Url(_) => false,
+        sim::ConnectError::Timeout | sim::ConnectError::Io(_) | sim::ConnectError::WebSocket(_) => true,
+    }
+}
+
 /// What [`Link::wait`] woke up for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Wake {
@@ -67,14 +76,15 @@ pub struct Link {
 
 impl Link {
     /// Connects `{url}/{identity}` with subprotocol `ocpp1.6`. A 503 (a node at its limit of
-    /// handshakes or connections) is tried again after one to two seconds, as chargers do, for
-    /// up to `BUSY_RETRIES` times.
+    /// handshakes or connections) or an attempt that failed on the way (timed out in a listener's
+    /// queue a whole fleet filled, cut off) is tried again after one to two seconds, as chargers
+    /// do, for up to `BUSY_RETRIES` times; another answer (401, 404) is final.
     pub async fn connect(url: &str, identity: &str) -> Result<Link, Failure> {
         let config = ChargerConfig::new(url, identity);
         let mut tries = 0;
         let socket = loop {
             match sim::connect(&config).await {
-                Err(sim::ConnectError::Refused(StatusCode::SERVICE_UNAVAILABLE)) if tries < BUSY_RETRIES => {
+                Err(e) if tries < BUSY_RETRIES && tried_again(&e) => {
                     tries += 1;
                     // Spread by identity, so that refused chargers do not all come back at once.
                     let spread = identity.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 1000;

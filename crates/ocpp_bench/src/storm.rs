@@ -71,7 +71,11 @@ pub async fn run(args: StormArgs) -> anyhow::Result<Summary> {
     let count = args.chargers.chargers;
     let shared = Arc::new(args.chargers.clone());
     let (storm_over, over) = watch::channel(false);
-    let probes = api.map(|api| tokio::spawn(probe(api, over)));
+    // On a thread and runtime of its own: on the chargers' runtime, busy with thousands of
+    // them, the probe measured its own wait for a turn (seconds), not the server.
+    let probes = api.map(|api| {
+        std::thread::spawn(move || tokio::runtime::Builder::new_current_thread().enable_all().build().map(|runtime| runtime.block_on(probe(api, over))))
+    });
 
     let storm = Stopwatch::start(args.chargers.fleet.watch_pid, args.chargers.fleet.watch_pid.and_then(rss_kib));
     let start = Instant::now();
@@ -80,7 +84,7 @@ pub async fn run(args: StormArgs) -> anyhow::Result<Summary> {
     let lasted = start.elapsed();
     storm_over.send_replace(true);
     let probed = match probes {
-        Some(probes) => Some(probes.await?),
+        Some(probes) => Some(tokio::task::spawn_blocking(move || probes.join()).await?.map_err(|_| anyhow::anyhow!("the API probe panicked"))??),
         None => None,
     };
     fleet.go(Duration::ZERO);
@@ -95,42 +99,76 @@ pub async fn run(args: StormArgs) -> anyhow::Result<Summary> {
 }
 
 /// Asks the API every [`PROBE_EVERY`] until the storm is over: the health check, then a page of
-/// chargestations; answers the latencies of each.
+/// chargestations, one after the other on one keep-alive connection, as an application's
+/// client would (a client that opens a connection for each request also waits for the
+/// listener's queue, which a storm fills); answers the latencies of each.
 async fn probe(api: Api, mut over: watch::Receiver<bool>) -> (Probed, Probed) {
     let mut ticks = interval(PROBE_EVERY);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let (mut health, mut health_failures, mut calls, mut call_failures) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut health, mut calls) = (Timings::default(), Timings::default());
+    let mut connection = None;
     loop {
         tokio::select! {
             _ = over.changed() => break,
             _ = ticks.tick() => {}
         }
-        let healthz = api.client.get(format!("{}/healthz", api.base));
-        timed(healthz, &mut health, &mut health_failures).await;
-        let page = api.client.get(format!("{}/v1.1/chargestations?limit=20", api.base)).bearer_auth(&api.token);
-        timed(page, &mut calls, &mut call_failures).await;
+        health.time(&api, &mut connection, "/healthz", None).await;
+        calls.time(&api, &mut connection, "/v1.1/chargestations?limit=20", Some(&api.token)).await;
     }
-    (Probed::of(health, health_failures), Probed::of(calls, call_failures))
+    (health.probed(), calls.probed())
 }
 
-/// Sends the request and reads its whole answer; keeps its latency if it was a 200.
-async fn timed(request: reqwest::RequestBuilder, latencies_us: &mut Vec<u32>, failures: &mut Vec<String>) {
-    let sent = Instant::now();
-    let answer = match request.send().await {
-        Ok(response) => {
-            let status = response.status();
-            match response.bytes().await {
-                Ok(_) if status.is_success() => Ok(()),
-                Ok(body) => Err(format!("{status}: {}", String::from_utf8_lossy(&body))),
-                Err(e) => Err(e.to_string()),
+/// The latencies of the answered requests of one kind, and why the others failed.
+#[derive(Default)]
+struct Timings {
+    latencies_us: Vec<u32>,
+    failures: Vec<String>,
+}
+
+type Connection = hyper::client::conn::http1::SendRequest<http_body_util::Empty<hyper::body::Bytes>>;
+
+impl Timings {
+    /// Sends `GET path` on the connection (opened first if there is none) and reads its whole
+    /// answer; keeps its latency if it was a 200. A connection that failed is opened again for
+    /// the next request.
+    async fn time(&mut self, api: &Api, connection: &mut Option<Connection>, path: &str, token: Option<&str>) {
+        let sent = Instant::now();
+        match get(api, connection, path, token).await {
+            Ok(()) => self.latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX)),
+            Err(failure) => {
+                *connection = None;
+                self.failures.push(failure);
             }
         }
-        Err(e) => Err(e.to_string()),
-    };
-    match answer {
-        Ok(()) => latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX)),
-        Err(failure) => failures.push(failure),
     }
+
+    fn probed(self) -> Probed {
+        Probed::of(self.latencies_us, self.failures)
+    }
+}
+
+async fn get(api: &Api, connection: &mut Option<Connection>, path: &str, token: Option<&str>) -> Result<(), String> {
+    use http_body_util::BodyExt;
+
+    let url: hyper::Uri = format!("{}{path}", api.base).parse().map_err(|e| format!("{e}"))?;
+    let authority = url.authority().ok_or("the API's URL has no host")?.clone();
+    if connection.is_none() {
+        let stream = tokio::net::TcpStream::connect(authority.as_str()).await.map_err(|e| e.to_string())?;
+        let (sender, driver) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(driver);
+        *connection = Some(sender);
+    }
+    let sender = connection.as_mut().ok_or("no connection")?;
+    let mut request = hyper::Request::get(url.path_and_query().map_or("/", |p| p.as_str())).header(hyper::header::HOST, authority.as_str());
+    if let Some(token) = token {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request.body(http_body_util::Empty::new()).map_err(|e| e.to_string())?;
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    if status.is_success() { Ok(()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&body))) }
 }
 
 async fn charger(i: u32, start: Instant, args: Arc<ChargerArgs>, mut gate: Gate) -> Tally {

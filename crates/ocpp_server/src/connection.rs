@@ -58,10 +58,12 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
     if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected(server.store.now()))).await {
         tracing::error!(error = %e, "could not record the connection");
     }
-    // A stop Joule asked for while the charger was away goes out again now.
-    tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
     let mut link = Link::new(server.clone(), login.clone());
-    Box::pin(link.load_live()).await;
+    if login.running_sessions {
+        // A stop Joule asked for while the charger was away goes out again now.
+        tokio::spawn(crate::session_watch::on_connect(server.clone(), login.organization, cs));
+        Box::pin(link.load_live()).await;
+    }
     let mut in_flight: Option<InFlight> = None;
     let mut last_heard = Instant::now();
     let mut pings = interval(server.config.ping_interval);

@@ -113,11 +113,16 @@ pub async fn upgrade(
         .write_buffer_size(limits.write_buffer_bytes)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
             // Every line the connection logs names the charger: its endpoint (the identity it
             // connects with), chargestation and organization.
             let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
-            connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span)
+            let elsewhere = server.connections.clone();
+            let running = connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span);
+            match elsewhere {
+                Some(runtime) => drop(runtime.spawn(running)),
+                None => running.await,
+            }
         })
 }
 

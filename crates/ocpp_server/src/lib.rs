@@ -99,8 +99,10 @@ pub struct OcppServer {
     pub runner: Arc<session_watch::RunnerHealth>,
     /// Writes the readings of live sessions, many connections' in one commit.
     pub writer: store::Writer,
-    /// Records the ends of connections, many in one go.
+    /// Records what connections say about their chargestations, many in one go.
     pub presence: presence::Recorder,
+    /// Where connections run once upgraded, if not where their handshake ran (`on_runtime`).
+    connections: Option<tokio::runtime::Handle>,
 }
 
 impl OcppServer {
@@ -116,7 +118,18 @@ impl OcppServer {
             config: Arc::new(config),
             memory: Arc::default(),
             runner: Arc::default(),
+            connections: None,
         }
+    }
+
+    /// Runs the chargers' connections on another runtime than the HTTP server's. A task that
+    /// becomes ready waits behind every task ready before it, and a fleet reconnecting at
+    /// once keeps thousands ready: on one runtime, an API request waited that long at each of
+    /// its steps (seconds at the p99 of a boot storm). On a runtime of their own the API's
+    /// tasks wait only for the threads' turn on the CPU.
+    pub fn on_runtime(mut self, connections: tokio::runtime::Handle) -> OcppServer {
+        self.connections = Some(connections);
+        self
     }
 
     /// `/ocpp/{endpoint}`, to merge into the application's router.

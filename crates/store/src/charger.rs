@@ -34,6 +34,10 @@ pub struct ChargerLogin {
     pub password_hash: Option<String>,
     /// What BootNotification answers; until Accepted, the charger may send nothing else.
     pub registration: Registration,
+    /// Sessions were running on it when it logged in. Most chargers that connect have none,
+    /// and a connection then has no sessions to read back: a session that starts later starts
+    /// through it (a fleet reconnecting at once read twice per charger for nothing).
+    pub running_sessions: bool,
 }
 
 /// A StartTransaction as the charger reported it.
@@ -155,10 +159,15 @@ struct StartRead {
 impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
     pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
-        let row = sqlx::query("SELECT id, organization_id, security_type, password_hash, registration FROM chargestations WHERE endpoint = $1")
-            .bind(endpoint.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, organization_id, security_type, password_hash, registration, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.chargestation_id = chargestations.id AND s.status IN ('started', 'paused')) \
+             THEN 1 ELSE 0 END AS BIGINT) AS running \
+             FROM chargestations WHERE endpoint = $1",
+        )
+        .bind(endpoint.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let parse = |column: &str| -> Result<Id, StoreError> { row.try_get::<String, _>(column)?.parse().map_err(StoreError::corrupt) };
         let security: String = row.try_get("security_type")?;
@@ -169,6 +178,7 @@ impl Store {
             security: if security == "basic" { SecurityType::Basic } else { SecurityType::None },
             password_hash: row.try_get("password_hash")?,
             registration: Registration::parse(&registration).ok_or_else(|| StoreError::corrupt(format!("registration {registration}")))?,
+            running_sessions: row.try_get::<i64, _>("running")? != 0,
         }))
     }
 

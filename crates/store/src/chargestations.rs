@@ -161,13 +161,19 @@ impl Store {
     pub async fn chargestations(&self, org: Id, page: Page, filters: &[Filter]) -> Result<Vec<Chargestation>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let rows = documents::list_rows(&mut conn, "chargestations", chargestation_columns!(), org, page, filters).await?;
-        let mut list = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.try_get("id")?;
-            let connectors = self.connectors_of(&mut conn, org, &id).await?;
-            list.push(chargestation_from_row(row, connectors)?);
+        // The page's connectors in one query, not one a chargestation: under load each round
+        // trip waits for the database's turn.
+        let ids: Vec<[String; 1]> = rows.iter().map(|row| row.try_get::<String, _>("id").map(|id| [id])).collect::<Result<_, _>>()?;
+        let sql = format!(
+            "SELECT chargestation_id, data FROM connectors WHERE chargestation_id {} AND organization_id = $2 ORDER BY connector_id",
+            self.backend.in_json_keys(1)
+        );
+        let mut connectors: std::collections::HashMap<String, Vec<Connector>> = std::collections::HashMap::new();
+        let keys = serde_json::to_string(&ids).map_err(StoreError::corrupt)?;
+        for row in sqlx::query(AssertSqlSafe(sql)).bind(keys).bind(org.to_string()).fetch_all(&mut *conn).await? {
+            connectors.entry(row.try_get("chargestation_id")?).or_default().push(documents::from_row(&row)?);
         }
-        Ok(list)
+        rows.iter().zip(ids).map(|(row, [id])| chargestation_from_row(row, connectors.remove(&id).unwrap_or_default())).collect()
     }
 
     pub(crate) async fn load_chargestation(&self, conn: &mut AnyConnection, org: Id, id: Id) -> Result<Chargestation, StoreError> {

@@ -110,6 +110,17 @@ impl Backend {
             Backend::Postgres => " FOR UPDATE",
         }
     }
+
+    /// `lock_in_turn` for rows whose other columns than their keys the transaction changes:
+    /// PostgreSQL's weaker `FOR NO KEY UPDATE`, which lets another transaction meanwhile insert a
+    /// row that refers to them (a session on a chargestation takes `FOR KEY SHARE` on it). With
+    /// `FOR UPDATE` the two waited for each other, each holding what the other needed.
+    pub(crate) fn lock_columns(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR NO KEY UPDATE",
+        }
+    }
 }
 
 impl Backend {

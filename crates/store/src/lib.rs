@@ -114,12 +114,18 @@ impl Store {
     }
 
     /// The same store over a pool of its own of `connections`, opened on the current runtime:
-    /// a task on a runtime of its own then waits on connections that runtime drives. They are
+    /// a task on a runtime of its own then waits on connections that runtime drives, and work
+    /// that comes in floods (a fleet's connections) does not queue the API behind it. They are
     /// not checked before each use: a broken one fails its transaction, and is replaced.
-    pub(crate) async fn with_own_pool(&self, connections: u32) -> Result<Store, StoreError> {
+    pub async fn with_own_pool(&self, connections: u32) -> Result<Store, StoreError> {
         let options = (*self.pool.connect_options()).clone();
         let pool = pool_options(self.backend, connections).test_before_acquire(false).connect_with(options).await?;
         Ok(Store { pool, ..self.clone() })
+    }
+
+    /// How many connections a pool of this store has.
+    pub fn connections(&self) -> u32 {
+        self.backend.max_connections()
     }
 
     pub fn backend(&self) -> Backend {

@@ -215,32 +215,39 @@ impl Store {
     }
 
     /// The round's chargestations as they are, with their connectors; on PostgreSQL locked
-    /// until the batch commits.
+    /// until the batch commits, connectors first, as a session start locks them.
     async fn stations_for_presence(&self, conn: &mut AnyConnection, keys: &str) -> Result<HashMap<Id, Station>, StoreError> {
-        let (b, lock) = (self.backend, self.backend.lock_in_turn());
-        let sql = format!("SELECT organization_id, status_at, {} FROM chargestations WHERE id {}{lock}", crate::chargestations::COLUMNS, b.in_json_keys(1));
-        let mut stations = HashMap::new();
-        for row in sqlx::query(AssertSqlSafe(sql)).bind(keys.to_string()).fetch_all(&mut *conn).await? {
-            let station = Station {
-                organization: row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?,
-                shown: chargestation_from_row(&row, Vec::new())?,
-                status_at: row.try_get("status_at")?,
-                connector_status_at: Vec::new(),
-                changed: false,
-            };
-            stations.insert(station.shown.id, station);
-        }
+        let b = self.backend;
         let sql = format!(
-            "SELECT organization_id, chargestation_id, data, status_at FROM connectors WHERE chargestation_id {} ORDER BY connector_id{lock}",
-            b.in_json_keys(1)
+            "SELECT organization_id, chargestation_id, data, status_at FROM connectors WHERE chargestation_id {} ORDER BY connector_id{}",
+            b.in_json_keys(1),
+            b.lock_columns()
         );
+        let mut connectors: HashMap<Id, Vec<(Id, Connector, Option<i64>)>> = HashMap::new();
         for row in sqlx::query(AssertSqlSafe(sql)).bind(keys.to_string()).fetch_all(&mut *conn).await? {
             let cs: Id = row.try_get::<String, _>("chargestation_id")?.parse().map_err(StoreError::corrupt)?;
             let organization: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
-            if let Some(station) = stations.get_mut(&cs).filter(|s| s.organization == organization) {
-                station.shown.connectors.push(documents::from_row(&row)?);
-                station.connector_status_at.push(row.try_get("status_at")?);
+            connectors.entry(cs).or_default().push((organization, documents::from_row(&row)?, row.try_get("status_at")?));
+        }
+        let sql = format!(
+            "SELECT organization_id, status_at, {} FROM chargestations WHERE id {}{}",
+            crate::chargestations::COLUMNS,
+            b.in_json_keys(1),
+            b.lock_columns()
+        );
+        let mut stations = HashMap::new();
+        for row in sqlx::query(AssertSqlSafe(sql)).bind(keys.to_string()).fetch_all(&mut *conn).await? {
+            let organization: Id = row.try_get::<String, _>("organization_id")?.parse().map_err(StoreError::corrupt)?;
+            let mut shown = chargestation_from_row(&row, Vec::new())?;
+            let mut connector_status_at = Vec::new();
+            for (owner, connector, status_at) in connectors.remove(&shown.id).unwrap_or_default() {
+                if owner == organization {
+                    shown.connectors.push(connector);
+                    connector_status_at.push(status_at);
+                }
             }
+            let station = Station { organization, shown, status_at: row.try_get("status_at")?, connector_status_at, changed: false };
+            stations.insert(station.shown.id, station);
         }
         Ok(stations)
     }

@@ -85,7 +85,7 @@ impl TestApp {
             webhook_allow_private: true,
         };
         let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
-        let router = api::router(ocpp.clone(), config);
+        let router = api::router(store.clone(), ocpp.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router)

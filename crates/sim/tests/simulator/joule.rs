@@ -49,6 +49,7 @@ impl Joule {
         let address = listener.local_addr().unwrap();
         let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
         let router = api::router(
+            store.clone(),
             ocpp.clone(),
             api::ApiConfig {
                 admin_token: None,
