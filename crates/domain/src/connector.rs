@@ -95,6 +95,25 @@ pub struct Connector {
     pub updated_at: Timestamp,
 }
 
+impl Connector {
+    /// A connector a charger reports and nobody registered: no rate, nothing known of its plug.
+    pub fn reported(id: Id, chargestation: Id, connector_id: u32, status: ConnectorStatus, now: Timestamp) -> Connector {
+        Connector {
+            id,
+            chargestation,
+            connector_id,
+            rate: None,
+            status,
+            kind: None,
+            format: None,
+            power_type: None,
+            power: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// `POST /v1.1/connectors`.
 #[derive(Deserialize, Debug, ToSchema)]
 #[serde(deny_unknown_fields)]

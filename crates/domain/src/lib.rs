@@ -9,6 +9,8 @@
 //!   [`rate`] (with [`restrictions`]): the resources of the REST API and the rules on their fields.
 //! - [`token`], [`transaction`], [`session`]: what chargers authorize with and report, and the
 //!   sessions the API shows for it.
+//! - [`presence`]: how connections, boots and status notifications change a chargestation,
+//!   also when they arrive out of order.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
 //! - [`event`]: the outbox record every state change produces.
 //! - [`top_up`], [`stripe`]: wallet top-ups through Stripe (the state machine that credits
@@ -32,6 +34,7 @@ pub mod money;
 pub mod organization;
 pub mod page;
 pub mod payment;
+pub mod presence;
 pub mod rate;
 pub mod restrictions;
 pub mod schema;
