@@ -210,3 +210,34 @@ async def test_chargers_beyond_the_nodes_cap_are_refused_with_a_503_to_retry(own
             return None
 
     assert await eventually(admitted) == "Accepted"
+
+
+async def test_handshakes_beyond_the_cap_wait_their_turn_or_are_refused_with_a_503(own_joule):
+    async def connect_all(joule, stations) -> list[int | str]:
+        """Each charger's outcome, all connecting at once: Accepted, or the refusal's status."""
+
+        async def one(cs):
+            endpoint = cs["endpoint"]
+            try:
+                async with connect(joule, endpoint, headers=basic_auth(endpoint, PASSWORD)) as charger:
+                    return (await charger.boot()).status
+            except InvalidStatus as refused:
+                response = refused.response
+                assert (response.headers.get("Retry-After"), b"too many charger handshakes" in response.body) == ("1", True)
+                return response.status_code
+
+        return await asyncio.gather(*(one(cs) for cs in stations))
+
+    # One handshake at a time, each a password check (tens of milliseconds at least).
+    waiting = own_joule(JOULE_MAX_HANDSHAKES="1")
+    api = waiting.organization()
+    stations = [await api.create_chargestation(security={"type": "basic", "password": PASSWORD}) for _ in range(6)]
+    assert await connect_all(waiting, stations) == ["Accepted"] * 6
+    assert counted(waiting, 'joule_charger_connections_refused_total{limit="handshakes"}') == 0
+
+    refusing = own_joule(JOULE_MAX_HANDSHAKES="1", JOULE_HANDSHAKE_WAIT="0")
+    api = refusing.organization()
+    stations = [await api.create_chargestation(security={"type": "basic", "password": PASSWORD}) for _ in range(6)]
+    outcomes = await connect_all(refusing, stations)
+    assert set(outcomes) == {"Accepted", 503}, outcomes
+    assert counted(refusing, 'joule_charger_connections_refused_total{limit="handshakes"}') == outcomes.count(503)

@@ -96,8 +96,10 @@ pub struct Settings {
     /// answered 503.
     pub max_chargers: usize,
     /// Charger WebSocket handshakes in progress at once (credentials read and checked); one
-    /// more is answered 503 before any database work.
+    /// more waits for a turn, then is answered 503 before any database work.
     pub max_handshakes: usize,
+    /// Seconds a charger handshake beyond `max_handshakes` waits for a turn; 0 refuses it at once.
+    pub handshake_wait: u64,
     /// Seconds a stopping server gives its charger connections and requests to finish.
     pub shutdown_timeout: u64,
     /// Charger password (Argon2) checks running at once on this node.
@@ -125,6 +127,7 @@ impl Settings {
             session_stale_after: std::time::Duration::from_secs(self.session_stale_after.max(1)),
             max_chargers: self.max_chargers.max(1),
             max_handshakes: self.max_handshakes.max(1),
+            handshake_wait: std::time::Duration::from_secs(self.handshake_wait),
             ..ocpp_server::OcppConfig::default()
         }
     }
@@ -192,6 +195,7 @@ impl std::fmt::Debug for Settings {
             .field("max_connections", &self.max_connections)
             .field("max_chargers", &self.max_chargers)
             .field("max_handshakes", &self.max_handshakes)
+            .field("handshake_wait", &self.handshake_wait)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("charger_auth_concurrency", &self.charger_auth_concurrency)
             .field("retention", &self.retention())
@@ -230,6 +234,7 @@ impl Default for Settings {
             // 500 of them left for the API's clients.
             max_chargers: 19_500,
             max_handshakes: 256,
+            handshake_wait: 5,
             shutdown_timeout: 10,
             charger_auth_concurrency: 2,
             retention_meter_values_days: 400,
@@ -340,9 +345,11 @@ http_header_timeout = 10
 http_body_timeout = 30
 max_connections = 20000
 # Of those, charger connections at once, and charger handshakes in progress (credentials being
-# checked): one more of either is answered 503 with Retry-After before any database work.
+# checked): one more of either is answered 503 with Retry-After before any database work, a
+# handshake after waiting up to `handshake_wait` seconds for a turn.
 max_chargers = 19500
 max_handshakes = 256
+handshake_wait = 5
 # Seconds a stopping server (SIGTERM, SIGINT) gives its charger connections, closed with a
 # WebSocket close frame, and requests in flight to finish before it closes the database.
 shutdown_timeout = 10

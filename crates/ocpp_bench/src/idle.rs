@@ -2,7 +2,8 @@
 //! connector Available; then, for the window, each sends a Heartbeat every interval (spread over
 //! the interval across the fleet, not all at once) and answers what the server asks. With
 //! `--watch-pid`, the server's resident memory is read before the first charger connects and at
-//! the end of the window, every charger still connected: the memory an idle connection costs.
+//! the end of the window, every charger still connected: the memory an idle connection costs
+//! (`--first-message-bytes`: after one large message each).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct IdleArgs {
     /// Heartbeat interval, seconds, instead of the one BootNotification gives.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub heartbeat: Option<u64>,
+    /// Each charger, once booted, sends one DataTransfer this large (bytes of its `data`)
+    /// before it idles: what a server keeps of a connection's largest message.
+    #[arg(long, default_value_t = 0)]
+    pub first_message_bytes: usize,
 }
 
 pub async fn run(args: IdleArgs) -> Summary {
@@ -46,6 +51,13 @@ async fn charger(i: u32, args: Arc<IdleArgs>, mut gate: Gate) -> Tally {
             return tally;
         }
     };
+    if args.first_message_bytes > 0 {
+        let payload = serde_json::json!({"vendorId": "bench", "data": "x".repeat(args.first_message_bytes)}).to_string();
+        if let Err(f) = link.call("DataTransfer", &payload).await {
+            tally.failed(&f);
+            return tally;
+        }
+    }
     let Some(window) = gate.ready().await else { return tally };
     let every = Duration::from_secs(args.heartbeat.or(given).unwrap_or(DEFAULT_HEARTBEAT_S));
     // Charger i's first heartbeat falls i/N of the way into the interval.

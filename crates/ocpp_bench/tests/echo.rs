@@ -30,7 +30,8 @@ async fn meter_values_flow_in_a_closed_loop() {
 #[tokio::test]
 async fn idle_chargers_heartbeat_and_the_server_memory_is_read() {
     let url = echo().await;
-    let args = IdleArgs { chargers: chargers(url, 3, 1.5), heartbeat: Some(1) };
+    // A large first message each, answered before they idle.
+    let args = IdleArgs { chargers: chargers(url, 3, 1.5), heartbeat: Some(1), first_message_bytes: 50_000 };
     let summary = ocpp_bench::idle::run(args).await;
     assert_eq!((summary.ready, summary.errors), (3, 0), "{summary:?}");
     // Each charger's first heartbeat is due within the first second of the window.

@@ -4,18 +4,24 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use ocpp16::{Direction, ErrorCode, Frame};
 use serde_json::Value;
 use store::{ChargerLogin, Presence};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tracing::Instrument;
 
 use crate::OcppServer;
+use crate::fragments::Cutting;
 use crate::handlers::{self, Link};
-use crate::registry::{CallFailure, OutboundCall, REPLACED, Seat, Ticket};
+use crate::registry::{CallFailure, Close, OutboundCall, REPLACED, Seat, Ticket};
+
+/// A charger's WebSocket, read through `fragments`.
+pub type Socket = WebSocketStream<Cutting<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// The call this side sent and waits an answer for.
 struct InFlight {
@@ -47,7 +53,7 @@ pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 /// as the largest state it can be in: the work on a message and the database calls are boxed,
 /// so that an idle connection's task holds only the loop's state (about 3 KiB instead of 20;
 /// BENCHMARKS.md, "Idle connections at 19,000 chargers").
-pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket, checked: Checked, _seat: Seat) {
+pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
     let mut registration = server.registry.register(cs, login.organization, checked.ticket);
     // A change of credentials committed between the handshake's check and this registration
@@ -78,10 +84,10 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
             biased;
             close = &mut registration.close => {
                 let close = close.unwrap_or(REPLACED);
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: close.code, reason: close.reason.into() }))).await;
+                let _ = socket.send(close_frame(close)).await;
                 break;
             }
-            received = socket.recv() => match received {
+            received = socket.next() => match received {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
                     if let Some(answer) = Box::pin(on_text(&mut link, &mut in_flight, text.as_str())).await
@@ -93,13 +99,13 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: WebSocket,
                     last_heard = Instant::now();
                     tracing::debug!("ignored a binary frame: OCPP-J is text");
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             call = registration.calls.recv(), if in_flight.is_none() => {
                 // The queue closes only when a newer connection took this one's place.
                 let Some(call) = call else {
-                    let _ = socket.send(Message::Close(Some(CloseFrame { code: REPLACED.code, reason: REPLACED.reason.into() }))).await;
+                    let _ = socket.send(close_frame(REPLACED)).await;
                     break;
                 };
                 if let Some(sent) = send_call(&mut socket, *call).await {
@@ -151,7 +157,11 @@ async fn credentials_unchanged(server: &OcppServer, endpoint: &str, login: &Char
 }
 
 /// Sends a queued call unless its caller stopped waiting.
-async fn send_call(socket: &mut WebSocket, call: OutboundCall) -> Option<InFlight> {
+fn close_frame(close: Close) -> Message {
+    Message::Close(Some(CloseFrame { code: close.code.into(), reason: close.reason.into() }))
+}
+
+async fn send_call(socket: &mut Socket, call: OutboundCall) -> Option<InFlight> {
     if call.reply.is_closed() {
         return None;
     }

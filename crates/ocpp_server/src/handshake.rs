@@ -5,16 +5,23 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use domain::chargestation::SecurityType;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tracing::Instrument;
 
 use crate::OcppServer;
 use crate::auth::Busy;
-use crate::connection::{self, Checked};
+use crate::connection::{self, Checked, Limits, Socket};
+use crate::fragments::{Cutter, Cutting};
 use crate::registry::NoSeat;
 
 pub const SUBPROTOCOL: &str = "ocpp1.6";
@@ -44,17 +51,19 @@ pub async fn upgrade(
     Path(endpoint): Path<String>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Response {
-    let offers_ocpp16 = ws.requested_protocols().any(|p| p.as_bytes().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
+    let offers_ocpp16 = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .any(|p| p.trim_ascii().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
     if !offers_ocpp16 {
         return refuse(&endpoint, StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 is required");
     }
-    // The node's limits, before any database work.
-    let Ok(_handshake) = server.handshakes.clone().try_acquire_owned() else {
-        refused("handshakes");
-        return unavailable(&endpoint, "too many charger handshakes in progress; try again later");
-    };
+    // The node's limits, before any database work. A fleet reconnecting at once waits its
+    // turn rather than being sent away: a refused charger comes back with a new connection
+    // and handshake, which cost both sides more than the wait.
     let seat = match server.registry.seat() {
         Ok(seat) => seat,
         Err(NoSeat::Full) => {
@@ -65,6 +74,11 @@ pub async fn upgrade(
             refused("stopping");
             return unavailable(&endpoint, "the server is shutting down; try again later");
         }
+    };
+    let turn = tokio::time::timeout(server.config.handshake_wait, server.handshakes.clone().acquire_owned());
+    let Ok(Ok(_handshake)) = turn.await else {
+        refused("handshakes");
+        return unavailable(&endpoint, "too many charger handshakes in progress; try again later");
     };
     let source = peer.map(|Extension(ConnectInfo(address))| address.ip());
     if let Some(wait) = server.gate.throttled(&endpoint, source) {
@@ -106,24 +120,78 @@ pub async fn upgrade(
     };
     counted("accepted");
     server.gate.succeeded(&endpoint);
-    let limits = server.config.limits;
     let ticket = server.registry.ticket();
-    ws.protocols([SUBPROTOCOL])
+    let elsewhere = server.connections.clone();
+    let limits = server.config.limits;
+    let connecting = async move {
+        let Ok(upgraded) = ws.on_upgrade.await else { return };
+        // Every line the connection logs names the charger: its endpoint (the identity it
+        // connects with), chargestation and organization.
+        let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
+        let socket = websocket(TokioIo::new(upgraded), limits).await;
+        connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span).await;
+    };
+    match elsewhere {
+        Some(runtime) => drop(runtime.spawn(connecting)),
+        None => drop(tokio::spawn(connecting)),
+    }
+    let accept = derive_accept_key(ws.key.as_bytes());
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, "upgrade"),
+            (header::UPGRADE, "websocket"),
+            (header::SEC_WEBSOCKET_ACCEPT, &accept),
+            (header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL),
+        ],
+    )
+        .into_response()
+}
+
+/// The charger's connection as a WebSocket, its large frames cut (`fragments`).
+async fn websocket(io: TokioIo<hyper::upgrade::Upgraded>, limits: Limits) -> Socket {
+    let config = WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
-        .max_message_size(limits.max_message_bytes)
-        .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| async move {
-            // Every line the connection logs names the charger: its endpoint (the identity it
-            // connects with), chargestation and organization.
-            let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
-            let elsewhere = server.connections.clone();
-            let running = connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span);
-            match elsewhere {
-                Some(runtime) => drop(runtime.spawn(running)),
-                None => running.await,
-            }
-        })
+        .max_message_size(Some(limits.max_message_bytes))
+        .max_frame_size(Some(limits.max_message_bytes));
+    let io = Cutting::new(io, Cutter::new(limits.read_buffer_bytes, limits.max_message_bytes));
+    WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
+}
+
+/// A WebSocket upgrade request (RFC 6455 section 4.2.1), refused as axum's own extractor
+/// refuses one. Joule makes the WebSocket itself, so that it reads through `fragments`.
+pub struct Upgrade {
+    key: HeaderValue,
+    on_upgrade: OnUpgrade,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let has = |name, wanted: &str| {
+            parts.headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(wanted))))
+        };
+        if parts.method != Method::GET {
+            return Err((StatusCode::METHOD_NOT_ALLOWED, "Request method must be `GET`"));
+        }
+        if !has(header::CONNECTION, "upgrade") {
+            return Err((StatusCode::BAD_REQUEST, "Connection header did not include 'upgrade'"));
+        }
+        if !has(header::UPGRADE, "websocket") {
+            return Err((StatusCode::BAD_REQUEST, "`Upgrade` header did not include 'websocket'"));
+        }
+        if parts.headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+            return Err((StatusCode::BAD_REQUEST, "`Sec-WebSocket-Version` header did not include '13'"));
+        }
+        let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).cloned().ok_or((StatusCode::BAD_REQUEST, "`Sec-WebSocket-Key` header missing"))?;
+        let on_upgrade = parts
+            .extensions
+            .remove::<OnUpgrade>()
+            .ok_or((StatusCode::UPGRADE_REQUIRED, "WebSocket request couldn't be upgraded since no upgrade state was present"))?;
+        Ok(Upgrade { key, on_upgrade })
+    }
 }
 
 /// A 503 that asks the charger to come back in a second.

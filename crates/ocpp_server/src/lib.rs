@@ -12,6 +12,7 @@
 
 mod auth;
 mod connection;
+mod fragments;
 mod handlers;
 mod handshake;
 pub mod passwords;
@@ -60,8 +61,10 @@ pub struct OcppConfig {
     /// Charger connections open at once on this node; one more is refused (503).
     pub max_chargers: usize,
     /// WebSocket handshakes (credentials being read and checked) in progress at once; one more
-    /// is refused (503) before any database work.
+    /// waits for a turn, at most `handshake_wait`, and is then refused (503) before any
+    /// database work.
     pub max_handshakes: usize,
+    pub handshake_wait: Duration,
 }
 
 impl Default for OcppConfig {
@@ -80,6 +83,7 @@ impl Default for OcppConfig {
             session_stale_after: Duration::from_secs(86_400),
             max_chargers: 19_500,
             max_handshakes: 256,
+            handshake_wait: Duration::from_secs(5),
         }
     }
 }
