@@ -10,6 +10,9 @@ mod tls;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "joule", version, about = "Joule: an EV charging backend with wallet-paid sessions")]
 struct Cli {
