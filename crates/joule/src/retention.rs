@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use store::{Retention, Store};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Rows of one kind deleted per transaction.
@@ -11,11 +12,11 @@ const BATCH: u32 = 1000;
 /// How often to look for expired rows.
 const INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Starts the runner; it runs until the task is aborted.
-pub fn spawn(store: Store, retention: Retention) -> JoinHandle<()> {
+/// Starts the runner; it ends once `stop` turns true, after the batch in progress.
+pub fn spawn(store: Store, retention: Retention, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            loop {
+            while !*stop.borrow() {
                 match store.purge_expired(&retention, BATCH).await {
                     Ok(purged) if purged.full(BATCH) => {
                         tracing::debug!(?purged, "deleted expired rows; more are due");
@@ -32,7 +33,10 @@ pub fn spawn(store: Store, retention: Retention) -> JoinHandle<()> {
                     }
                 }
             }
-            tokio::time::sleep(INTERVAL).await;
+            tokio::select! {
+                () = tokio::time::sleep(INTERVAL) => {}
+                _ = stop.wait_for(|&stopped| stopped) => return,
+            }
         }
     })
 }

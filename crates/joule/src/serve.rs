@@ -101,7 +101,11 @@ impl Server {
         if lost > 0 {
             tracing::info!(chargestations = lost, "marked offline the chargers an earlier run left online");
         }
-        let expiry = stripe::TopUps::new(self.store.clone(), self.stripe.client(), self.stripe.top_up_lifetime).spawn_expiry(self.stripe.expiry_interval());
+        // The runners are told to stop, and finish what they are writing, before the store
+        // closes.
+        let (stop, told) = tokio::sync::watch::channel(false);
+        let expiry = stripe::TopUps::new(self.store.clone(), self.stripe.client(), self.stripe.top_up_lifetime)
+            .spawn_expiry(self.stripe.expiry_interval(), told.clone());
         let config = api::ApiConfig {
             admin_token: self.admin_token,
             public_ws_url,
@@ -111,15 +115,15 @@ impl Server {
             webhook_allow_private: self.webhooks.allow_private,
         };
         let backend = self.store.backend();
-        let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks);
-        let retention = crate::retention::spawn(self.store.clone(), self.retention);
+        let dispatcher = webhooks::spawn(self.store.clone(), self.webhooks, told.clone());
+        let retention = crate::retention::spawn(self.store.clone(), self.retention, told.clone());
         // Chargers read and write through a pool of their own: a fleet reconnecting at once
         // queued the API's requests behind thousands of its reads (seconds in a boot storm).
         let chargers = self.store.with_own_pool(self.store.connections()).await?;
         let runtime = tokio::runtime::Builder::new_multi_thread().thread_name("chargers").enable_all().build()?;
         let ocpp = OcppServer::new(chargers.clone(), self.ocpp).on_runtime(runtime.handle().clone());
         let connections = Connections(Some(runtime));
-        let runner = ocpp_server::session_watch::spawn(ocpp.clone());
+        let runner = ocpp_server::session_watch::spawn(ocpp.clone(), told);
         let router = api::router(self.store.clone(), ocpp.clone(), config);
         tracing::info!(%address, ?backend, "listening on {http}://{address}");
         let (signalled, stopping) = tokio::sync::oneshot::channel();
@@ -157,10 +161,14 @@ impl Server {
             tracing::warn!(chargers = left, "stopping without waiting any longer for charger connections and requests");
         }
         // The runners would otherwise go on using a store its owner is about to close: each is
-        // waited for until it has stopped, not only told to.
-        for task in [runner, dispatcher, expiry, retention] {
-            task.abort();
-            let _ = task.await;
+        // told, and waited for until it has stopped. One that does not within the bound is
+        // aborted, whatever it was doing.
+        let _ = stop.send(true);
+        for mut task in [runner, dispatcher, expiry, retention] {
+            if tokio::time::timeout(self.http.shutdown_timeout, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
         chargers.close().await;
         drop(connections);

@@ -143,15 +143,21 @@ impl Drop for StoppedOnDrop {
 
 /// Runs the session runner (`tick` every `watch_interval`) under a supervisor until the
 /// process ends; aborting the returned task stops both.
-pub fn spawn(server: OcppServer) -> tokio::task::JoinHandle<()> {
+pub fn spawn(server: OcppServer, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     let health = server.runner.clone();
     let restart_after = server.config.watch_interval;
-    supervise(health, restart_after, move || run(server.clone()))
+    let stopped = stop.clone();
+    supervise(health, restart_after, stopped, move || run(server.clone(), stop.clone()))
 }
 
 /// Runs `runner` again `restart_after` each time it ends (a panic included), with `health`
-/// stopped in between.
-pub fn supervise<F, R>(health: std::sync::Arc<RunnerHealth>, restart_after: Duration, runner: F) -> tokio::task::JoinHandle<()>
+/// stopped in between, until `stop` turns true.
+pub fn supervise<F, R>(
+    health: std::sync::Arc<RunnerHealth>,
+    restart_after: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+    runner: F,
+) -> tokio::task::JoinHandle<()>
 where
     F: Fn() -> R + Send + 'static,
     R: std::future::Future<Output = ()> + Send + 'static,
@@ -163,6 +169,9 @@ where
             let mut task = AbortOnDrop(tokio::spawn(runner()));
             let ended = (&mut task.0).await;
             health.stopped();
+            if *stop.borrow() {
+                return;
+            }
             match ended {
                 Err(e) if e.is_panic() => tracing::error!("the session runner panicked; restarting it"),
                 _ => tracing::error!("the session runner stopped; restarting it"),
@@ -172,11 +181,15 @@ where
     })
 }
 
-async fn run(server: OcppServer) {
+/// Rounds until `stop` turns true; a round in progress is finished first.
+async fn run(server: OcppServer, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut timer = tokio::time::interval(server.config.watch_interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        timer.tick().await;
+        tokio::select! {
+            _ = timer.tick() => {}
+            _ = stop.wait_for(|&stopped| stopped) => return,
+        }
         server.runner.beat();
         if let Err(e) = tick(&server).await {
             tracing::error!(error = %e, "the session runner failed a round");

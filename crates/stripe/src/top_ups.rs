@@ -258,12 +258,15 @@ impl TopUps {
     }
 
     /// Runs [`TopUps::expire_due`] every `every` until the task is aborted.
-    pub fn spawn_expiry(self, every: Duration) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_expiry(self, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.wait_for(|&stopped| stopped) => return,
+                }
                 if let Err(e) = self.expire_due().await {
                     tracing::warn!(error = %e, "the top-up expiry round failed");
                 }

@@ -78,7 +78,8 @@ async fn main() {
     println!("{backend:?}: {expected} events written in {:.1} s", written.elapsed().as_secs_f64());
 
     let started = Instant::now();
-    let dispatcher = webhooks::spawn(store.clone(), webhooks::DispatcherConfig::default());
+    let (_running, told) = tokio::sync::watch::channel(false);
+    let dispatcher = webhooks::spawn(store.clone(), webhooks::DispatcherConfig::default(), told);
     while received.load(Ordering::Relaxed) < expected {
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(started.elapsed() < Duration::from_secs(600), "stalled at {} of {expected}", received.load(Ordering::Relaxed));

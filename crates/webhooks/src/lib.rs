@@ -29,7 +29,7 @@ use domain::Id;
 use domain::webhook_delivery::{self as rules, AttemptFacts, DeliveryAttempt, Response, Slots, Verdict};
 use store::{ClaimedDelivery, FinishedAttempt, Store};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinHandle;
 
 #[derive(Clone, Debug)]
@@ -70,12 +70,13 @@ impl Default for DispatcherConfig {
     }
 }
 
-/// Starts the dispatcher on `store`; it runs until the task is aborted.
-pub fn spawn(store: Store, config: DispatcherConfig) -> JoinHandle<()> {
+/// Starts the dispatcher on `store`; it ends once `stop` turns true, after the transaction in
+/// progress: one aborted after its COMMIT was sent was rolled back on a closing pool.
+pub fn spawn(store: Store, config: DispatcherConfig, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let (finished, to_record) = unbounded_channel();
     let dispatcher = Dispatcher::new(store, config, finished);
     tokio::spawn(async move {
-        tokio::join!(dispatcher.run(), dispatcher.record(to_record));
+        tokio::join!(dispatcher.run(stop.clone()), dispatcher.record(to_record, stop));
     })
 }
 
@@ -115,8 +116,17 @@ impl Dispatcher {
     }
 
     /// Records what the delivery tasks finished, in batches, then frees their slots.
-    async fn record(&self, mut to_record: UnboundedReceiver<Done>) {
-        while let Some(first) = to_record.recv().await {
+    async fn record(&self, mut to_record: UnboundedReceiver<Done>, mut stop: watch::Receiver<bool>) {
+        loop {
+            // Attempts that end after the stop are not recorded: their leases run out and
+            // another run delivers them again.
+            let first = tokio::select! {
+                done = to_record.recv() => match done {
+                    Some(done) => done,
+                    None => return,
+                },
+                _ = stop.wait_for(|&stopped| stopped) => return,
+            };
             let mut batch = vec![first];
             while batch.len() < RECORD_BATCH {
                 match to_record.try_recv() {
@@ -141,23 +151,24 @@ impl Dispatcher {
         }
     }
 
-    async fn run(&self) {
+    async fn run(&self, mut stop: watch::Receiver<bool>) {
         loop {
-            self.fan_out().await;
+            self.fan_out(&stop).await;
             if let Err(e) = self.dispatch().await {
                 tracing::warn!(error = %e, "webhook dispatch failed; trying again");
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
                 _ = self.wake.notified() => {}
+                _ = stop.wait_for(|&stopped| stopped) => return,
             }
         }
     }
 
-    async fn fan_out(&self) {
+    async fn fan_out(&self, stop: &watch::Receiver<bool>) {
         loop {
             match self.store.fan_out_events(self.config.fan_out_batch).await {
-                Ok(n) if n == self.config.fan_out_batch as usize => continue,
+                Ok(n) if n == self.config.fan_out_batch as usize && !*stop.borrow() => continue,
                 Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook fan-out failed; trying again");

@@ -91,6 +91,8 @@ struct World {
     org: Id,
     db: Option<TestDatabase>,
     dispatcher: Option<tokio::task::JoinHandle<()>>,
+    /// Tells the dispatchers to stop.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 fn config() -> DispatcherConfig {
@@ -112,7 +114,7 @@ impl World {
         let org = organization(&store, "Hooks").await;
         // Endpoints created from here on do not get the organization's creation.
         clock.advance_ms(1000);
-        World { store, clock, org, db: Some(db), dispatcher: None }
+        World { store, clock, org, db: Some(db), dispatcher: None, stopping: tokio::sync::watch::channel(false).0 }
     }
 
     /// Waits until `n` attempts to deliver to `endpoint` are recorded (the receiver sees a
@@ -128,7 +130,7 @@ impl World {
     }
 
     fn start(&mut self, config: DispatcherConfig) {
-        self.dispatcher = Some(webhooks::spawn(self.store.clone(), config));
+        self.dispatcher = Some(webhooks::spawn(self.store.clone(), config, self.stopping.subscribe()));
     }
 
     async fn endpoint(&self, url: &str, events: &[&str]) -> (WebhookEndpoint, Secret) {
@@ -170,9 +172,9 @@ impl World {
     }
 
     async fn stop(mut self) {
+        self.stopping.send_replace(true);
         if let Some(d) = self.dispatcher.take() {
-            d.abort();
-            let _ = d.await;
+            tokio::time::timeout(Duration::from_secs(10), d).await.expect("the dispatcher stops when told").unwrap();
         }
         self.store.close().await;
         if let Some(db) = self.db.take() {
@@ -582,7 +584,7 @@ async fn two_nodes_share_the_work_without_sending_anything_twice_and_keep_the_or
         }
         // A second node: its own connections to the same database, the same clock.
         let other = Store::connect(&w.db.as_ref().unwrap().url, w.clock.clone()).await.unwrap();
-        let second = webhooks::spawn(other.clone(), config());
+        let second = webhooks::spawn(other.clone(), config(), w.stopping.subscribe());
         w.start(config());
         let expected = 4 * 7 + 10;
         until("every event", || receiver.got().len() >= expected).await;
@@ -599,7 +601,8 @@ async fn two_nodes_share_the_work_without_sending_anything_twice_and_keep_the_or
             assert_eq!(order.len(), 7);
             assert_eq!(order, sorted, "{backend:?}: one chargestation's events in order");
         }
-        second.abort();
+        w.stopping.send_replace(true);
+        second.await.unwrap();
         other.close().await;
         w.stop().await;
     }

@@ -60,17 +60,19 @@ async fn metric_labels_take_only_known_methods_and_route_templates() {
 async fn readiness_follows_the_session_runner_which_is_restarted_after_a_panic() {
     let app = TestApp::spawn(store::testing::BACKENDS[0]).await;
     let ready = || async { app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status().as_u16() };
-    let runner = ocpp_server::session_watch::spawn(app.ocpp.clone());
+    let (stop, told) = tokio::sync::watch::channel(false);
+    let runner = ocpp_server::session_watch::spawn(app.ocpp.clone(), told.clone());
     assert_eq!(ready().await, 200, "the runner runs");
-    runner.abort();
-    let _ = runner.await;
+    stop.send_replace(true);
+    tokio::time::timeout(std::time::Duration::from_secs(10), runner).await.expect("the runner stops when told").unwrap();
     assert_eq!(ready().await, 503, "the runner was stopped");
+    stop.send_replace(false);
 
     // A runner that panics on its first run is marked stopped, then restarted.
     let health = app.ocpp.runner.clone();
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = runs.clone();
-    let supervisor = ocpp_server::session_watch::supervise(health.clone(), std::time::Duration::from_secs(1), move || {
+    let supervisor = ocpp_server::session_watch::supervise(health.clone(), std::time::Duration::from_secs(1), told, move || {
         let run = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async move {
             assert!(run > 0, "a bad number on the first run");
