@@ -40,6 +40,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url, Arc::new(SystemClock))
         .await
         .with_context(|| format!("opening the database {}", store::dialect::redact(&settings.database_url)))?;
+    let _sole = store.claim_sole_server()?;
     if settings.admin_token.is_none()
         && let Some((org, key)) = api::create_first_organization(&store).await?
     {

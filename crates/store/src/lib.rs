@@ -61,6 +61,13 @@ pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};
 pub use writer::{Readings, SessionProgress, Writer, Written};
 
+/// This process's claim to be the only server on a SQLite database (`Store::claim_sole_server`),
+/// given up when dropped.
+#[derive(Debug)]
+pub struct SoleServer {
+    _lock: std::fs::File,
+}
+
 /// Where "now" comes from, so that tests can move time.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
@@ -121,6 +128,31 @@ impl Store {
         let options = (*self.pool.connect_options()).clone();
         let pool = pool_options(self.backend, connections).test_before_acquire(false).connect_with(options).await?;
         Ok(Store { pool, ..self.clone() })
+    }
+
+    /// Makes this process the only server on a SQLite database, for as long as the answer is
+    /// kept: SQLite is one node by design (SPEC 11), and a second server on the same file would
+    /// take its chargers' registrations and timer work as its own. The lock is the operating
+    /// system's (`flock`) on a file beside the database, so it goes with the process, however
+    /// it ends. Nothing to hold on PostgreSQL or for a database in memory.
+    pub fn claim_sole_server(&self) -> Result<Option<SoleServer>, StoreError> {
+        let Some(database) = self.backend.direct_file(&self.pool.connect_options()) else { return Ok(None) };
+        let mut name = database.clone().into_os_string();
+        name.push(".lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(|e| StoreError::Config(format!("could not open {}: {e}", std::path::Path::new(&name).display())))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(SoleServer { _lock: lock })),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Config(format!(
+                "another joule serve is running on the SQLite database {}: SQLite is one node; run several nodes on PostgreSQL",
+                database.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Config(format!("could not lock {}: {e}", std::path::Path::new(&name).display()))),
+        }
     }
 
     /// How many connections a pool of this store has.

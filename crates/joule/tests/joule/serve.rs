@@ -162,6 +162,33 @@ fn a_bad_database_url_is_a_clear_error() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let dir = temp_dir("sole");
+    let first = Server::start(&dir, &[], &[("JOULE_ADMIN_TOKEN", ADMIN)]);
+    let second = tokio::process::Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("JOULE_ADMIN_TOKEN", ADMIN)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let second =
+        tokio::time::timeout(Duration::from_secs(30), second.wait_with_output()).await.expect("a second server started on the same SQLite file").unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another joule serve is running on the SQLite database") && stderr.contains("SQLite is one node"), "{stderr}");
+    // The first goes on serving; once it stopped, the file is free again.
+    assert_eq!(get(&first.base, "/v1.1/organizations", ADMIN).await.0, 200);
+    let (clean, output) = first.terminate();
+    assert!(clean, "{output:#?}");
+    let again = Server::start(&dir, &[], &[("JOULE_ADMIN_TOKEN", ADMIN)]);
+    assert!(again.terminate().0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// The README's walk-through, run as written against a real server on each backend.
 #[tokio::test]
 async fn the_readme_walkthrough_runs_as_written() {
