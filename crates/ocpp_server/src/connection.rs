@@ -156,11 +156,11 @@ async fn credentials_unchanged(server: &OcppServer, endpoint: &str, login: &Char
     }
 }
 
-/// Sends a queued call unless its caller stopped waiting.
 fn close_frame(close: Close) -> Message {
     Message::Close(Some(CloseFrame { code: close.code.into(), reason: close.reason.into() }))
 }
 
+/// Sends a queued call unless its caller stopped waiting.
 async fn send_call(socket: &mut Socket, call: OutboundCall) -> Option<InFlight> {
     if call.reply.is_closed() {
         return None;

@@ -75,11 +75,6 @@ pub async fn upgrade(
             return unavailable(&endpoint, "the server is shutting down; try again later");
         }
     };
-    let turn = tokio::time::timeout(server.config.handshake_wait, server.handshakes.clone().acquire_owned());
-    let Ok(Ok(_handshake)) = turn.await else {
-        refused("handshakes");
-        return unavailable(&endpoint, "too many charger handshakes in progress; try again later");
-    };
     let source = peer.map(|Extension(ConnectInfo(address))| address.ip());
     if let Some(wait) = server.gate.throttled(&endpoint, source) {
         counted("throttled");
@@ -91,6 +86,12 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    // Throttled ones are answered first: they cost nothing, and do not wait for a turn.
+    let turn = tokio::time::timeout(server.config.handshake_wait, server.handshakes.clone().acquire_owned());
+    let Ok(Ok(_handshake)) = turn.await else {
+        refused("handshakes");
+        return unavailable(&endpoint, "too many charger handshakes in progress; try again later");
+    };
     let disconnects = server.registry.disconnects();
     let login = match server.store.charger_login(&endpoint).await {
         Ok(login) => login,

@@ -141,8 +141,8 @@ impl Drop for StoppedOnDrop {
     }
 }
 
-/// Runs the session runner (`tick` every `watch_interval`) under a supervisor until the
-/// process ends; aborting the returned task stops both.
+/// Runs the session runner (`tick` every `watch_interval`) under a supervisor until `stop`
+/// turns true (or its sender is dropped); the round in progress is finished first.
 pub fn spawn(server: OcppServer, stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     let health = server.runner.clone();
     let restart_after = server.config.watch_interval;
@@ -169,7 +169,7 @@ where
             let mut task = AbortOnDrop(tokio::spawn(runner()));
             let ended = (&mut task.0).await;
             health.stopped();
-            if *stop.borrow() {
+            if *stop.borrow() || stop.has_changed().is_err() {
                 return;
             }
             match ended {

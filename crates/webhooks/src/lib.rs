@@ -70,8 +70,9 @@ impl Default for DispatcherConfig {
     }
 }
 
-/// Starts the dispatcher on `store`; it ends once `stop` turns true, after the transaction in
-/// progress: one aborted after its COMMIT was sent was rolled back on a closing pool.
+/// Starts the dispatcher on `store`; it ends once `stop` turns true (or its sender is dropped),
+/// after the transaction in progress: a task aborted after its COMMIT went out still sent a
+/// ROLLBACK, which PostgreSQL answered with a warning.
 pub fn spawn(store: Store, config: DispatcherConfig, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let (finished, to_record) = unbounded_channel();
     let dispatcher = Dispatcher::new(store, config, finished);
