@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
 
-use crate::usage::{Stopwatch, Usage, rss_kib};
+use crate::usage::{Stopwatch, Usage, Watched};
 
 /// How long chargers have to connect and set up before the window opens without the late ones.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
@@ -18,15 +18,31 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Where and how fast the chargers connect.
 #[derive(clap::Args, Clone, Debug)]
 pub struct FleetArgs {
-    /// The server's OCPP base URL; charger i connects to {url}/{prefix}{i}.
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ocpp")]
-    pub url: String,
+    /// The server's OCPP base URL; charger i connects to {url}/{prefix}{i}. Several, separated
+    /// by commas (one per node): charger i connects to the (i mod n)th.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ocpp", value_delimiter = ',')]
+    pub url: Vec<String>,
     /// New connections per second, so that the server's accept queue keeps up.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub connect_rate: u32,
-    /// The server's process id: its CPU time and resident memory are reported too.
+    /// The server's process id (several, separated by commas: one per node): its CPU time and
+    /// resident memory are reported too.
+    #[arg(long, value_delimiter = ',')]
+    pub watch_pid: Vec<u32>,
+    /// The database's processes' name (`postgres`): their CPU time is reported too.
     #[arg(long)]
-    pub watch_pid: Option<u32>,
+    pub watch_database: Option<String>,
+}
+
+impl FleetArgs {
+    /// Where charger `i` connects.
+    pub fn url(&self, i: u32) -> &str {
+        &self.url[i as usize % self.url.len()]
+    }
+
+    pub fn watched(&self) -> Watched {
+        Watched { servers: self.watch_pid.clone(), database: self.watch_database.clone() }
+    }
 }
 
 /// The chargers of a run that registers them by name: `meter` and `idle`.
@@ -105,7 +121,7 @@ pub struct Fleet<R> {
     go: watch::Sender<Option<Window>>,
     stop: watch::Sender<bool>,
     pub ready: u32,
-    watch_pid: Option<u32>,
+    watched: Watched,
     rss_before_kib: Option<u64>,
     stopwatch: Option<Stopwatch>,
 }
@@ -118,7 +134,8 @@ impl<R: Send + 'static> Fleet<R> {
         F: Fn(u32, Gate) -> Fut,
         Fut: Future<Output = R> + Send + 'static,
     {
-        let rss_before_kib = args.watch_pid.and_then(rss_kib);
+        let watched = args.watched();
+        let rss_before_kib = watched.rss_kib();
         let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
         let (go, go_rx) = watch::channel(None);
         let (stop, stop_rx) = watch::channel(false);
@@ -147,13 +164,13 @@ impl<R: Send + 'static> Fleet<R> {
             }
         }
         eprintln!("{ready} of {count} chargers ready");
-        Fleet { chargers, go, stop, ready, watch_pid: args.watch_pid, rss_before_kib, stopwatch: None }
+        Fleet { chargers, go, stop, ready, watched, rss_before_kib, stopwatch: None }
     }
 
     /// Opens the measured window for `duration`, from now; what the run costs is measured from
     /// here.
     pub fn go(&mut self, duration: Duration) -> Window {
-        self.stopwatch = Some(Stopwatch::start(self.watch_pid, self.rss_before_kib));
+        self.stopwatch = Some(Stopwatch::start(&self.watched, self.rss_before_kib));
         let start = Instant::now();
         let window = Window { start, end: start + duration };
         self.go.send_replace(Some(window));

@@ -44,7 +44,7 @@ pub async fn run(args: IdleArgs) -> Summary {
 
 async fn charger(i: u32, args: Arc<IdleArgs>, mut gate: Gate) -> Tally {
     let mut tally = Tally::default();
-    let (mut link, given) = match Link::boot(&args.chargers.fleet.url, &args.chargers.identity(i), CONNECTOR, "Available").await {
+    let (mut link, given) = match Link::boot(args.chargers.fleet.url(i), &args.chargers.identity(i), CONNECTOR, "Available").await {
         Ok(booted) => booted,
         Err(f) => {
             tally.failed(&f);

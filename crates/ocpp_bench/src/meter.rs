@@ -59,7 +59,7 @@ async fn charger(i: u32, args: Arc<ChargerArgs>, answered: Arc<AtomicU64>, mut g
     // A register that has counted a few years of use already.
     let meter_start = 1_000_000 + u64::from(i) * 7_919;
     let setup = async {
-        let (mut link, _) = Link::boot(&args.fleet.url, &identity, CONNECTOR, "Preparing").await?;
+        let (mut link, _) = Link::boot(args.fleet.url(i), &identity, CONNECTOR, "Preparing").await?;
         let started_at = Instant::now();
         let answer = link.call("StartTransaction", &link::start_transaction(CONNECTOR, &identity, meter_start)).await?;
         let transaction = link::started(&answer, i64::from(i) + 1)?;

@@ -17,7 +17,7 @@ use crate::fleet::{ChargerArgs, Fleet, Gate};
 use crate::link::{Failure, Link, Wake};
 use crate::prepare::{Api, Plan};
 use crate::tally::{Summary, Tally, percentile};
-use crate::usage::{Stopwatch, rss_kib};
+use crate::usage::Stopwatch;
 
 const CONNECTOR: i64 = 1;
 /// How often the API is asked during the storm: each probe is a `GET /healthz` and an API call.
@@ -77,7 +77,8 @@ pub async fn run(args: StormArgs) -> anyhow::Result<Summary> {
         std::thread::spawn(move || tokio::runtime::Builder::new_current_thread().enable_all().build().map(|runtime| runtime.block_on(probe(api, over))))
     });
 
-    let storm = Stopwatch::start(args.chargers.fleet.watch_pid, args.chargers.fleet.watch_pid.and_then(rss_kib));
+    let watched = args.chargers.fleet.watched();
+    let storm = Stopwatch::start(&watched, watched.rss_kib());
     let start = Instant::now();
     let mut fleet = Fleet::start(count, &args.chargers.fleet, |i, gate| charger(i, start, shared.clone(), gate)).await;
     let usage = storm.stop();
@@ -173,7 +174,7 @@ async fn get(api: &Api, connection: &mut Option<Connection>, path: &str, token: 
 
 async fn charger(i: u32, start: Instant, args: Arc<ChargerArgs>, mut gate: Gate) -> Tally {
     let mut tally = Tally::default();
-    let mut link = match Link::boot(&args.fleet.url, &args.identity(i), CONNECTOR, "Available").await {
+    let mut link = match Link::boot(args.fleet.url(i), &args.identity(i), CONNECTOR, "Available").await {
         Ok((link, _)) => link,
         Err(f) => {
             tally.failed(&f);

@@ -121,6 +121,8 @@ pub struct Summary {
     /// The same for the watched server process (`--watch-pid`), and its resident memory before
     /// the chargers connected and at the end of the measured part.
     pub server_cpu_cores: Option<f64>,
+    /// The same for the watched database's processes (`--watch-database`).
+    pub database_cpu_cores: Option<f64>,
     pub rss_before_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
     /// The API asked during a boot storm: `GET /healthz`, and an ordinary API call.
@@ -155,6 +157,7 @@ impl Summary {
             cpu_seconds: usage.cpu.as_secs_f64(),
             cpu_cores: cores(usage.cpu),
             server_cpu_cores: usage.server_cpu.map(cores),
+            database_cpu_cores: usage.database_cpu.map(cores),
             rss_before_kib: usage.rss_before_kib,
             rss_after_kib: usage.rss_after_kib,
             healthz: None,

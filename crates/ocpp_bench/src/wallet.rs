@@ -54,8 +54,8 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<Summary> {
     let (started_tx, mut started) = watch::channel(0u64);
     let started_tx = Arc::new(started_tx);
     let endpoints: Arc<Vec<String>> = Arc::new(plan.chargers.iter().map(|c| c.endpoint.clone()).collect());
-    let url = Arc::new(args.fleet.url.clone());
-    let mut fleet = Fleet::start(count, &args.fleet, |i, gate| charger(url.clone(), endpoints[i as usize].clone(), started_tx.clone(), gate)).await;
+    let mut fleet =
+        Fleet::start(count, &args.fleet, |i, gate| charger(args.fleet.url(i).to_string(), endpoints[i as usize].clone(), started_tx.clone(), gate)).await;
 
     let api = Api::new(&args.api, &plan.api_key);
     let window = fleet.go(duration);
@@ -100,7 +100,7 @@ async fn start(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     if status.is_success() { Ok(()) } else { Err(Failure::Refused(format!("POST /v1.1/sessions {status}: {body}"))) }
 }
 
-async fn charger(url: Arc<String>, identity: String, started: Arc<watch::Sender<u64>>, mut gate: Gate) -> Tally {
+async fn charger(url: String, identity: String, started: Arc<watch::Sender<u64>>, mut gate: Gate) -> Tally {
     let mut tally = Tally::default();
     let (mut link, _) = match Link::boot(&url, &identity, CONNECTOR, "Available").await {
         Ok(booted) => booted,

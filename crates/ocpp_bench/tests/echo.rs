@@ -12,7 +12,12 @@ async fn echo() -> String {
 }
 
 fn chargers(url: String, chargers: u32, duration: f64) -> ChargerArgs {
-    ChargerArgs { fleet: FleetArgs { url, connect_rate: 1000, watch_pid: Some(std::process::id()) }, chargers, prefix: "CS-".into(), duration }
+    ChargerArgs {
+        fleet: FleetArgs { url: vec![url], connect_rate: 1000, watch_pid: vec![std::process::id()], watch_database: None },
+        chargers,
+        prefix: "CS-".into(),
+        duration,
+    }
 }
 
 #[tokio::test]
