@@ -10,8 +10,10 @@ import pytest
 
 from server import Api, Joule
 
-# The same server the Rust test suite creates its databases on.
+# The same server the Rust test suite creates its databases on, and the same choice of backends
+# (`scripts/test` leaves PostgreSQL out on a machine without it, and says so).
 POSTGRES_URL = os.environ.get("JOULE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [name.strip() for name in os.environ.get("JOULE_TEST_BACKENDS", "sqlite,postgres").split(",")]
 
 
 def psql(sql: str):
@@ -32,7 +34,7 @@ def fresh_database(backend: str, tmp_path_factory):
         psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def joule(request, tmp_path_factory):
     """Joule on a fresh database of each backend, shared by the tests (each has its own organization)."""
     with fresh_database(request.param, tmp_path_factory) as url:
@@ -41,24 +43,44 @@ def joule(request, tmp_path_factory):
         stop(joule)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@contextlib.contextmanager
+def stopped_at_the_end():
+    """A list to put started Joules in; each is stopped at the end."""
+    started: list[Joule] = []
+    try:
+        yield started
+    finally:
+        for joule in started:
+            joule.stop()
+
+
+@pytest.fixture(params=BACKENDS)
 def own_joule(request, tmp_path_factory):
     """Starts a Joule of this test's own, on a fresh database of each backend, with extra
     settings (`own_joule(JOULE_START_TIMEOUT="3")`): for tests that change settings or kill
     the server, which the shared one must outlive."""
-    started: list[Joule] = []
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack, stopped_at_the_end() as started:
 
         def start(**env: str) -> Joule:
             url = stack.enter_context(fresh_database(request.param, tmp_path_factory))
             started.append(Joule(url, env))
             return started[-1]
 
-        try:
-            yield start
-        finally:
-            for joule in started:
-                joule.stop()
+        yield start
+
+
+@pytest.fixture
+def nodes(tmp_path_factory):
+    """Starts nodes on one fresh PostgreSQL database: each `nodes(**env)` is one more."""
+    if "postgres" not in BACKENDS:
+        pytest.skip("several nodes need PostgreSQL")
+    with fresh_database("postgres", tmp_path_factory) as url, stopped_at_the_end() as started:
+
+        def start(**env: str) -> Joule:
+            started.append(Joule(url, env))
+            return started[-1]
+
+        yield start
 
 
 def stop(joule: Joule):

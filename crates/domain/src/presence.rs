@@ -3,7 +3,8 @@
 //! changes what the API shows. Connections of one chargestation overlap when it reconnects, and
 //! messages wait in batches, so changes can arrive out of the order they happened in: an end
 //! never takes a newer connection offline, and a status report older than the one shown changes
-//! nothing.
+//! nothing. Connections are held by nodes (SPEC 11): the node of the newest connection holds the
+//! charger, and a connection's end on another node changes nothing.
 
 use serde_json::Value;
 
@@ -14,10 +15,11 @@ use crate::{Id, Timestamp};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Presence {
-    /// A connection opened at this time (`chargestation.online`).
-    Connected(Timestamp),
-    /// A connection ended at this time (`chargestation.offline`).
-    Disconnected(Timestamp),
+    /// A connection to `node` opened at this time (`chargestation.online`): that node holds
+    /// the charger from then on.
+    Connected { at: Timestamp, node: Id },
+    /// A connection to `node` ended at this time (`chargestation.offline`), or the node died.
+    Disconnected { at: Timestamp, node: Id },
     /// What the charger said of itself in BootNotification (`chargestation.updated`).
     Booted(Value),
     /// A StatusNotification, at the charger's time. Connector 0 is the chargestation itself;
@@ -44,6 +46,8 @@ pub struct Standing {
     pub status_at: Option<Timestamp>,
     /// By connector, in the order of `shown.connectors`.
     pub connector_status_at: Vec<Option<Timestamp>>,
+    /// The node whose connection the charger is online through.
+    pub holder: Option<Id>,
 }
 
 /// What applying one change did, for the store to write.
@@ -58,11 +62,13 @@ pub struct Outcome {
     /// also an outdated one.
     pub reported: Option<(u32, ConnectorStatus, Timestamp)>,
     pub events: Vec<NewEvent>,
+    /// Another node that held the charger until this connection: its connection is stale.
+    pub taken_from: Option<Id>,
 }
 
 impl Outcome {
     fn unchanged(applied: Applied) -> Outcome {
-        Outcome { applied, chargestation_changed: false, connector: None, reported: None, events: Vec::new() }
+        Outcome { applied, chargestation_changed: false, connector: None, reported: None, events: Vec::new(), taken_from: None }
     }
 }
 
@@ -74,16 +80,22 @@ impl Standing {
         let shown = &mut self.shown;
         let station_event = |action: &str, shown: &Chargestation| NewEvent::of("chargestation", action, shown).for_chargestation(cs);
         match change {
-            Presence::Connected(at) => {
+            Presence::Connected { at, node } => {
                 (shown.online, shown.last_connect_at, shown.updated_at) = (true, Some(*at), *at);
-                Outcome { chargestation_changed: true, events: vec![station_event("online", shown)], ..Outcome::unchanged(Applied::Changed) }
+                let taken_from = self.holder.replace(*node).filter(|held| held != node);
+                let events = vec![station_event("online", shown)];
+                Outcome { chargestation_changed: true, events, taken_from, ..Outcome::unchanged(Applied::Changed) }
             }
-            // A newer connection's online mark (its connect time later) is left alone.
-            Presence::Disconnected(at) if shown.online && shown.last_connect_at.is_none_or(|c| c <= *at) => {
+            // A newer connection's online mark (its connect time later, or on another node) is
+            // left alone.
+            Presence::Disconnected { at, node }
+                if shown.online && self.holder.is_none_or(|held| held == *node) && shown.last_connect_at.is_none_or(|c| c <= *at) =>
+            {
                 (shown.online, shown.last_disconnect_at, shown.updated_at) = (false, Some(*at), *at);
+                self.holder = None;
                 Outcome { chargestation_changed: true, events: vec![station_event("offline", shown)], ..Outcome::unchanged(Applied::Changed) }
             }
-            Presence::Disconnected(_) => Outcome::unchanged(Applied::Outdated),
+            Presence::Disconnected { .. } => Outcome::unchanged(Applied::Outdated),
             // The boot is a message: its time is shown with what it reported.
             Presence::Booted(info) => {
                 (shown.boot_info, shown.updated_at, shown.last_message_at) = (Some(info.clone()), now, Some(now));
@@ -165,11 +177,16 @@ mod tests {
             created_at: at(0),
             updated_at: at(0),
         };
-        Standing { shown, status_at: None, connector_status_at: vec![None] }
+        Standing { shown, status_at: None, connector_status_at: vec![None], holder: None }
     }
 
+    /// A connection's start or end on one of two nodes.
     fn connection() -> impl Strategy<Value = Presence> {
-        prop_oneof![(0..50i64).prop_map(|t| Presence::Connected(at(t))), (0..50i64).prop_map(|t| Presence::Disconnected(at(t)))]
+        let node = (0..2u32).prop_map(|n| id(50 + n));
+        prop_oneof![
+            (0..50i64, node.clone()).prop_map(|(t, node)| Presence::Connected { at: at(t), node }),
+            (0..50i64, node).prop_map(|(t, node)| Presence::Disconnected { at: at(t), node }),
+        ]
     }
 
     fn status() -> impl Strategy<Value = (u32, ConnectorStatus, Timestamp)> {
@@ -190,19 +207,32 @@ mod tests {
     }
 
     proptest! {
-        /// After the last connection opened, it stays online unless an end at or after its
-        /// opening arrives: an older connection's end never takes it offline.
+        /// After the last connection opened, it stays online, held by its node, unless an end
+        /// on that node at or after its opening arrives: an older connection's end, or one on
+        /// another node, never takes it offline. A connection on another node than the holder's
+        /// takes the charger from it.
         #[test]
         fn an_end_never_takes_a_newer_connection_offline(changes in proptest::collection::vec(connection(), 1..20)) {
             let mut standing = standing();
             let outcomes = apply_all(&mut standing, &changes);
-            if let Some(last) = changes.iter().rposition(|c| matches!(c, Presence::Connected(_))) {
-                let Presence::Connected(opened) = changes[last] else { unreachable!() };
-                let ended = changes[last + 1..].iter().any(|c| matches!(c, Presence::Disconnected(t) if *t >= opened));
+            if let Some(last) = changes.iter().rposition(|c| matches!(c, Presence::Connected { .. })) {
+                let Presence::Connected { at: opened, node: holder } = changes[last] else { unreachable!() };
+                let ended = changes[last + 1..].iter().any(|c| matches!(c, Presence::Disconnected { at, node } if *at >= opened && *node == holder));
                 prop_assert_eq!(standing.shown.online, !ended);
+                prop_assert_eq!(standing.holder, (!ended).then_some(holder));
                 prop_assert_eq!(standing.shown.last_connect_at, Some(opened));
             } else {
                 prop_assert!(!standing.shown.online);
+                prop_assert_eq!(standing.holder, None);
+            }
+            let mut holder = None;
+            for (change, outcome) in changes.iter().zip(&outcomes) {
+                if let Presence::Connected { node, .. } = change {
+                    prop_assert_eq!(outcome.taken_from, holder.filter(|h| h != node));
+                }
+                if outcome.applied == Applied::Changed {
+                    holder = match change { Presence::Connected { node, .. } => Some(*node), _ => None };
+                }
             }
             // Each change that did something says so in an event that shows what it left.
             for outcome in &outcomes {
@@ -210,7 +240,7 @@ mod tests {
                 prop_assert_eq!(outcome.chargestation_changed, outcome.applied == Applied::Changed);
             }
             let online = outcomes.iter().flat_map(|o| &o.events).filter(|e| e.kind == "chargestation.online").count();
-            prop_assert_eq!(online, changes.iter().filter(|c| matches!(c, Presence::Connected(_))).count());
+            prop_assert_eq!(online, changes.iter().filter(|c| matches!(c, Presence::Connected { .. })).count());
         }
 
         /// Whatever order reports arrive in, the chargestation and each connector show the newest

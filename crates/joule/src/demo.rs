@@ -25,7 +25,7 @@ use store::{Store, SystemClock};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use crate::serve::Server;
+use crate::app::App;
 
 /// The session's plan: charging, a pause, charging again, then the stop. About 20 s in all,
 /// so the demo is quick to watch and quick to test.
@@ -54,7 +54,7 @@ pub async fn run() -> anyhow::Result<()> {
     let admin_token = format!("{:032x}", rand::random::<u128>());
     // Short intervals: the session runner looks every second, not every five.
     let ocpp = ocpp_server::OcppConfig { watch_interval: Duration::from_secs(1), ..ocpp_server::OcppConfig::default() };
-    let server = Server {
+    let server = App {
         store: store.clone(),
         listener,
         tls: None,

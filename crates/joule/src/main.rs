@@ -1,14 +1,8 @@
 //! The `joule` binary: parses the command line and wires the crates together. No logic lives
 //! here beyond choosing what to run.
 
-mod demo;
-mod http;
-mod retention;
-mod serve;
-mod settings;
-mod tls;
-
 use clap::{Parser, Subcommand};
+use joule::{demo, serve, settings};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

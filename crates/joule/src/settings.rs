@@ -102,6 +102,10 @@ pub struct Settings {
     pub handshake_wait: u64,
     /// Seconds a stopping server gives its charger connections and requests to finish.
     pub shutdown_timeout: u64,
+    /// Seconds of this node's lease among the nodes sharing a PostgreSQL database, renewed
+    /// every third of it: a node silent for longer is dead, and its chargers are marked
+    /// offline unless they connected to another node.
+    pub node_lease: u64,
     /// Charger password (Argon2) checks running at once on this node.
     pub charger_auth_concurrency: usize,
     /// Days meter values are kept (those of a running transaction always are); 0 keeps them.
@@ -128,12 +132,13 @@ impl Settings {
             max_chargers: self.max_chargers.max(1),
             max_handshakes: self.max_handshakes.max(1),
             handshake_wait: std::time::Duration::from_secs(self.handshake_wait),
+            node_lease: std::time::Duration::from_secs(self.node_lease.max(1)),
             ..ocpp_server::OcppConfig::default()
         }
     }
 
-    pub fn http(&self) -> crate::serve::HttpSettings {
-        crate::serve::HttpSettings {
+    pub fn http(&self) -> crate::app::HttpSettings {
+        crate::app::HttpSettings {
             limits: crate::http::HttpLimits {
                 header_timeout: std::time::Duration::from_secs(self.http_header_timeout.max(1)),
                 max_connections: self.max_connections.max(1),
@@ -197,6 +202,7 @@ impl std::fmt::Debug for Settings {
             .field("max_handshakes", &self.max_handshakes)
             .field("handshake_wait", &self.handshake_wait)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("node_lease", &self.node_lease)
             .field("charger_auth_concurrency", &self.charger_auth_concurrency)
             .field("retention", &self.retention())
             .finish()
@@ -236,6 +242,7 @@ impl Default for Settings {
             max_handshakes: 256,
             handshake_wait: 5,
             shutdown_timeout: 10,
+            node_lease: 15,
             charger_auth_concurrency: 2,
             retention_meter_values_days: 400,
             retention_events_days: 30,
@@ -353,6 +360,10 @@ handshake_wait = 5
 # Seconds a stopping server (SIGTERM, SIGINT) gives its charger connections, closed with a
 # WebSocket close frame, and requests in flight to finish before it closes the database.
 shutdown_timeout = 10
+# Seconds of a node's lease among the nodes sharing a PostgreSQL database (renewed every third
+# of it): once a node's lease runs out, its chargers that did not connect to another node are
+# marked offline.
+node_lease = 15
 
 # Charger passwords (Argon2) checked at once on this node. Failed logins are throttled: 10 per
 # endpoint or 50 per source address in a minute, then 429 until the minute ends.

@@ -61,7 +61,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, ch
     if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {
         server.registry.disconnect(cs, SECURITY_CHANGED);
     }
-    if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected(server.store.now()))).await {
+    if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected { at: server.store.now(), node: server.store.node() })).await {
         tracing::error!(error = %e, "could not record the connection");
     }
     let mut link = Link::new(server.clone(), login.clone());

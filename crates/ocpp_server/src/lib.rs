@@ -15,6 +15,7 @@ mod connection;
 mod fragments;
 mod handlers;
 mod handshake;
+pub mod nodes;
 pub mod passwords;
 pub mod presence;
 mod registry;
@@ -65,6 +66,8 @@ pub struct OcppConfig {
     /// database work.
     pub max_handshakes: usize,
     pub handshake_wait: Duration,
+    /// This node's lease among the nodes sharing the database (`nodes`).
+    pub node_lease: Duration,
 }
 
 impl Default for OcppConfig {
@@ -84,6 +87,7 @@ impl Default for OcppConfig {
             max_chargers: 19_500,
             max_handshakes: 256,
             handshake_wait: Duration::from_secs(5),
+            node_lease: Duration::from_secs(15),
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct OcppServer {
     pub writer: store::Writer,
     /// Records what connections say about their chargestations, many in one go.
     pub presence: presence::Recorder,
+    /// Calls routed to other nodes, waiting for their answers.
+    routes: Arc<nodes::Routes>,
     /// Where connections run once upgraded, if not where their handshake ran (`on_runtime`).
     connections: Option<tokio::runtime::Handle>,
 }
@@ -122,6 +128,7 @@ impl OcppServer {
             config: Arc::new(config),
             memory: Arc::default(),
             runner: Arc::default(),
+            routes: Arc::default(),
             connections: None,
         }
     }
@@ -141,11 +148,15 @@ impl OcppServer {
         Router::new().route("/ocpp/{endpoint}", any(handshake::upgrade)).with_state(self.clone())
     }
 
-    /// Sends a CSMS-initiated call to a connected charger and waits for its answer.
+    /// Sends a CSMS-initiated call to a charger connected here or to another node, and waits
+    /// for its answer.
     pub async fn call(&self, cs: Id, action: &str, payload: Value) -> Result<Value, CallFailure> {
         let timeout = self.config.call_timeout;
-        // The deadline covers waiting behind queued calls too.
-        tokio::time::timeout(timeout, self.registry.call(cs, action, payload, timeout)).await.unwrap_or(Err(CallFailure::Timeout))
+        let sending = async {
+            if self.registry.is_connected(cs) { self.registry.call(cs, action, payload, timeout).await } else { self.route(cs, action, payload, timeout).await }
+        };
+        // The deadline covers waiting behind queued calls, and another node's answer, too.
+        tokio::time::timeout(timeout, sending).await.unwrap_or(Err(CallFailure::Timeout))
     }
 }
 

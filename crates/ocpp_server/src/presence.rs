@@ -27,11 +27,14 @@ enum Work {
 #[derive(Clone)]
 pub struct Recorder {
     work: mpsc::UnboundedSender<Work>,
+    /// This node: the connections that end are its own.
+    node: Id,
 }
 
 impl Recorder {
     /// Starts the writing task; it ends when every handle is dropped.
     pub fn spawn(store: Store) -> Recorder {
+        let node = store.node();
         let (work, mut queue) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -62,7 +65,7 @@ impl Recorder {
                 }
             }
         });
-        Recorder { work }
+        Recorder { work, node }
     }
 
     /// Writes the change with the next batch and answers its outcome.
@@ -75,7 +78,7 @@ impl Recorder {
 
     /// Hands over the end of the organization's chargestation's connection, at `at`.
     pub fn ended(&self, organization: Id, chargestation: Id, at: Timestamp) {
-        let _ = self.work.send(Work::Change(PresenceChange { organization, chargestation, change: Presence::Disconnected(at) }, None));
+        let _ = self.work.send(Work::Change(PresenceChange { organization, chargestation, change: Presence::Disconnected { at, node: self.node } }, None));
     }
 
     /// Waits until every change handed over so far is written.

@@ -214,6 +214,11 @@ impl Registry {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&cs)
     }
 
+    /// The chargestations connected here, as (organization, id).
+    pub fn held(&self) -> Vec<(Id, Id)> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(cs, e)| (e.organization, *cs)).collect()
+    }
+
     pub fn connected(&self) -> usize {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

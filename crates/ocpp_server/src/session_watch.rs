@@ -197,22 +197,26 @@ async fn run(server: OcppServer, mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// One round over the sessions no connection to this node looks after: those never started,
-/// and the running ones of chargers that are not connected here. A session that fails is
-/// logged and looked at again next round; only failing to list the sessions fails the round.
+/// One round over the sessions no node's connection looks after: those never started, and the
+/// running ones of chargers no node holds. Each node's round claims the sessions it looks at
+/// until its next round (`Store::claim_unheld_sessions`), so that no two nodes look after one
+/// session at once. A session that fails is logged and looked at again next round; only failing
+/// to claim the sessions fails the round.
 pub async fn tick(server: &OcppServer) -> Result<(), StoreError> {
     let store = &server.store;
     let now = store.now();
+    let until = Timestamp::from_millis(now.millis().saturating_add(millis(server.config.watch_interval)));
     // A session never started is cancelled after the start timeout, or once stale if that is shorter.
     let patience = server.config.start_timeout.min(server.config.session_stale_after);
-    for (org, id) in store.unstarted_sessions(Timestamp::from_millis(now.millis().saturating_sub(millis(patience)))).await? {
+    let before = Timestamp::from_millis(now.millis().saturating_sub(millis(patience)));
+    for (org, id) in store.claim_unstarted_sessions(before, until).await? {
         if let Err(e) = store.cancel_session(org, id, false).await {
             tracing::error!(error = %e, session = %id, "could not cancel a session its charger never started; trying again next round");
         }
         server.runner.beat();
     }
-    for (org, id, cs) in store.running_sessions().await? {
-        // The connection holding a charger looks after its sessions itself, from their live state.
+    for (org, id, cs) in store.claim_unheld_sessions(until).await? {
+        // Its connection here looks after it (the charger's holder is being written).
         if server.registry.is_connected(cs) {
             continue;
         }

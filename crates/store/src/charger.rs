@@ -184,35 +184,26 @@ impl Store {
 
     /// Marks the chargestation online (`online`) or offline as of `at`, with its event.
     pub async fn charger_connection(&self, org: Id, cs: Id, online: bool, at: Timestamp) -> Result<(), StoreError> {
-        let change = if online { Presence::Connected(at) } else { Presence::Disconnected(at) };
+        let node = self.node;
+        let change = if online { Presence::Connected { at, node } } else { Presence::Disconnected { at, node } };
         self.record_change(org, cs, change).await.map(drop)
     }
 
-    /// Marks offline, with `chargestation.offline`, every chargestation still marked online: at
-    /// start-up these are connections a previous process held when it died. One node, one
-    /// database: with several nodes this must be limited to the chargers this node held.
-    pub async fn connections_lost(&self) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT organization_id, id FROM chargestations WHERE online = 1").fetch_all(&self.pool).await?;
-        let mut lost = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let org: Id = row.try_get::<String, _>(0)?.parse().map_err(StoreError::corrupt)?;
-            let cs: Id = row.try_get::<String, _>(1)?.parse().map_err(StoreError::corrupt)?;
-            lost.push((org, cs, self.now()));
-        }
-        self.connections_ended(&lost).await
-    }
-
     /// Marks offline, with `chargestation.offline`, those of the chargestations (organization,
-    /// id, when its connection ended) still marked online by a connection from before that
-    /// time; answers how many were. Many at once (a fleet that disconnects, a stopping node's,
-    /// an earlier run's): `ENDED_AT_ONCE` of them in a transaction, set-wise.
+    /// id, when its connection to this node ended) still marked online by a connection to this
+    /// node from before that time; answers how many were. Many at once (a fleet that
+    /// disconnects, a stopping node's): `ENDED_AT_ONCE` of them in a transaction, set-wise.
     pub async fn connections_ended(&self, chargestations: &[(Id, Id, Timestamp)]) -> Result<usize, StoreError> {
         const ENDED_AT_ONCE: usize = 1000;
         let mut ended = 0;
         for some in chargestations.chunks(ENDED_AT_ONCE) {
             let changes: Vec<_> = some
                 .iter()
-                .map(|&(organization, chargestation, at)| PresenceChange { organization, chargestation, change: Presence::Disconnected(at) })
+                .map(|&(organization, chargestation, at)| PresenceChange {
+                    organization,
+                    chargestation,
+                    change: Presence::Disconnected { at, node: self.node },
+                })
                 .collect();
             ended += self.record_presence(&changes).await?.iter().filter(|a| matches!(a, Ok(Applied::Changed))).count();
         }
@@ -591,19 +582,55 @@ impl Store {
         }
     }
 
-    /// The running sessions of every organization, as (organization, session, chargestation)
-    /// ids: the session runner reads each on its own, so that one it cannot read does not hide
-    /// the others.
-    pub async fn running_sessions(&self) -> Result<Vec<(Id, Id, Id)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT organization_id, id, chargestation_id FROM sessions WHERE status IN ('started', 'paused')").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let (org, id) = ids(row)?;
-                let cs: String = row.try_get("chargestation_id")?;
-                Ok((org, id, cs.parse().map_err(StoreError::corrupt)?))
-            })
-            .collect()
+    /// Claims, for this node until `until`, the running sessions that no live node's
+    /// connection looks after (their charger is offline) and no node claimed for longer, as
+    /// (organization, session, chargestation) ids: the session runner reads each on its own, so
+    /// that one it cannot read does not hide the others. Another node's claim round skips what
+    /// this one holds locked.
+    pub async fn claim_unheld_sessions(&self, until: Timestamp) -> Result<Vec<(Id, Id, Id)>, StoreError> {
+        self.claim_sessions(
+            "s.status IN ('started', 'paused') AND NOT EXISTS (SELECT 1 FROM chargestations c JOIN nodes n ON n.id = c.node_id \
+             WHERE c.id = s.chargestation_id AND c.online = 1 AND n.lease_until >= $1)",
+            None,
+            until,
+        )
+        .await
+    }
+
+    /// Claims, as `claim_unheld_sessions` does, the sessions still waiting for the charger to
+    /// start them that were created before `before`.
+    pub async fn claim_unstarted_sessions(&self, before: Timestamp, until: Timestamp) -> Result<Vec<(Id, Id)>, StoreError> {
+        let claimed = self.claim_sessions("s.status = 'created' AND s.created_at < $2", Some(before), until).await?;
+        Ok(claimed.into_iter().map(|(org, id, _)| (org, id)).collect())
+    }
+
+    /// Marks the sessions `condition` picks (over `s`, with `$1` now and `$2` `before`) watched
+    /// by this node until `until`, skipping those another node is claiming.
+    async fn claim_sessions(&self, condition: &str, before: Option<Timestamp>, until: Timestamp) -> Result<Vec<(Id, Id, Id)>, StoreError> {
+        let now = self.now();
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "SELECT s.organization_id, s.id, s.chargestation_id FROM sessions s WHERE {condition} AND (s.watched_until IS NULL OR s.watched_until <= $1) ORDER BY s.id{}",
+            self.backend.skip_locked()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now.millis());
+        if let Some(before) = before {
+            query = query.bind(before.millis());
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (org, id) = ids(row)?;
+            claimed.push((org, id, row.try_get::<String, _>("chargestation_id")?.parse().map_err(StoreError::corrupt)?));
+        }
+        if !claimed.is_empty() {
+            let keys: Vec<[String; 1]> = claimed.iter().map(|(_, id, _)| [id.to_string()]).collect();
+            let sql = format!("UPDATE sessions SET watched_until = $1 WHERE id {}", self.backend.in_json_keys(2));
+            let keys = serde_json::to_string(&keys).map_err(StoreError::corrupt)?;
+            sqlx::query(AssertSqlSafe(sql)).bind(until.millis()).bind(keys).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
     }
 
     /// The facts of every running session on a chargestation: what the node its charger
@@ -661,15 +688,6 @@ impl Store {
         let session: Session = documents::fetch(&mut conn, org, id).await?;
         let facts = self.session_facts(&mut conn, org, session.clone()).await?;
         Ok((session, facts))
-    }
-
-    /// Sessions still waiting for the charger to start them, created before `before`.
-    pub async fn unstarted_sessions(&self, before: Timestamp) -> Result<Vec<(Id, Id)>, StoreError> {
-        let rows = sqlx::query("SELECT organization_id, id FROM sessions WHERE status = 'created' AND created_at < $1")
-            .bind(before.millis())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(ids).collect()
     }
 
     /// Notes that Joule asked the charger to stop a session, with `session.stop_requested`;

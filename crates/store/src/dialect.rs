@@ -123,6 +123,47 @@ impl Backend {
     }
 }
 
+/// Several nodes: how they tell one another (`nodes`). PostgreSQL delivers a `NOTIFY` to the
+/// connections that `LISTEN` on its channel when the transaction that sent it commits; SQLite
+/// is one node, with nobody to tell.
+impl Backend {
+    /// Whether several nodes may share the database (SPEC 11): on SQLite the only node holds
+    /// the file (`Store::claim_sole_server`), so any other node on record is dead.
+    pub(crate) fn many_nodes(self) -> bool {
+        self == Backend::Postgres
+    }
+
+    /// The statement that sends a payload (`$2`) to a channel (`$1`) at commit.
+    pub(crate) fn notify(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            // pg_notify answers `void`, which the `Any` driver has no type for.
+            Backend::Postgres => Some("SELECT 1 FROM (SELECT pg_notify($1, $2)) AS sent"),
+        }
+    }
+
+    /// A connection of its own listening on `channel`; `None` where nobody sends.
+    pub(crate) async fn listen(self, options: &AnyConnectOptions, channel: &str) -> Result<Option<Listener>, sqlx::Error> {
+        if self != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(options.database_url.as_str()).await?;
+        listener.listen(channel).await?;
+        Ok(Some(Listener(listener)))
+    }
+}
+
+/// Notifications sent to a channel (`Backend::listen`).
+pub(crate) struct Listener(sqlx::postgres::PgListener);
+
+impl Listener {
+    /// The next payload; `None` when the connection was lost (what was sent meanwhile is lost
+    /// with it), and the next call connects again.
+    pub(crate) async fn next(&mut self) -> Result<Option<String>, sqlx::Error> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
+}
+
 impl Backend {
     /// A table of the elements of the JSON array bound as parameter `n`, each element in the
     /// column `alias.value` (read with `->>`, which both backends have). Statements that

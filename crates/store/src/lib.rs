@@ -16,6 +16,8 @@
 //! - `top_ups`: Stripe top-ups, whose completion credits the wallet in the same transaction.
 //! - `webhooks`: endpoints, the fan-out of events into deliveries, the dispatcher's claims.
 //! - `retention`: deleting old meter values, events and delivery attempts in batches.
+//! - `nodes`: the `joule serve` processes sharing a PostgreSQL database, their leases, which
+//!   holds which charger, and calls routed from one to another.
 
 mod charger;
 mod chargestations;
@@ -26,6 +28,7 @@ mod error;
 mod events;
 pub mod idempotency;
 mod ledger;
+mod nodes;
 mod organizations;
 mod presence;
 mod progress;
@@ -54,6 +57,7 @@ pub use dialect::Backend;
 pub use documents::Filter;
 pub use error::StoreError;
 pub use idempotency::{IdempotencyClaim, IdempotencyStart, current_claim, with_claim};
+pub use nodes::{Inbox, Message, RoutedCall};
 pub use organizations::ApiKeyRecord;
 pub use presence::{Applied, Presence, PresenceChange};
 pub use retention::{Purged, Retention};
@@ -96,6 +100,9 @@ pub struct Store {
     ids: Arc<IdSource>,
     /// The writers' turns on a database that takes one writer at a time (`Backend::one_writer`).
     turns: Option<Arc<Turns>>,
+    /// This process among the nodes sharing the database (`nodes`): the holder of the
+    /// chargers connected to it.
+    node: Id,
 }
 
 /// How pools are made on `backend`: every connection prepared by `Backend::prepare_connection`.
@@ -117,7 +124,9 @@ impl Store {
         let process: [u8; 5] = rand::random();
         let ids = Arc::new(IdSource { process, counter: AtomicU32::new(rand::random::<u32>() & 0xff_ffff) });
         let turns = backend.one_writer().then(Turns::new);
-        Ok(Store { pool, backend, clock, ids, turns })
+        let mut store = Store { pool, backend, clock, ids, turns, node: Id::from_parts(0, [0; 5], 0) };
+        store.node = store.new_id();
+        Ok(store)
     }
 
     /// The same store over a pool of its own of `connections`, opened on the current runtime:
@@ -164,6 +173,11 @@ impl Store {
         self.backend
     }
 
+    /// This process's identity among the nodes sharing the database, new at every start.
+    pub fn node(&self) -> Id {
+        self.node
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -173,12 +187,6 @@ impl Store {
         let seconds = (self.now().millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
         let counter = self.ids.counter.fetch_add(1, Ordering::Relaxed) & 0xff_ffff;
         Id::from_parts(seconds, self.ids.process, counter)
-    }
-
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
     }
 
     pub async fn close(&self) {

@@ -50,18 +50,21 @@ impl Store {
     /// read, rather than in each statement's `WHERE`, keeps every statement a lookup by key:
     /// PostgreSQL's planner, told by its statistics that no chargestation is online, compared
     /// each of 500 ends with every chargestation (0.4 s a batch).
-    async fn apply_presence(&self, conn: &mut AnyConnection, changes: &[PresenceChange]) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    pub(crate) async fn apply_presence(&self, conn: &mut AnyConnection, changes: &[PresenceChange]) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
         let now = self.now();
         let keys: BTreeSet<Id> = changes.iter().map(|c| c.chargestation).collect();
         let mut stations = self.stations_for_presence(conn, &keys).await?;
 
-        let (mut events, mut reported, mut connectors, mut created) = (Vec::new(), Vec::new(), BTreeSet::new(), Vec::new());
+        let (mut events, mut reported, mut connectors, mut created, mut taken) = (Vec::new(), Vec::new(), BTreeSet::new(), Vec::new(), Vec::new());
         let answers = changes
             .iter()
             .map(|PresenceChange { organization: org, chargestation: cs, change }| {
                 let station = stations.get_mut(cs).filter(|s| s.organization == *org).ok_or(StoreError::NotFound("chargestation"))?;
                 let outcome = station.standing.apply(change, now, || self.new_id());
                 station.changed |= outcome.chargestation_changed;
+                if let Some(node) = outcome.taken_from {
+                    taken.push((node, *cs));
+                }
                 if let Some((connector, new)) = outcome.connector {
                     connectors.insert((*cs, connector));
                     if new {
@@ -83,8 +86,8 @@ impl Store {
             let sql = format!(
                 "UPDATE chargestations SET online = CAST(r.value ->> 1 AS BIGINT), last_connect_at = CAST(r.value ->> 2 AS BIGINT), \
                  last_disconnect_at = CAST(r.value ->> 3 AS BIGINT), updated_at = CAST(r.value ->> 4 AS BIGINT), boot_info = r.value ->> 5, \
-                 last_message_at = CAST(r.value ->> 6 AS BIGINT), status = r.value ->> 7, status_at = CAST(r.value ->> 8 AS BIGINT) \
-                 FROM {} WHERE chargestations.id = r.value ->> 0",
+                 last_message_at = CAST(r.value ->> 6 AS BIGINT), status = r.value ->> 7, status_at = CAST(r.value ->> 8 AS BIGINT), \
+                 node_id = r.value ->> 9 FROM {} WHERE chargestations.id = r.value ->> 0",
                 b.json_rows(1, "r")
             );
             sqlx::query(AssertSqlSafe(sql)).bind(text(&stations_changed)?).execute(&mut *conn).await?;
@@ -122,6 +125,10 @@ impl Store {
             sqlx::query(AssertSqlSafe(sql)).bind(text(&rows)?).execute(&mut *conn).await?;
         }
         self.record_for(conn, events).await?;
+        // Told when the batch commits: the other node closes its stale connection.
+        for (node, cs) in taken {
+            crate::nodes::tell(conn, self.backend, node, &crate::nodes::Message::Close(cs)).await?;
+        }
         Ok(answers)
     }
 
@@ -142,7 +149,7 @@ impl Store {
             connectors.entry(cs).or_default().push((organization, documents::from_row(&row)?, row.try_get("status_at")?));
         }
         let sql = format!(
-            "SELECT organization_id, status_at, {} FROM chargestations WHERE id {} ORDER BY id{}",
+            "SELECT organization_id, status_at, node_id, {} FROM chargestations WHERE id {} ORDER BY id{}",
             crate::chargestations::COLUMNS,
             b.in_json_keys(1),
             b.lock_columns()
@@ -159,7 +166,9 @@ impl Store {
                 }
             }
             let status_at = row.try_get::<Option<i64>, _>("status_at")?.map(Timestamp::from_millis);
-            let station = Station { organization, standing: Standing { shown, status_at, connector_status_at }, changed: false };
+            let holder = row.try_get::<Option<String>, _>("node_id")?.map(|n| n.parse()).transpose().map_err(StoreError::corrupt)?;
+            let standing = Standing { shown, status_at, connector_status_at, holder };
+            let station = Station { organization, standing, changed: false };
             stations.insert(station.standing.shown.id, station);
         }
         Ok(stations)
@@ -181,6 +190,7 @@ impl Station {
             millis(s.last_message_at),
             s.status.map(|status| status.as_str()),
             millis(self.standing.status_at),
+            self.standing.holder.map(|n| n.to_string()),
         ])
     }
 }

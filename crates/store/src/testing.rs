@@ -18,7 +18,22 @@ use domain::{Currency, Id, Timestamp};
 
 use crate::{ApiKeyRecord, Backend, ChargestationRecord, Clock, Store, StoreError, StoredSecurity, SystemClock};
 
-pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+/// The backends the tests run on: both, unless `JOULE_TEST_BACKENDS` names fewer
+/// (`scripts/test` sets it to `sqlite` on a machine without PostgreSQL, and says so).
+pub fn backends() -> Vec<Backend> {
+    match std::env::var("JOULE_TEST_BACKENDS") {
+        Ok(names) => names.split(',').filter_map(|name| Backend::from_url(&format!("{}://", name.trim()))).collect(),
+        Err(_) => vec![Backend::Sqlite, Backend::Postgres],
+    }
+}
+
+impl TestDatabase {
+    /// A fresh PostgreSQL database, for a test of what only PostgreSQL does (several nodes);
+    /// `None` where the tests do not run on PostgreSQL.
+    pub async fn postgres() -> Option<TestDatabase> {
+        if backends().contains(&Backend::Postgres) { Some(TestDatabase::fresh(Backend::Postgres).await) } else { None }
+    }
+}
 
 pub struct TestDatabase {
     pub backend: Backend,

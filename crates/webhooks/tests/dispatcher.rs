@@ -14,7 +14,7 @@ use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookEndpoint, WebhookInput};
 use domain::webhook_delivery::{self as rules, DeliveryAttempt, FAILING_REASON, GONE_REASON, MAX_ATTEMPTS, RETRY_DELAYS_S, Slots};
 use serde_json::Value;
-use store::testing::{BACKENDS, ManualClock, TestDatabase};
+use store::testing::{ManualClock, TestDatabase, backends};
 use store::{ApiKeyRecord, Backend, Clock, Filter, Store, SystemClock};
 use webhooks::DispatcherConfig;
 
@@ -217,7 +217,7 @@ fn signed_with(r: &Received, secret: &Secret) -> bool {
 
 #[tokio::test]
 async fn retries_follow_the_schedule_until_the_receiver_recovers_with_one_webhook_id() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Arc::new(|_, nth| (if nth <= 3 { 500 } else { 204 }, Duration::ZERO))).await;
         let (endpoint, secret) = w.endpoint(&receiver.url, &["user.created"]).await;
@@ -263,7 +263,7 @@ async fn retries_follow_the_schedule_until_the_receiver_recovers_with_one_webhoo
 
 #[tokio::test]
 async fn an_endpoint_failing_for_the_whole_schedule_is_disabled_with_its_event() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(503)).await;
         let (endpoint, _) = w.endpoint(&receiver.url, &["user.*"]).await;
@@ -289,7 +289,7 @@ async fn an_endpoint_failing_for_the_whole_schedule_is_disabled_with_its_event()
 
 #[tokio::test]
 async fn a_410_disables_the_endpoint_at_once() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(410)).await;
         let (endpoint, _) = w.endpoint(&receiver.url, &["user.*"]).await;
@@ -310,7 +310,7 @@ async fn a_410_disables_the_endpoint_at_once() {
 
 #[tokio::test]
 async fn a_chargestations_events_stay_in_order_while_one_is_retried_and_others_go_on() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         let (endpoint, secret) = w.endpoint(&receiver.url, &["chargestation.*"]).await;
@@ -343,7 +343,7 @@ async fn a_chargestations_events_stay_in_order_while_one_is_retried_and_others_g
 
 #[tokio::test]
 async fn events_about_one_object_stay_in_order_while_one_is_retried() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         let (endpoint, _) = w.endpoint(&receiver.url, &["user.*"]).await;
@@ -376,7 +376,7 @@ async fn events_about_one_object_stay_in_order_while_one_is_retried() {
 
 #[tokio::test]
 async fn a_slow_endpoint_does_not_delay_another() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let slow = Receiver::start(Arc::new(|_, _| (200, Duration::from_millis(1500)))).await;
         let fast = Receiver::start(Receiver::answering(200)).await;
@@ -397,7 +397,7 @@ async fn a_slow_endpoint_does_not_delay_another() {
 
 #[tokio::test]
 async fn an_organizations_flood_leaves_half_the_slots_to_the_others() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         // The first organization's endpoints are slow and have many events due; the second's
         // endpoint was created later, so it comes last when the due endpoints are read.
@@ -437,7 +437,7 @@ async fn an_organizations_flood_leaves_half_the_slots_to_the_others() {
 
 #[tokio::test]
 async fn a_node_that_does_not_allow_private_addresses_sends_them_nothing_and_retries() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         // Endpoints made while private receivers were allowed: by address, and by a name that resolves to one.
@@ -467,7 +467,7 @@ async fn a_node_that_does_not_allow_private_addresses_sends_them_nothing_and_ret
 
 #[tokio::test]
 async fn a_delivery_held_by_a_dead_node_is_sent_once_its_lease_ends() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         w.endpoint(&receiver.url, &["user.created"]).await;
@@ -493,7 +493,7 @@ async fn a_delivery_held_by_a_dead_node_is_sent_once_its_lease_ends() {
 
 #[tokio::test]
 async fn after_a_rotation_both_secrets_sign_for_a_day() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         let (endpoint, old) = w.endpoint(&receiver.url, &["user.created"]).await;
@@ -516,7 +516,7 @@ async fn after_a_rotation_both_secrets_sign_for_a_day() {
 
 #[tokio::test]
 async fn every_matching_endpoint_gets_each_event_once_and_others_none() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let (all, users, wallets) =
             (Receiver::start(Receiver::answering(200)).await, Receiver::start(Receiver::answering(202)).await, Receiver::start(Receiver::answering(200)).await);
@@ -574,7 +574,7 @@ async fn stations_with_events(w: &World, stations: usize, n: usize) -> Vec<Id> {
 
 #[tokio::test]
 async fn two_nodes_share_the_work_without_sending_anything_twice_and_keep_the_order() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let mut w = World::new(backend).await;
         let receiver = Receiver::start(Receiver::answering(200)).await;
         w.endpoint(&receiver.url, &["chargestation.*", "user.created"]).await;

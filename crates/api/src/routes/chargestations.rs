@@ -68,7 +68,7 @@ pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath
     let chargestation = s.store.update_chargestation(org, id, &update).await?;
     if security_changed {
         // Its open connection logged in with the old credentials: it must log in again.
-        s.ocpp.registry.disconnect(id, ocpp_server::SECURITY_CHANGED);
+        s.ocpp.disconnect(id, ocpp_server::SECURITY_CHANGED).await;
     }
     ok(chargestation)
 }

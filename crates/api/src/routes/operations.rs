@@ -29,14 +29,16 @@ async fn healthz() -> Response {
     (StatusCode::OK, "ok").into_response()
 }
 
-/// The process can serve: its database answers and its session runner runs.
+/// The process can serve: its database answers and its session runner runs. Names this node
+/// (also in the `Joule-Node` header) and how many nodes share the database.
 async fn readyz(State(ops): State<Ops>) -> Response {
+    let node = ops.app.store.node().to_string();
     if !ops.app.ocpp.runner_is_running() {
         tracing::warn!("the session runner is not running");
-        return (StatusCode::SERVICE_UNAVAILABLE, "session runner not running").into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, [("joule-node", node)], "session runner not running").into_response();
     }
-    match ops.app.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+    match ops.app.store.live_nodes().await {
+        Ok(nodes) => (StatusCode::OK, [("joule-node", node.clone())], format!("ready\nnode {node}\nlive nodes {}\n", nodes.len())).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use store::testing::{BACKENDS, ShiftedClock, TestDatabase};
+use store::testing::{ShiftedClock, TestDatabase, backends};
 use store::{Backend, Store};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -60,7 +60,7 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = TestApp>,
 {
-    for backend in BACKENDS {
+    for backend in backends() {
         let app = TestApp::spawn(backend).await;
         let app = test(app).await;
         app.stop().await;

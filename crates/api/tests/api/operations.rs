@@ -58,7 +58,7 @@ async fn metric_labels_take_only_known_methods_and_route_templates() {
 
 #[tokio::test]
 async fn readiness_follows_the_session_runner_which_is_restarted_after_a_panic() {
-    let app = TestApp::spawn(store::testing::BACKENDS[0]).await;
+    let app = TestApp::spawn(store::testing::backends()[0]).await;
     let ready = || async { app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status().as_u16() };
     let (stop, told) = tokio::sync::watch::channel(false);
     let runner = ocpp_server::session_watch::spawn(app.ocpp.clone(), told.clone());

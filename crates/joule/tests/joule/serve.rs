@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use store::testing::{BACKENDS, TestDatabase};
+use store::testing::{TestDatabase, backends};
 
 /// A running `joule serve` and the lines it has printed.
 struct Server {
@@ -195,7 +195,7 @@ async fn the_readme_walkthrough_runs_as_written() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let script = readme.split("<!-- walkthrough -->").nth(1).expect("README has a walkthrough block");
     let script = script.split("```sh").nth(1).unwrap().split("```").next().unwrap();
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let dir = temp_dir("walkthrough");
         let server = Server::start(&dir, &["--database-url", &db.url], &[("JOULE_ADMIN_TOKEN", ADMIN)]);

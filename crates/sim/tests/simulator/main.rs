@@ -12,14 +12,14 @@ use ocpp16::messages::ChargePointStatus;
 use serde_json::{Value, json};
 use sim::{Charger, ChargerConfig, ConnectError, Station};
 use store::ENERGY_REGISTER;
-use store::testing::BACKENDS;
+use store::testing::backends;
 
 async fn on_every_backend<F, Fut>(test: F)
 where
     F: Fn(Joule) -> Fut,
     Fut: Future<Output = Joule>,
 {
-    for backend in BACKENDS {
+    for backend in backends() {
         test(Joule::start(backend).await).await.stop().await;
     }
 }

@@ -11,7 +11,7 @@ use domain::page::Page;
 use domain::rate::RateInput;
 use domain::wallet::{Adjustment, Wallet};
 use domain::{Cents, Currency, Id};
-use store::testing::{BACKENDS, TestDatabase, chargestation, organization, wallet};
+use store::testing::{TestDatabase, backends, chargestation, organization, wallet};
 use store::with_claim;
 use store::{ChargestationRecord, Filter, IdempotencyStart, Store, StoreError, StoredSecurity, SystemClock};
 
@@ -45,7 +45,7 @@ async fn event_types(store: &Store, org: Id) -> Vec<String> {
 
 #[tokio::test]
 async fn the_storage_story_holds_on_every_backend() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         story(&store).await;
@@ -153,7 +153,7 @@ async fn story(store: &Store) {
 
 #[tokio::test]
 async fn concurrent_adjustments_never_lose_an_update() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         let org = organization(&store, "Acme").await;
@@ -200,7 +200,7 @@ async fn charger_reports_apply_once_and_in_time_order() {
     use domain::token::{Authorization, TokenInput};
     use store::{ENERGY_REGISTER, Sample, TransactionStart, TransactionStop};
 
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         let org = organization(&store, "Acme").await;
@@ -229,11 +229,6 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(shown.connectors.len(), 1, "connector 2 was created, connector 0 was not");
         assert_eq!(shown.connectors[0].status, ConnectorStatus::Charging, "{backend:?}: the older report changed nothing");
         assert_eq!(shown.status, Some(ConnectorStatus::Available));
-        // A process that dies leaves its chargers online; the next start marks them offline.
-        assert_eq!(store.connections_lost().await.unwrap(), 1);
-        let shown = store.chargestation(org.id, cs.id).await.unwrap();
-        assert!(!shown.online && shown.last_disconnect_at.is_some(), "{backend:?}");
-        assert_eq!(store.connections_lost().await.unwrap(), 0);
         store.charger_connection(org.id, cs.id, true, Timestamp::from_millis(2_000)).await.unwrap();
         // A stopping node's ends, together: only an online chargestation of that organization
         // changes, once.
@@ -324,7 +319,7 @@ async fn a_batch_of_chargestation_changes_applies_each_in_order() {
     use domain::connector::ConnectorStatus;
     use store::{Applied, Presence, PresenceChange};
 
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         let (org, other) = (organization(&store, "Acme").await, organization(&store, "Other").await);
@@ -333,17 +328,18 @@ async fn a_batch_of_chargestation_changes_applies_each_in_order() {
         let at = |ms: i64| Timestamp::from_millis(1_700_000_000_000 + ms);
         let status = |connector_id, status, ms| Presence::Status { connector_id, status, at: at(ms) };
         let change = |org: Id, cs: Id, change| PresenceChange { organization: org, chargestation: cs, change };
+        let node = store.node();
         let changes = [
-            change(org.id, a.id, Presence::Connected(at(1_000))),
-            change(org.id, b.id, Presence::Connected(at(1_000))),
+            change(org.id, a.id, Presence::Connected { at: at(1_000), node }),
+            change(org.id, b.id, Presence::Connected { at: at(1_000), node }),
             change(org.id, a.id, Presence::Booted(serde_json::json!({"chargePointVendor": "Volta"}))),
             change(org.id, a.id, status(1, ConnectorStatus::Charging, 10_000)),
             change(org.id, a.id, status(1, ConnectorStatus::Available, 5_000)),
             change(org.id, b.id, status(0, ConnectorStatus::Faulted, 5_000)),
-            change(org.id, a.id, Presence::Disconnected(at(500))),
-            change(org.id, elsewhere.id, Presence::Connected(at(1_000))),
+            change(org.id, a.id, Presence::Disconnected { at: at(500), node }),
+            change(org.id, elsewhere.id, Presence::Connected { at: at(1_000), node }),
             change(org.id, store.new_id(), Presence::Booted(serde_json::json!({}))),
-            change(org.id, b.id, Presence::Disconnected(at(2_000))),
+            change(org.id, b.id, Presence::Disconnected { at: at(2_000), node }),
             change(org.id, a.id, status(3, ConnectorStatus::Preparing, 11_000)),
         ];
         let answers: Vec<_> = store.record_presence(&changes).await.unwrap().into_iter().map(|a| a.map_err(|e| e.to_string())).collect();
@@ -412,7 +408,7 @@ async fn a_batch_of_chargestation_changes_applies_each_in_order() {
 #[tokio::test]
 async fn an_answer_commits_with_its_change_or_not_at_all() {
     const LEASE: i64 = 60_000;
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         let org = organization(&store, "Acme").await;
@@ -466,7 +462,7 @@ async fn every_posted_change_stores_its_answer_with_it() {
     use store::{ApiKeyRecord, TransactionStart};
 
     const LEASE: i64 = 60_000;
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = open(&db).await;
         let org = organization(&store, "Acme").await;

@@ -9,7 +9,7 @@ use domain::page::Page;
 use domain::wallet::Adjustment;
 use domain::{Cents, Id};
 use proptest::prelude::*;
-use store::testing::{BACKENDS, TestDatabase, move_wallet, organization, wallet};
+use store::testing::{TestDatabase, backends, move_wallet, organization, wallet};
 use store::{Store, StoreError, SystemClock};
 
 #[derive(Clone, Debug)]
@@ -182,7 +182,7 @@ proptest! {
     #[test]
     fn the_databases_follow_the_ledger_model(steps in proptest::collection::vec(proptest::collection::vec(op(), 1..=4), 1..12)) {
         tokio::runtime::Runtime::new().unwrap().block_on(async {
-            for backend in BACKENDS {
+            for backend in backends() {
                 let db = TestDatabase::fresh(backend).await;
                 let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
                 follow_the_model(&store, &steps).await;

@@ -3,6 +3,7 @@
 mod conformance;
 mod ledger;
 mod migrations;
+mod nodes;
 mod patches;
 mod retention;
 mod top_ups;

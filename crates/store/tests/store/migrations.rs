@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use store::testing::{BACKENDS, StoredReading, TestDatabase};
+use store::testing::{StoredReading, TestDatabase, backends};
 use store::{Store, SystemClock};
 
 const ORG: &str = "0000000a0000000000000001";
@@ -19,7 +19,7 @@ fn sampled(table: &str, id: u32, transaction: &str, at: i64, [measurand, phase, 
 
 #[tokio::test]
 async fn sampled_values_become_one_reading_per_time() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let setup = [
             format!("INSERT INTO organizations (id, data, created_at, updated_at) VALUES ('{ORG}', '{{}}', 0, 0)"),
@@ -65,7 +65,7 @@ async fn sampled_values_become_one_reading_per_time() {
 
 #[tokio::test]
 async fn readings_are_kept_when_their_tables_are_made_again() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let reading = |table: &str, id: u32, at: i64, wh: &str| {
             format!(

@@ -15,7 +15,7 @@ use domain::rate::RateInput;
 use domain::token::{Token, TokenInput};
 use domain::user::{User, UserInput};
 use domain::webhook::{OwnAddresses, WebhookEndpoint, WebhookInput};
-use store::testing::{BACKENDS, TestDatabase, chargestation, organization};
+use store::testing::{TestDatabase, backends, chargestation, organization};
 use store::{Store, StoreError, SystemClock};
 use tokio::task::JoinHandle;
 
@@ -35,7 +35,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_connector_patch_keeps_the_status_a_charger_reports_meanwhile() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
         let org = organization(&store, "Acme").await.id;
@@ -75,7 +75,7 @@ async fn concurrent_patches_of_one_resource_both_hold() {
     fn ok<T>(value: T) -> Result<T, StoreError> {
         Ok(value)
     }
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
         let org = organization(&store, "Acme").await.id;

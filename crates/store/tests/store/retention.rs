@@ -7,7 +7,7 @@ use domain::page::Page;
 use domain::user::UserInput;
 use domain::webhook::{OwnAddresses, Secret, WebhookInput};
 use domain::webhook_delivery::{DeliveryAttempt, Slots, Verdict};
-use store::testing::{BACKENDS, ManualClock, TestDatabase, chargestation, organization};
+use store::testing::{ManualClock, TestDatabase, backends, chargestation, organization};
 use store::{Clock, ENERGY_REGISTER, FinishedAttempt, Purged, Retention, Sample, Store, SystemClock};
 use store::{TransactionStart, TransactionStop};
 
@@ -31,7 +31,7 @@ async fn purge(store: &Store) -> Purged {
 
 #[tokio::test]
 async fn expired_rows_go_in_batches_and_needed_ones_stay() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = Store::connect(&db.url, clock.clone()).await.unwrap();

@@ -9,7 +9,7 @@ use domain::page::Page;
 use domain::top_up::{DEFAULT_LIFETIME_MS, TopUp, TopUpInput, TopUpStatus, Transition};
 use domain::wallet::Wallet;
 use domain::{Id, Timestamp};
-use store::testing::{self, BACKENDS, ManualClock, TestDatabase, wallet};
+use store::testing::{self, ManualClock, TestDatabase, backends, wallet};
 use store::{Filter, PaymentFacts, Store, StoreError};
 
 const ALL: Page = Page { limit: 100, page: 1 };
@@ -32,7 +32,7 @@ where
     F: Fn(Store, Arc<ManualClock>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let clock = Arc::new(ManualClock::new(START));
         let store = Store::connect(&db.url, clock.clone()).await.expect("connect");

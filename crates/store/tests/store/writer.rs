@@ -7,7 +7,7 @@ use domain::Timestamp;
 use domain::page::Page;
 use domain::session::Metrics;
 use domain::token::TokenInput;
-use store::testing::{BACKENDS, ManualClock, TestDatabase, chargestation, organization};
+use store::testing::{ManualClock, TestDatabase, backends, chargestation, organization};
 use store::{Backend, ENERGY_REGISTER, Readings, Sample, SessionProgress, Store, SystemClock, TransactionStart, Writer};
 
 const CHARGERS: usize = 40;
@@ -40,7 +40,7 @@ fn progress(session: domain::Id, wh: i64, announce: bool, known_updated_at: Time
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readings_of_many_connections_commit_together_and_each_is_answered_after_its_commit() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
         let org = organization(&store, "Acme").await.id;
@@ -162,7 +162,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
 /// without undoing the change.
 #[tokio::test]
 async fn progress_and_changes_of_the_session_keep_each_other() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_767_225_600_000)));
         let store = Store::connect(&db.url, clock.clone()).await.unwrap();
@@ -231,7 +231,7 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
 /// time by their value, whatever order they were written in.
 #[tokio::test]
 async fn readings_count_no_later_than_joule_received_them() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let db = TestDatabase::fresh(backend).await;
         let t0 = Timestamp::from_millis(1_767_225_600_000);
         let at = |s: i64| Timestamp::from_millis(t0.millis() + s * 1000);
