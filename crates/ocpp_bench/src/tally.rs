@@ -123,6 +123,9 @@ pub struct Summary {
     pub server_cpu_cores: Option<f64>,
     /// The same for the watched database's processes (`--watch-database`).
     pub database_cpu_cores: Option<f64>,
+    /// The servers' and the database's CPU time in the measured part, seconds.
+    pub server_cpu_seconds: Option<f64>,
+    pub database_cpu_seconds: Option<f64>,
     pub rss_before_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
     /// The API asked during a boot storm: `GET /healthz`, and an ordinary API call.
@@ -158,6 +161,8 @@ impl Summary {
             cpu_cores: cores(usage.cpu),
             server_cpu_cores: usage.server_cpu.map(cores),
             database_cpu_cores: usage.database_cpu.map(cores),
+            server_cpu_seconds: usage.server_cpu.map(|cpu| cpu.as_secs_f64()),
+            database_cpu_seconds: usage.database_cpu.map(|cpu| cpu.as_secs_f64()),
             rss_before_kib: usage.rss_before_kib,
             rss_after_kib: usage.rss_after_kib,
             healthz: None,
