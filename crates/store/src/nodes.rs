@@ -158,7 +158,7 @@ impl Store {
         rows.iter().map(|row| id_at(row, "id")).collect()
     }
 
-    /// Buries the nodes whose lease ran out, each claimed by one live node (skipping those
+    /// Buries the other nodes whose lease ran out, each claimed by one live node (skipping those
     /// another is burying) in a transaction of its own: the chargers it held go offline, unless
     /// they connected to another node since, its routed calls and its record go. Answers how
     /// many chargers went offline.
@@ -167,8 +167,10 @@ impl Store {
         loop {
             let now = self.now();
             let mut tx = self.write().await?;
-            let sql = format!("SELECT id FROM nodes WHERE lease_until < $1 ORDER BY id LIMIT 1{}", self.backend.skip_locked());
-            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.millis()).fetch_optional(&mut *tx).await? else {
+            // Never itself: a node whose own lease lapsed (a long pause) renews it.
+            let sql = format!("SELECT id FROM nodes WHERE lease_until < $1 AND id <> $2 ORDER BY id LIMIT 1{}", self.backend.skip_locked());
+            let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.millis()).bind(self.node.to_string());
+            let Some(row) = query.fetch_optional(&mut *tx).await? else {
                 return Ok(offline);
             };
             let dead = id_at(&row, "id")?;

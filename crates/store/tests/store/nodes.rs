@@ -68,11 +68,15 @@ async fn only_a_dead_nodes_chargers_go_offline_and_a_newer_connection_takes_a_ch
 #[tokio::test]
 async fn on_sqlite_a_new_node_buries_every_earlier_one_at_once() {
     let db = TestDatabase::fresh(Backend::Sqlite).await;
-    let earlier = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
-    earlier.join_nodes(LEASE).await.unwrap();
+    let clock = Arc::new(ShiftedClock::default());
+    let earlier = node(&db, clock.clone()).await;
     let org = organization(&earlier, "Acme").await;
     let cs = chargestation(&earlier, org.id, "CP-1").await.id;
     earlier.charger_connection(org.id, cs, true, earlier.now()).await.unwrap();
+    // A node whose own lease lapsed (it was paused) never buries itself: it renews.
+    clock.shift_ms(2 * LEASE.as_millis() as i64);
+    assert_eq!(earlier.bury_dead_nodes().await.unwrap(), 0);
+    assert!(online(&earlier, org.id, cs).await);
     // The earlier process died; SQLite is one node, so its lease needs no waiting for.
     let next = Store::connect(&db.url, Arc::new(SystemClock)).await.unwrap();
     assert_eq!(next.join_nodes(LEASE).await.unwrap(), 0);
