@@ -1,8 +1,9 @@
 """Joule's JSON log (`--log-format json`, one object per line) names the charger on every line
-about its connection: its endpoint, chargestation and organization, and for a message the
-message id and action."""
+about its connection: its endpoint, chargestation, organization and the node it is connected
+to, and for a message the message id and action."""
 
 import json
+import urllib.request
 
 from ocpp.v16 import call
 
@@ -34,6 +35,8 @@ async def test_a_charger_message_is_logged_with_the_charger_and_the_message_id(j
     assert record["fields"]["status"] == "Installing"
     charger_span, call_span = record["spans"]
     assert (charger_span["name"], charger_span["endpoint"], charger_span["cs"], charger_span["org"]) == ("charger", cs["endpoint"], cs["_id"], organization)
+    with urllib.request.urlopen(f"{joule.url}/readyz", timeout=10) as ready:
+        assert charger_span["node"] == ready.headers["Joule-Node"], (charger_span, dict(ready.headers))
     assert (call_span["name"], call_span["id"], call_span["action"]) == ("call", sent[1], "FirmwareStatusNotification")
     # Plain text for machines: no terminal colour codes anywhere in the log.
     assert not any("\x1b[" in line for line in joule.log)

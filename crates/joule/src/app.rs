@@ -58,20 +58,26 @@ impl App {
         }
     }
 
-    /// Runs in the background until `Running::stop`.
-    pub fn start(self) -> anyhow::Result<Running> {
-        let address = self.listener.local_addr()?;
+    /// Starts, and runs in the background until `Running::stop`.
+    pub async fn start(self) -> anyhow::Result<Running> {
+        let begun = self.begin().await?;
+        let (address, ocpp) = (begun.address, begun.ocpp.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(self.run(async {
+        let task = tokio::spawn(begun.serve(async {
             let _ = stopped.await;
         }));
-        Ok(Running { address, stop: Some(stop), task })
+        Ok(Running { address, ocpp, stop: Some(stop), task })
     }
 
     /// Serves until `shutdown` resolves, then stops: no new connection is taken, every charger
     /// connection is closed (1001) and records its end, requests in flight finish; all within
     /// `http.shutdown_timeout`, after which what is left is dropped. The caller closes the store.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        self.begin().await?.serve(shutdown).await
+    }
+
+    /// Joins the nodes and starts the runners; the listener is not served yet.
+    async fn begin(self) -> anyhow::Result<Begun> {
         let address = self.listener.local_addr()?;
         let (http, ws) = if self.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
         let public_ws_url = self.public_url.unwrap_or_else(|| format!("{ws}://{address}"));
@@ -109,12 +115,45 @@ impl App {
         let nodes = ocpp_server::nodes::spawn(ocpp.clone(), told);
         let router = api::router(self.store.clone(), ocpp.clone(), config);
         tracing::info!(%address, ?backend, %node, "listening on {http}://{address}");
+        Ok(Begun {
+            address,
+            listener: self.listener,
+            tls: self.tls,
+            http: self.http,
+            router,
+            ocpp,
+            chargers,
+            connections,
+            stop,
+            runners: [runner, nodes, dispatcher, expiry, retention],
+        })
+    }
+}
+
+/// A node whose runners run and whose listener is about to be served.
+struct Begun {
+    address: std::net::SocketAddr,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    http: HttpSettings,
+    router: axum::Router,
+    ocpp: OcppServer,
+    /// The chargers' own pool, closed last.
+    chargers: Store,
+    connections: Connections,
+    stop: tokio::sync::watch::Sender<bool>,
+    runners: [tokio::task::JoinHandle<()>; 5],
+}
+
+impl Begun {
+    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let ocpp = self.ocpp;
         let (signalled, stopping) = tokio::sync::oneshot::channel();
         let shutdown = async move {
             shutdown.await;
             let _ = signalled.send(());
         };
-        let serving = http::serve(self.listener, self.tls, router, self.http.limits, shutdown);
+        let serving = http::serve(self.listener, self.tls, self.router, self.http.limits, shutdown);
         let mut serving = std::pin::pin!(serving);
         // The HTTP server stops taking connections on the signal and then waits for its
         // requests; chargers' WebSockets are no longer its own once upgraded, so they are told
@@ -146,18 +185,18 @@ impl App {
         // The runners would otherwise go on using a store its owner is about to close: each is
         // told, and waited for until it has stopped. One that does not within the bound is
         // aborted, whatever it was doing.
-        let _ = stop.send(true);
-        for mut task in [runner, nodes, dispatcher, expiry, retention] {
+        let _ = self.stop.send(true);
+        for mut task in self.runners {
             if tokio::time::timeout(self.http.shutdown_timeout, &mut task).await.is_err() {
                 task.abort();
                 let _ = task.await;
             }
         }
-        if let Err(e) = self.store.leave_nodes().await {
+        if let Err(e) = ocpp.store.leave_nodes().await {
             tracing::error!(error = %e, "could not take this node off record; its lease runs out instead");
         }
-        chargers.close().await;
-        drop(connections);
+        self.chargers.close().await;
+        drop(self.connections);
         Ok(())
     }
 }
@@ -178,6 +217,8 @@ impl Drop for Connections {
 /// An `App` started in the background (`App::start`).
 pub struct Running {
     pub address: std::net::SocketAddr,
+    /// Its central system: the chargers' registry and store, and the session runner's state.
+    pub ocpp: OcppServer,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }

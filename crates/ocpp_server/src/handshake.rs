@@ -128,7 +128,7 @@ pub async fn upgrade(
         let Ok(upgraded) = ws.on_upgrade.await else { return };
         // Every line the connection logs names the charger: its endpoint (the identity it
         // connects with), chargestation and organization.
-        let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization);
+        let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization, node = %server.store.node());
         let socket = websocket(TokioIo::new(upgraded), limits).await;
         connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span).await;
     };

@@ -1,4 +1,5 @@
-//! `TestApp`: one server with its own fresh database, and typed helpers to call it.
+//! `TestApp`: one node (`joule::app::App`, as `joule serve` runs it, every runner included)
+//! with its own fresh database, and typed helpers to call it.
 
 use std::sync::Arc;
 
@@ -19,8 +20,7 @@ pub struct TestApp {
     /// The store's clock: the system's unless a test shifts it.
     pub clock: Arc<ShiftedClock>,
     db: Option<TestDatabase>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    running: Option<joule::app::Running>,
 }
 
 /// An answer: the status and the parsed body (`Value::Null` when it was not JSON).
@@ -73,37 +73,18 @@ impl TestApp {
         let clock = Arc::new(ShiftedClock::default());
         let store = Store::connect(&db.url, clock.clone()).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
+        let mut app = joule::app::App::new(store.clone(), listener, ADMIN_TOKEN);
         // Stripe is never called from these tests: where one would be, nothing listens.
-        let stripe = stripe::StripeConfig { api_base: UNREACHABLE_STRIPE.into(), max_retries: 0, ..Default::default() };
-        let config = api::ApiConfig {
-            admin_token: Some(ADMIN_TOKEN.into()),
-            public_ws_url: format!("ws://{address}"),
-            listen_addresses: vec![address],
-            stripe,
-            body_timeout: std::time::Duration::from_secs(30),
-            webhook_allow_private: true,
-        };
-        let ocpp = ocpp_server::OcppServer::new(store.clone(), ocpp_server::OcppConfig::default());
-        let router = api::router(store.clone(), ocpp.clone(), config);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        app.stripe = stripe::StripeConfig { api_base: UNREACHABLE_STRIPE.into(), max_retries: 0, ..Default::default() };
+        let running = app.start().await.expect("the node starts");
         TestApp {
-            base: format!("http://{address}"),
+            base: format!("http://{}", running.address),
             client: reqwest::Client::new(),
             store,
-            ocpp,
+            ocpp: running.ocpp.clone(),
             clock,
             db: Some(db),
-            shutdown: Some(tx),
-            server: Some(server),
+            running: Some(running),
         }
     }
 
@@ -112,11 +93,8 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("the node stops");
         }
         self.store.close().await;
         if let Some(db) = self.db.take() {

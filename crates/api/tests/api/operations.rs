@@ -7,7 +7,10 @@ async fn operational_endpoints_need_no_key_and_no_envelope() {
     on_every_backend(|app: TestApp| async move {
         let get = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
         assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
-        assert_eq!(get("/readyz").await.unwrap().status().as_u16(), 200);
+        let ready = get("/readyz").await.unwrap();
+        let node = app.store.node().to_string();
+        assert_eq!((ready.status().as_u16(), ready.headers()["joule-node"].to_str().unwrap()), (200, node.as_str()));
+        assert_eq!(ready.text().await.unwrap(), format!("ready\nnode {node}\nlive nodes 1\n"));
 
         let metrics = get("/metrics").await.unwrap().text().await.unwrap();
         assert!(metrics.contains("joule_http_requests_total{method=\"GET\",route=\"/metrics\"}"), "{metrics}");
@@ -56,12 +59,32 @@ async fn metric_labels_take_only_known_methods_and_route_templates() {
     app.stop().await;
 }
 
+/// The API over a central system of its own, whose session runner the test starts and stops
+/// (the node's own runs all along), answering at the address returned.
+async fn api_over(store: store::Store, ocpp: ocpp_server::OcppServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let config = api::ApiConfig {
+        admin_token: None,
+        public_ws_url: format!("ws://{address}"),
+        listen_addresses: vec![address],
+        stripe: Default::default(),
+        body_timeout: std::time::Duration::from_secs(30),
+        webhook_allow_private: true,
+    };
+    let router = api::router(store, ocpp, config);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{address}")
+}
+
 #[tokio::test]
 async fn readiness_follows_the_session_runner_which_is_restarted_after_a_panic() {
     let app = TestApp::spawn(store::testing::backends()[0]).await;
-    let ready = || async { app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status().as_u16() };
+    let ocpp = ocpp_server::OcppServer::new(app.store.clone(), ocpp_server::OcppConfig::default());
+    let base = api_over(app.store.clone(), ocpp.clone()).await;
+    let ready = || async { app.client.get(format!("{base}/readyz")).send().await.unwrap().status().as_u16() };
     let (stop, told) = tokio::sync::watch::channel(false);
-    let runner = ocpp_server::session_watch::spawn(app.ocpp.clone(), told.clone());
+    let runner = ocpp_server::session_watch::spawn(ocpp.clone(), told.clone());
     assert_eq!(ready().await, 200, "the runner runs");
     stop.send_replace(true);
     tokio::time::timeout(std::time::Duration::from_secs(10), runner).await.expect("the runner stops when told").unwrap();
@@ -69,7 +92,7 @@ async fn readiness_follows_the_session_runner_which_is_restarted_after_a_panic()
     stop.send_replace(false);
 
     // A runner that panics on its first run is marked stopped, then restarted.
-    let health = app.ocpp.runner.clone();
+    let health = ocpp.runner.clone();
     let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = runs.clone();
     let supervisor = ocpp_server::session_watch::supervise(health.clone(), std::time::Duration::from_secs(1), told, move || {

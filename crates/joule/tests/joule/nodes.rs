@@ -20,7 +20,7 @@ async fn node(db: &TestDatabase) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut app = App::new(store, listener, ADMIN);
     app.ocpp.call_timeout = Duration::from_secs(2);
-    app.start().unwrap()
+    app.start().await.unwrap()
 }
 
 async fn api(node: &Running, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {

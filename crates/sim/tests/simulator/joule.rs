@@ -1,5 +1,5 @@
-//! A Joule server in the test process with a fresh database, the records the simulated chargers
-//! need, and a look at what it stored.
+//! A Joule node in the test process (`joule::app::App`, as `joule serve` runs it) with a fresh
+//! database, the records the simulated chargers need, and a look at what it stored.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use domain::organization::OrganizationInput;
 use domain::page::Page;
 use domain::token::{Token, TokenStatus, TokenType};
 use domain::transaction::Transaction;
-use ocpp_server::{OcppConfig, OcppServer};
+use ocpp_server::OcppServer;
 use store::testing::TestDatabase;
 use store::{Backend, ChargestationRecord, Store, StoredSecurity, SystemClock};
 use tokio::time::Instant;
@@ -26,8 +26,7 @@ pub struct Joule {
     pub store: Store,
     pub org: Id,
     db: TestDatabase,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<()>,
+    running: joule::app::Running,
 }
 
 /// A stored sampled value.
@@ -46,34 +45,13 @@ impl Joule {
         let db = TestDatabase::fresh(backend).await;
         let store = Store::connect(&db.url, Arc::new(SystemClock)).await.expect("store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let ocpp = OcppServer::new(store.clone(), OcppConfig::default());
-        let router = api::router(
-            store.clone(),
-            ocpp.clone(),
-            api::ApiConfig {
-                admin_token: None,
-                public_ws_url: format!("ws://{address}"),
-                listen_addresses: vec![address],
-                stripe: Default::default(),
-                body_timeout: std::time::Duration::from_secs(30),
-                webhook_allow_private: true,
-            },
-        );
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
+        let running = joule::app::App::new(store.clone(), listener, "sim-tests-admin-token").start().await.expect("the node starts");
+        let (address, ocpp) = (running.address, running.ocpp.clone());
 
         let input = OrganizationInput { name: "Sim Charging".into(), country: None, configurations: None };
         let org = input.parse(store.new_id(), store.now()).unwrap();
         store.create_organization(&org, &api::secrets::new_api_key(org.id).record).await.unwrap();
-        Joule { url: format!("ws://{address}/ocpp"), ocpp, store, org: org.id, db, shutdown, server }
+        Joule { url: format!("ws://{address}/ocpp"), ocpp, store, org: org.id, db, running }
     }
 
     /// Registers a chargestation, with Basic authentication when there is a password.
@@ -132,8 +110,7 @@ impl Joule {
     }
 
     pub async fn stop(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.server.await;
+        self.running.stop().await.expect("the node stops");
         self.store.close().await;
         self.db.remove().await;
     }
