@@ -55,13 +55,14 @@ pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 /// BENCHMARKS.md, "Idle connections at 19,000 chargers").
 pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
-    let mut registration = server.registry.register(cs, login.organization, checked.ticket);
+    let connected_at = server.store.now();
+    let mut registration = server.registry.register(cs, login.organization, checked.ticket, connected_at);
     // A change of credentials committed between the handshake's check and this registration
     // found no connection to close: this one then closes itself.
     if server.registry.disconnects() != checked.disconnects && !Box::pin(credentials_unchanged(&server, &checked.endpoint, &login)).await {
         server.registry.disconnect(cs, SECURITY_CHANGED);
     }
-    if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected { at: server.store.now(), node: server.store.node() })).await {
+    if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected { at: connected_at, node: server.store.node() })).await {
         tracing::error!(error = %e, "could not record the connection");
     }
     let mut link = Link::new(server.clone(), login.clone());

@@ -102,14 +102,15 @@ impl OcppServer {
         }
     }
 
-    /// Tells the connection of a charger to close, here or on the node that holds it.
+    /// Tells the connection of a charger to close, here with `reason` or on the node that holds
+    /// it (which closes it as one taken over: the charger only needs to connect again).
     pub async fn disconnect(&self, cs: Id, reason: &'static str) {
         if self.registry.disconnect(cs, reason) || !self.routes.listening() {
             return;
         }
         match self.store.holder_of(cs).await {
             Ok(Some(node)) if node != self.store.node() => {
-                if let Err(e) = self.store.tell_node(node, Message::Close(cs)).await {
+                if let Err(e) = self.store.tell_node(node, Message::Close(cs, self.store.now())).await {
                     tracing::error!(error = %e, %cs, "could not tell the node holding a charger to close its connection");
                 }
             }
@@ -220,8 +221,8 @@ async fn keep_lease(server: &OcppServer, lease: Duration) {
 
 fn take(server: &OcppServer, message: Message) {
     match message {
-        Message::Close(cs) => {
-            server.registry.disconnect(cs, TAKEN_OVER);
+        Message::Close(cs, connected_elsewhere) => {
+            server.registry.disconnect_older(cs, connected_elsewhere, TAKEN_OVER);
         }
         Message::Answer(id) => {
             if let Some(wake) = server.routes.waiting().remove(&id) {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::Id;
+use domain::{Id, Timestamp};
 use ocpp16::ErrorCode;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -35,6 +35,8 @@ pub struct OutboundCall {
 struct Entry {
     generation: u64,
     organization: Id,
+    /// When the connection was made, as its `Presence::Connected` says.
+    connected_at: Timestamp,
     calls: mpsc::Sender<Box<OutboundCall>>,
     close: Option<oneshot::Sender<Close>>,
 }
@@ -129,7 +131,7 @@ impl Registry {
 
     /// Makes the connection with `ticket` the chargestation's, telling an older one to close;
     /// a connection older than the registered one is told to close at once instead.
-    pub fn register(&self, cs: Id, organization: Id, ticket: Ticket) -> Registration {
+    pub fn register(&self, cs: Id, organization: Id, ticket: Ticket, connected_at: Timestamp) -> Registration {
         let Ticket(generation) = ticket;
         let (calls_tx, calls) = mpsc::channel(QUEUE);
         let (close_tx, close) = oneshot::channel();
@@ -148,7 +150,7 @@ impl Registry {
         } else {
             Some(close_tx)
         };
-        let old = entries.insert(cs, Entry { generation, organization, calls: calls_tx, close: close_tx });
+        let old = entries.insert(cs, Entry { generation, organization, connected_at, calls: calls_tx, close: close_tx });
         drop(entries);
         if let Some(mut old) = old
             && let Some(tell) = old.close.take()
@@ -164,6 +166,13 @@ impl Registry {
     pub fn disconnect(&self, cs: Id, reason: &'static str) -> bool {
         self.disconnects.fetch_add(1, Ordering::SeqCst);
         let tell = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&cs).and_then(|e| e.close.take());
+        tell.is_some_and(|tell| tell.send(Close { code: 1000, reason }).is_ok())
+    }
+
+    /// Tells the chargestation's connection to close if it was made before `than` (it connected
+    /// to another node then); answers whether there was one.
+    pub fn disconnect_older(&self, cs: Id, than: Timestamp, reason: &'static str) -> bool {
+        let tell = self.entries.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&cs).filter(|e| e.connected_at < than).and_then(|e| e.close.take());
         tell.is_some_and(|tell| tell.send(Close { code: 1000, reason }).is_ok())
     }
 
@@ -250,6 +259,10 @@ mod tests {
         Id::from_parts(1_700_000_000, [1; 5], n)
     }
 
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
     #[test]
     fn seats_are_limited_and_given_back() {
         let registry = Registry::new(2);
@@ -266,7 +279,7 @@ mod tests {
     async fn closing_all_tells_every_connection_and_waits_for_their_seats() {
         let registry = Registry::new(10);
         let seats = [registry.seat().unwrap(), registry.seat().unwrap()];
-        let mut registrations = [registry.register(id(1), id(9), registry.ticket()), registry.register(id(2), id(9), registry.ticket())];
+        let mut registrations = [registry.register(id(1), id(9), registry.ticket(), at(1)), registry.register(id(2), id(9), registry.ticket(), at(1))];
         let mut connected = registry.close_all();
         connected.sort();
         assert_eq!(connected, [(id(9), id(1)), (id(9), id(2))]);
@@ -276,7 +289,7 @@ mod tests {
         }
         // No new connection while stopping; one registered meanwhile is told at once.
         assert_eq!(registry.seat().err(), Some(NoSeat::Stopping));
-        let mut late = registry.register(id(3), id(9), registry.ticket());
+        let mut late = registry.register(id(3), id(9), registry.ticket(), at(1));
         assert_eq!((&mut late.close).await, Ok(SHUTTING_DOWN));
         assert!(late.after_stop && !registrations[0].after_stop, "the late one records its own end");
 
@@ -287,10 +300,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn another_node_closes_only_a_connection_older_than_its_own() {
+        let registry = Registry::new(10);
+        let mut here = registry.register(id(1), id(9), registry.ticket(), at(2_000));
+        assert!(!registry.disconnect_older(id(1), at(1_000), "connected to another node"), "the connection here is the newer");
+        assert!(registry.disconnect_older(id(1), at(3_000), "connected to another node"));
+        assert_eq!((&mut here.close).await, Ok(Close { code: 1000, reason: "connected to another node" }));
+    }
+
+    #[tokio::test]
     async fn a_replaced_connection_is_told_with_a_normal_close() {
         let registry = Registry::new(10);
-        let mut first = registry.register(id(1), id(9), registry.ticket());
-        let _second = registry.register(id(1), id(9), registry.ticket());
+        let mut first = registry.register(id(1), id(9), registry.ticket(), at(1));
+        let _second = registry.register(id(1), id(9), registry.ticket(), at(1));
         assert_eq!((&mut first.close).await, Ok(REPLACED));
         assert_eq!(REPLACED.code, 1000);
     }
@@ -299,8 +321,8 @@ mod tests {
     async fn the_newer_handshake_stays_whichever_task_registers_first() {
         let registry = Registry::new(10);
         let (older, newer) = (registry.ticket(), registry.ticket());
-        let stays = registry.register(id(1), id(9), newer);
-        let mut late = registry.register(id(1), id(9), older);
+        let stays = registry.register(id(1), id(9), newer, at(1));
+        let mut late = registry.register(id(1), id(9), older, at(1));
         assert_eq!((&mut late.close).await, Ok(REPLACED));
         assert!(late.calls.recv().await.is_none(), "no call reaches the older connection");
         assert!(!registry.unregister(id(1), late.generation), "its end does not unregister the newer one");

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use domain::Id;
+use domain::{Id, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use crate::dialect::{Backend, Listener};
@@ -18,8 +18,9 @@ use crate::{Presence, Store, StoreError};
 /// What one node tells another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Message {
-    /// Close your connection of this chargestation: it connected to another node.
-    Close(Id),
+    /// Close your connection of this chargestation if it is older than this time: the charger
+    /// connected to another node then (a connection of yours made since is the newer one).
+    Close(Id, Timestamp),
     /// Take this routed call (`Store::take_call`).
     Call(Id),
     /// The answer to your routed call is in (`Store::collect_answer`).
@@ -29,19 +30,21 @@ pub enum Message {
 impl Message {
     fn to_text(self) -> String {
         match self {
-            Message::Close(cs) => format!("close:{cs}"),
+            Message::Close(cs, at) => format!("close:{cs}:{}", at.millis()),
             Message::Call(id) => format!("call:{id}"),
             Message::Answer(id) => format!("answer:{id}"),
         }
     }
 
     fn parse(text: &str) -> Option<Message> {
-        let (kind, id) = text.split_once(':')?;
-        let id = id.parse().ok()?;
+        let (kind, rest) = text.split_once(':')?;
         match kind {
-            "close" => Some(Message::Close(id)),
-            "call" => Some(Message::Call(id)),
-            "answer" => Some(Message::Answer(id)),
+            "close" => {
+                let (cs, at) = rest.split_once(':')?;
+                Some(Message::Close(cs.parse().ok()?, Timestamp::from_millis(at.parse().ok()?)))
+            }
+            "call" => Some(Message::Call(rest.parse().ok()?)),
+            "answer" => Some(Message::Answer(rest.parse().ok()?)),
             _ => None,
         }
     }

@@ -62,8 +62,8 @@ impl Store {
                 let station = stations.get_mut(cs).filter(|s| s.organization == *org).ok_or(StoreError::NotFound("chargestation"))?;
                 let outcome = station.standing.apply(change, now, || self.new_id());
                 station.changed |= outcome.chargestation_changed;
-                if let Some(node) = outcome.taken_from {
-                    taken.push((node, *cs));
+                if let (Some(node), Presence::Connected { at, .. }) = (outcome.taken_from, change) {
+                    taken.push((node, *cs, *at));
                 }
                 if let Some((connector, new)) = outcome.connector {
                     connectors.insert((*cs, connector));
@@ -126,8 +126,8 @@ impl Store {
         }
         self.record_for(conn, events).await?;
         // Told when the batch commits: the other node closes its stale connection.
-        for (node, cs) in taken {
-            crate::nodes::tell(conn, self.backend, node, &crate::nodes::Message::Close(cs)).await?;
+        for (node, cs, at) in taken {
+            crate::nodes::tell(conn, self.backend, node, &crate::nodes::Message::Close(cs, at)).await?;
         }
         Ok(answers)
     }

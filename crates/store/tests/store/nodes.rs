@@ -30,7 +30,8 @@ async fn only_a_dead_nodes_chargers_go_offline_and_a_newer_connection_takes_a_ch
     let (on_a, on_b, moving) =
         (chargestation(&a, org.id, "CP-A").await.id, chargestation(&a, org.id, "CP-B").await.id, chargestation(&a, org.id, "CP-M").await.id);
     let mut a_hears = a.inbox().await.unwrap().expect("PostgreSQL carries messages between nodes");
-    let t = |ms: i64| Timestamp::from_millis(a.now().millis() + ms);
+    let start = a.now().millis();
+    let t = |ms: i64| Timestamp::from_millis(start + ms);
 
     a.charger_connection(org.id, on_a, true, t(0)).await.unwrap();
     b.charger_connection(org.id, on_b, true, t(0)).await.unwrap();
@@ -41,7 +42,7 @@ async fn only_a_dead_nodes_chargers_go_offline_and_a_newer_connection_takes_a_ch
     b.charger_connection(org.id, moving, true, t(10)).await.unwrap();
     assert_eq!(a.holder_of(moving).await.unwrap(), Some(b.node()));
     let heard = tokio::time::timeout(Duration::from_secs(10), a_hears.next()).await.expect("told in time").unwrap();
-    assert_eq!(heard, Some(Message::Close(moving)));
+    assert_eq!(heard, Some(Message::Close(moving, t(10))));
     // A's connection then ends, after B's began: the charger stays online, held by B.
     a.charger_connection(org.id, moving, false, t(20)).await.unwrap();
     assert!(online(&a, org.id, moving).await);
