@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
@@ -222,12 +223,18 @@ def haproxy(*nodes: Joule):
         pytest.skip("haproxy is not installed (scripts/test installs it from the distribution's packages as root)")
     address = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "JOULE_PROXY_LISTEN": address, **{f"JOULE_NODE{i + 1}": n.address for i, n in enumerate(nodes)}}
-    process = subprocess.Popen(["haproxy", "-db", "-f", str(REPO / "deploy" / "haproxy.cfg")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        yield Proxy(f"http://{address}", f"ws://{address}")
-    finally:
-        process.terminate()
-        process.wait(10)
+    # Its log goes to a file: a pipe nobody reads would stall it once full.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(["haproxy", "-db", "-f", str(REPO / "deploy" / "haproxy.cfg")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield Proxy(f"http://{address}", f"ws://{address}")
+        except BaseException:
+            log.seek(0)
+            print("haproxy's log:\n" + log.read())
+            raise
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 def ready(url: str) -> bool:

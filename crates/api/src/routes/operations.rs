@@ -41,7 +41,7 @@ async fn readyz(State(ops): State<Ops>) -> Response {
         Ok(nodes) => (StatusCode::OK, [("joule-node", node.clone())], format!("ready\nnode {node}\nlive nodes {}\n", nodes.len())).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, [("joule-node", node)], "database unavailable").into_response()
         }
     }
 }
