@@ -1,4 +1,5 @@
-//! Payments: how a session is paid. Today: from the user's wallet (`api_wallet`).
+//! Payments: how a session is paid: from the user's wallet, started through the API
+//! (`api_wallet`) or with the user's card at the charger (`rfid_wallet`).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,8 @@ pub struct Payment {
 }
 
 impl Payment {
-    /// A wallet payment holding `held` of the wallet's `currency`.
+    /// A wallet payment holding `held` of the wallet's `currency`, for a session started
+    /// through the API.
     pub fn authorize(id: Id, session: Id, wallet: Id, held: Cents, currency: Currency, now: Timestamp) -> Payment {
         Payment {
             id,
@@ -55,6 +57,11 @@ impl Payment {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// [`Payment::authorize`] for a session a card started at the charger.
+    pub fn authorize_card(id: Id, session: Id, wallet: Id, held: Cents, currency: Currency, now: Timestamp) -> Payment {
+        Payment { kind: "rfid_wallet".into(), ..Payment::authorize(id, session, wallet, held, currency, now) }
     }
 
     /// What is still held on the wallet for this payment, in minor units.

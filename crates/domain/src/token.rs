@@ -24,7 +24,7 @@ pub enum TokenStatus {
 }
 
 /// The answer to a charger's Authorize or StartTransaction for an idTag.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Authorization {
     Accepted,
     Blocked,
@@ -79,6 +79,28 @@ impl Token {
             TokenStatus::Expired => Authorization::Expired,
         }
     }
+}
+
+/// The data of the `session.start_failure` event of a card refused at the charger (SPEC 5,
+/// card sessions): no session exists, so the event names the card, its wallet and the refusal.
+#[derive(Serialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct CardRefused {
+    pub token: Id,
+    #[serde(rename = "idTag")]
+    pub id_tag: String,
+    pub user: Id,
+    pub wallet: Id,
+    pub chargestation: Id,
+    /// The connector the charger started on; absent for an Authorize.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<u32>,
+    /// The transaction the charger started, told to stop; absent for an Authorize.
+    #[serde(rename = "transactionId", skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<i64>,
+    /// SPEC 5's words: `User does not have minimum balance`...
+    pub message: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
 }
 
 /// `POST /v1.1/tokens` (needs `physicalId`) and `PATCH /v1.1/tokens/{id}`.

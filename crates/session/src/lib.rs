@@ -12,6 +12,8 @@
 //! - [`intelligence`]: when Joule must stop a session itself so that its cost stays within the
 //!   authorization, given the tariff, the session so far and how fast it is going
 //!   ([`intelligence::decide_on`] from a session's facts).
+//! - [`start`]: whether a wallet may pay for a session (SPEC 5's checks, shared by API and card
+//!   starts), and what a card's start at a charger comes to.
 //! - [`upkeep`]: when a decided stop is sent again, when a silent session is given up, when a
 //!   running session's progress is announced.
 
@@ -23,4 +25,5 @@ pub mod lifecycle;
 pub mod live;
 pub mod pricing;
 pub mod settlement;
+pub mod start;
 pub mod upkeep;

@@ -50,6 +50,13 @@ pub struct TransactionStart {
     pub reservation_id: Option<i64>,
 }
 
+/// A recorded StartTransaction, and whether the charger is told its idTag is `Blocked`.
+#[derive(Clone, Debug)]
+pub struct StartedTransaction {
+    pub transaction: Transaction,
+    pub blocked: bool,
+}
+
 /// A StopTransaction as the charger reported it.
 #[derive(Clone, Debug)]
 pub struct TransactionStop {
@@ -221,9 +228,10 @@ impl Store {
         answers.pop().unwrap_or(Err(StoreError::NotFound("chargestation")))
     }
 
-    /// The token behind an idTag, and what the charger is to be told about it. The idTag Joule
-    /// gave a charger for a session it started is Accepted while that session runs.
-    pub async fn authorize(&self, org: Id, cs: Id, id_tag: &str) -> Result<(Authorization, Option<Token>), StoreError> {
+    /// The token behind an idTag, and what the charger is to be told about it by the token alone
+    /// (`Store::authorize` adds the wallet's checks). The idTag Joule gave a charger for a
+    /// session it started is Accepted while that session runs.
+    pub async fn identify(&self, org: Id, cs: Id, id_tag: &str) -> Result<(Authorization, Option<Token>), StoreError> {
         let row = sqlx::query("SELECT data FROM tokens WHERE organization_id = $1 AND physical_id = $2")
             .bind(org.to_string())
             .bind(id_tag.to_string())
@@ -246,14 +254,18 @@ impl Store {
     }
 
     /// Records a StartTransaction. The same start reported again (a retry) is the same
-    /// transaction, with the same transactionId. A start with a known token is a session
-    /// without payment (`session.created`, `session.started`).
-    pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, token: Option<&Token>) -> Result<Transaction, StoreError> {
+    /// transaction, with the same transactionId and the same answer. A start with an accepted
+    /// `card` is a session (`Store::start_card`): paid from its user's wallet if the user has
+    /// one and the wallet passes SPEC 5's checks, refused (`blocked`, no session) if it does
+    /// not, without payment for a token without a wallet.
+    pub async fn start_transaction(&self, org: Id, cs: Id, start: &TransactionStart, card: Option<&Token>) -> Result<StartedTransaction, StoreError> {
         let mut tx = self.write().await?;
         let StartRead { same, last: next, waiting } = self.start_read(&mut tx, cs, start).await?;
         if let Some(existing) = same {
             tx.commit().await?;
-            return Ok(existing);
+            // An accepted card's start without a session was refused.
+            let blocked = card.is_some() && existing.session.is_none();
+            return Ok(StartedTransaction { transaction: existing, blocked });
         }
         let now = self.now();
         let mut transaction = Transaction {
@@ -262,7 +274,7 @@ impl Store {
             transaction_id: next.unwrap_or(0) + 1,
             connector_id: start.connector_id,
             id_tag: start.id_tag.clone(),
-            token: token.map(|t| t.id),
+            token: card.map(|t| t.id),
             session: None,
             reservation_id: start.reservation_id,
             meter_start: start.meter_start_wh,
@@ -274,6 +286,7 @@ impl Store {
             updated_at: now,
         };
         let mut events = Vec::new();
+        let mut blocked = false;
         // The start of a session Joule asked for: it is now running.
         if let Some(mut session) = waiting.filter(|s| s.status == SessionStatus::Created) {
             session.status = SessionStatus::Started;
@@ -283,41 +296,17 @@ impl Store {
             documents::replace(&mut tx, org, &session).await?;
             transaction.session = Some(session.id);
             events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
-        } else if let Some(token) = token {
+        } else if let Some(token) = card {
             let connector = connector_row(&mut tx, org, cs, start.connector_id, "").await?.map(|(c, _)| c);
-            let session = Session {
-                id: self.new_id(),
-                kind: None,
-                status: SessionStatus::Started,
-                user: token.user,
-                token: Some(token.id),
-                chargestation: cs,
-                connector: connector.as_ref().map(|c| c.id),
-                connector_id: start.connector_id,
-                rate: connector.and_then(|c| c.rate),
-                id_tag: start.id_tag.clone(),
-                transaction_id: Some(transaction.transaction_id),
-                payment: None,
-                target: None,
-                stop_requested: None,
-                pauses: Vec::new(),
-                cost: None,
-                metrics: None,
-                started_at: Some(start.started_at),
-                ended_at: None,
-                ended_by: None,
-                created_at: now,
-                updated_at: now,
-            };
-            documents::insert(&mut tx, org, &session).await?;
-            transaction.session = Some(session.id);
-            events.push(NewEvent::of("session", "created", &session).for_chargestation(cs));
-            events.push(NewEvent::of("session", "started", &session).for_chargestation(cs));
+            let started = self.start_card(&mut tx, org, token, &transaction, connector.as_ref()).await?;
+            transaction.session = started.session.map(|s| s.id);
+            events = started.events;
+            blocked = started.blocked;
         }
         documents::insert(&mut tx, org, &transaction).await.map_err(|e| on_unique(e, || StoreError::Conflict("transaction id taken; retry".into())))?;
         self.record(&mut tx, org, events).await?;
         tx.commit().await?;
-        Ok(transaction)
+        Ok(StartedTransaction { transaction, blocked })
     }
 
     /// What a StartTransaction reads: in one statement when a session waits for it (Joule

@@ -19,6 +19,7 @@
 //! - `nodes`: the `joule serve` processes sharing a PostgreSQL database, their leases, which
 //!   holds which charger, and calls routed from one to another.
 
+mod cards;
 mod charger;
 mod chargestations;
 mod commits;
@@ -51,7 +52,7 @@ use domain::{Id, Timestamp};
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
-pub use charger::{ChargerLogin, ENERGY_REGISTER, Recorded, Sample, Stopped, TransactionStart, TransactionStop};
+pub use charger::{ChargerLogin, ENERGY_REGISTER, Recorded, Sample, StartedTransaction, Stopped, TransactionStart, TransactionStop};
 pub use chargestations::{ChargestationRecord, ChargestationUpdate, StoredSecurity};
 pub use dialect::Backend;
 pub use documents::Filter;

@@ -12,6 +12,7 @@ use domain::session::{EndedBy, NewSession, Pause, Session, SessionStatus, id_tag
 use domain::wallet::Wallet;
 use domain::{Cents, Id};
 use session::lifecycle::{self, Happening};
+use session::start::{self, WalletCheck};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::documents;
@@ -22,7 +23,7 @@ fn refused(message: &str) -> StoreError {
     StoreError::Refused(message.to_string())
 }
 
-async fn organization(conn: &mut AnyConnection, org: Id) -> Result<Organization, StoreError> {
+pub(crate) async fn organization(conn: &mut AnyConnection, org: Id) -> Result<Organization, StoreError> {
     let row = sqlx::query("SELECT data FROM organizations WHERE id = $1").bind(org.to_string()).fetch_optional(conn).await?;
     row.as_ref().map(documents::from_row).transpose()?.ok_or(StoreError::NotFound("organization"))
 }
@@ -63,15 +64,14 @@ impl WalletStart {
         if !self.user_found {
             return Err(StoreError::NotFound("user"));
         }
-        if self.wallet.available_balance < self.organization.configurations.session.minimum_balance {
-            return Err(refused("User does not have minimum balance"));
-        }
-        if self.connector.rate.is_none() {
-            return Err(refused("Connector does not have a rate"));
-        }
-        let rate = self.rate.ok_or(StoreError::NotFound("rate"))?;
-        if rate.currency != self.wallet.currency {
-            return Err(refused("Wallet currency does not match the rate currency"));
+        let rate_currency = match (self.connector.rate, &self.rate) {
+            (None, _) => None,
+            (Some(_), Some(rate)) => Some(rate.currency),
+            (Some(_), None) => return Err(StoreError::NotFound("rate")),
+        };
+        let minimum_balance = self.organization.configurations.session.minimum_balance;
+        if let Some(r) = start::refusal(&WalletCheck::of(&self.wallet, minimum_balance, rate_currency)) {
+            return Err(refused(r.message()));
         }
         if !self.online {
             return Err(StoreError::Conflict("Chargestation is offline".into()));
@@ -204,14 +204,13 @@ impl Store {
         let sql = format!("SELECT {WALLET_COLUMNS} FROM wallets WHERE user_id = $1 AND organization_id = $2{}", self.backend.lock_in_turn());
         let row = sqlx::query(AssertSqlSafe(sql)).bind(user.to_string()).bind(org.to_string()).fetch_optional(&mut *conn).await?;
         let wallet = row.as_ref().map(wallet_from_row).transpose()?.ok_or_else(|| refused("User does not have a wallet"))?;
-        let minimum = organization(&mut *conn, org).await?.configurations.session.minimum_balance;
-        if wallet.available_balance < minimum {
-            return Err(refused("User does not have minimum balance"));
-        }
-        let rate_id = connector.rate.ok_or_else(|| refused("Connector does not have a rate"))?;
-        let rate: Rate = documents::fetch(&mut *conn, org, rate_id).await?;
-        if rate.currency != wallet.currency {
-            return Err(refused("Wallet currency does not match the rate currency"));
+        let minimum_balance = organization(&mut *conn, org).await?.configurations.session.minimum_balance;
+        let rate_currency = match connector.rate {
+            Some(rate) => Some(documents::fetch::<Rate>(&mut *conn, org, rate).await?.currency),
+            None => None,
+        };
+        if let Some(r) = start::refusal(&WalletCheck::of(&wallet, minimum_balance, rate_currency)) {
+            return Err(refused(r.message()));
         }
         self.check_startable(conn, org, &connector).await?;
         Ok(Startable { connector, wallet: Some(wallet) })

@@ -1,4 +1,5 @@
-//! Authorize: may this idTag charge here?
+//! Authorize: may this idTag charge here? A card of a user with a wallet needs the
+//! organization's minimum balance too.
 
 use domain::token::Authorization;
 use ocpp16::messages::{AuthorizationStatus, AuthorizeRequest, AuthorizeResponse, IdTagInfo};
@@ -16,6 +17,6 @@ pub fn id_tag_info(authorization: Authorization) -> IdTagInfo {
 }
 
 pub async fn handle(link: &mut Link, request: AuthorizeRequest) -> Result<AuthorizeResponse, Failure> {
-    let (authorization, _) = link.server.store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
+    let authorization = link.server.store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     Ok(AuthorizeResponse { id_tag_info: id_tag_info(authorization) })
 }

@@ -1,4 +1,5 @@
-//! StartTransaction: a transaction began at the charger; Joule gives it its id.
+//! StartTransaction: a transaction began at the charger; Joule gives it its id, and a card's
+//! start its session (paid from the wallet of the card's user, if it has one).
 
 use domain::token::Authorization;
 use ocpp16::ErrorCode;
@@ -12,7 +13,7 @@ use super::{Failure, Link, timestamp};
 pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result<StartTransactionResponse, Failure> {
     let store = &link.server.store;
     let meter_start_wh = register(request.meter_start, "meterStart")?;
-    let (authorization, token) = store.authorize(link.login.organization, link.login.chargestation, &request.id_tag).await?;
+    let (authorization, token) = store.identify(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     let start = TransactionStart {
         connector_id: u32::try_from(request.connector_id)
             .map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
@@ -22,9 +23,11 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
         reservation_id: request.reservation_id,
     };
     // Only an accepted token makes the transaction a session; the charger stops the others.
-    let session_token = token.filter(|_| authorization == Authorization::Accepted);
-    let transaction = store.start_transaction(link.login.organization, link.login.chargestation, &start, session_token.as_ref()).await?;
+    let card = token.filter(|_| authorization == Authorization::Accepted);
+    let started = store.start_transaction(link.login.organization, link.login.chargestation, &start, card.as_ref()).await?;
+    let transaction_id = started.transaction.transaction_id;
     // Its session, if it has one, is looked after from now on by this connection.
-    link.keep_live(transaction.transaction_id).await?;
-    Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id: transaction.transaction_id })
+    link.keep_live(transaction_id).await?;
+    let authorization = if started.blocked { Authorization::Blocked } else { authorization };
+    Ok(StartTransactionResponse { id_tag_info: id_tag_info(authorization), transaction_id })
 }

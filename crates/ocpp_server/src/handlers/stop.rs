@@ -23,7 +23,7 @@ pub async fn handle(link: &mut Link, request: StopTransactionRequest) -> Result<
         None => tracing::info!(transaction = stop.transaction_id, "a StopTransaction for a transaction Joule does not know"),
     }
     let id_tag_info = match &request.id_tag {
-        Some(tag) => Some(id_tag_info(store.authorize(org, cs, tag).await?.0)),
+        Some(tag) => Some(id_tag_info(store.identify(org, cs, tag).await?.0)),
         None => None,
     };
     Ok(StopTransactionResponse { id_tag_info })

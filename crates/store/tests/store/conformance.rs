@@ -246,15 +246,15 @@ async fn charger_reports_apply_once_and_in_time_order() {
 
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD-1"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org.id, &token).await.unwrap();
-        assert_eq!(store.authorize(org.id, cs.id, "CARD-1").await.unwrap().0, Authorization::Accepted);
-        assert_eq!(store.authorize(org.id, cs.id, "CARD-2").await.unwrap().0, Authorization::Invalid);
+        assert_eq!(store.authorize(org.id, cs.id, "CARD-1").await.unwrap(), Authorization::Accepted);
+        assert_eq!(store.authorize(org.id, cs.id, "CARD-2").await.unwrap(), Authorization::Invalid);
         assert!(matches!(store.create_token(org.id, &token).await, Err(StoreError::Conflict(_))));
 
         let start = TransactionStart { connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };
-        let first = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
-        let retried = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
+        let first = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap().transaction;
+        let retried = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap().transaction;
         assert_eq!(first, retried, "{backend:?}: a retried start is the same transaction");
-        let second = store.start_transaction(org.id, cs.id, &TransactionStart { started_at: t(21), ..start.clone() }, None).await.unwrap();
+        let second = store.start_transaction(org.id, cs.id, &TransactionStart { started_at: t(21), ..start.clone() }, None).await.unwrap().transaction;
         assert_eq!(second.transaction_id, first.transaction_id + 1);
 
         let sample =
@@ -518,6 +518,72 @@ async fn every_posted_change_stores_its_answer_with_it() {
         assert_eq!((stored, paused.status.as_str()), (serde_json::to_value(&paused).unwrap(), "paused"));
         let (ended, stored) = answered!(scope, store.end_without_charger(org.id, session.id, domain::session::EndedBy::Operator));
         assert_eq!((stored, ended.status.as_str()), (serde_json::to_value(&ended).unwrap(), "ended"));
+        store.close().await;
+        db.remove().await;
+    }
+}
+
+/// Cards of one user started at once on many chargers (SPEC 5, card sessions): the first holds
+/// the whole available balance, every other is refused, and the ledger stays whole.
+#[tokio::test]
+async fn cards_of_one_user_at_once_hold_at_most_the_wallet() {
+    use domain::token::TokenInput;
+    use store::TransactionStart;
+    const CARDS: usize = 8;
+    for backend in backends() {
+        let db = TestDatabase::fresh(backend).await;
+        let store = open(&db).await;
+        let org = organization(&store, "Acme").await;
+        let w = wallet(&store, org.id).await;
+        store.adjust_wallet(org.id, w.id, &adjustment(5000)).await.unwrap();
+        let rate = serde_json::from_str::<RateInput>(r#"{"currency":"USD","price_components":[{"type":"ENERGY","price":0.3}]}"#)
+            .unwrap()
+            .create(store.new_id(), store.now())
+            .unwrap();
+        store.create_rate(org.id, &rate).await.unwrap();
+        let mut starts = Vec::new();
+        for i in 0..CARDS {
+            let cs = chargestation(&store, org.id, &format!("CP-{i}")).await;
+            let input = serde_json::json!({ "chargestation": cs.id.to_string(), "connector_id": 1, "rate": rate.id.to_string() });
+            store
+                .create_connector(org.id, &serde_json::from_value::<ConnectorInput>(input).unwrap().create(store.new_id(), store.now()).unwrap())
+                .await
+                .unwrap();
+            let token = serde_json::from_value::<TokenInput>(serde_json::json!({ "physicalId": format!("CARD-{i}"), "user": w.user.to_string() }))
+                .unwrap()
+                .create(store.new_id(), store.now())
+                .unwrap();
+            store.create_token(org.id, &token).await.unwrap();
+            starts.push((cs.id, token));
+        }
+        let tasks: Vec<_> = starts
+            .into_iter()
+            .map(|(cs, token)| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let start = TransactionStart {
+                        connector_id: 1,
+                        id_tag: token.physical_id.clone(),
+                        meter_start_wh: 0,
+                        started_at: store.now(),
+                        reservation_id: None,
+                    };
+                    store.start_transaction(org.id, cs, &start, Some(&token)).await
+                })
+            })
+            .collect();
+        let mut accepted = 0;
+        for task in tasks {
+            let started = task.await.unwrap().unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+            assert_eq!(started.transaction.session.is_some(), !started.blocked, "{backend:?}: a refused card has no session");
+            accepted += usize::from(!started.blocked);
+        }
+        assert_eq!(accepted, 1, "{backend:?}");
+        let stored = assert_ledger(&store, org.id, w.id).await;
+        assert_eq!((stored.balance, stored.available_balance), (Cents(5000), Cents::ZERO), "{backend:?}");
+        let held: Vec<_> = store.sessions(org.id, ALL, &[]).await.unwrap().into_iter().filter_map(|s| s.payment).collect();
+        assert_eq!(held.len(), 1, "{backend:?}");
+        assert_eq!(held[0].held(), Cents(5000), "{backend:?}");
         store.close().await;
         db.remove().await;
     }

@@ -44,8 +44,8 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
         let announce = |_| true;
         let start =
             |connector_id: u32| TransactionStart { connector_id, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
-        let stopped = store.start_transaction(org, cs.id, &start(1), None).await.unwrap();
-        let running = store.start_transaction(org, cs.id, &start(2), None).await.unwrap();
+        let stopped = store.start_transaction(org, cs.id, &start(1), None).await.unwrap().transaction;
+        let running = store.start_transaction(org, cs.id, &start(2), None).await.unwrap().transaction;
         store.record_meter_values(org, cs.id, 1, Some(stopped.transaction_id), &[sample("100")], &announce).await.unwrap();
         store.record_meter_values(org, cs.id, 2, Some(running.transaction_id), &[sample("100")], &announce).await.unwrap();
         store.record_meter_values(org, cs.id, 3, None, &[sample("100")], &announce).await.unwrap();

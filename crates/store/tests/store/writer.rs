@@ -50,7 +50,7 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         for i in 0..CHARGERS {
             let cs = chargestation(&store, org, &format!("CP-{i}")).await;
             let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
-            let t = store.start_transaction(org, cs.id, &start, Some(&token)).await.unwrap();
+            let t = store.start_transaction(org, cs.id, &start, Some(&token)).await.unwrap().transaction;
             sessions.push((cs.id, t.transaction_id, t.session.unwrap()));
         }
         let writer = Writer::spawn(store.clone());
@@ -171,7 +171,7 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
         store.create_token(org, &token).await.unwrap();
         let cs = chargestation(&store, org, "CP-1").await.id;
         let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
-        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap();
+        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap().transaction;
         let session = t.session.unwrap();
         let writer = Writer::spawn(store.clone());
         let readings = |wh: i64, known| Readings {
@@ -242,7 +242,7 @@ async fn readings_count_no_later_than_joule_received_them() {
         store.create_token(org, &token).await.unwrap();
         let cs = chargestation(&store, org, "CP-1").await.id;
         let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: t0, reservation_id: None };
-        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap();
+        let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap().transaction;
         let session = t.session.unwrap();
         let writer = Writer::spawn(store.clone());
         let mut known = store.session(org, session).await.unwrap().updated_at;

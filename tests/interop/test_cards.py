@@ -1,0 +1,188 @@
+"""Tap to charge (SPEC 5, card sessions): an RFID card whose token belongs to a user with a
+wallet starts a wallet-paid session at the charger, with the `ocpp` package as the charger: the
+checks at Authorize and StartTransaction, the hold, the capture, two cards of one user at once,
+a retried StartTransaction and a start the charger made while offline."""
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+
+from ocpp.v16 import call
+
+from charger import connect, timestamp
+from server import new_endpoint
+from wallet import (
+    SessionCharger,
+    all_events,
+    create_connector,
+    create_rate,
+    create_user,
+    driver,
+    meter_values,
+    money,
+    now,
+    round_money,
+    session_of,
+    sessions,
+    story,
+    to_cents,
+    wait_session,
+)
+
+ENERGY = [{"type": "ENERGY", "price": 0.35}]
+HOLD_AND_START = ["session.created", "payment.created", "payment.authorized", "wallet.updated", "session.started"]
+CAPTURE = ["session.ended", "payment.captured", "session.payment.captured", "wallet.updated"]
+
+
+async def card_of(api, user: dict) -> dict:
+    return await api.create_token(new_endpoint()[:20], user=user["_id"])
+
+
+async def start(charger, tag: str, meter_start: int = 0, at=None, connector_id: int = 1):
+    return await charger.send(call.StartTransaction(connector_id=connector_id, id_tag=tag, meter_start=meter_start, timestamp=timestamp(at)))
+
+
+async def refusals(api) -> list[dict]:
+    return [e["data"] for e in await all_events(api) if e["type"] == "session.start_failure"]
+
+
+async def card_session(api, tx: int, cs_id: str) -> dict | None:
+    return next((s for s in await sessions(api) if s.get("transactionId") == tx and s["chargestation"] == cs_id), None)
+
+
+async def test_a_card_starts_a_wallet_session_that_ends_with_its_capture(joule, api):
+    d = await driver(api, ENERGY, balance=5000)
+    card = await card_of(api, d.user)
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        assert (await charger.send(call.Authorize(id_tag=card["physicalId"]))).id_tag_info["status"] == "Accepted"
+        started = await start(charger, card["physicalId"], meter_start=1000)
+        assert started.id_tag_info["status"] == "Accepted", started
+        session = await card_session(api, started.transaction_id, d.chargestation["_id"])
+        assert session is not None, "the card's start made no session"
+        assert (session["status"], session["type"], session["token"], session["user"]) == ("started", "wallet", card["_id"], d.user["_id"])
+        payment = session["payment"]
+        assert (payment["status"], payment["type"], money(payment["authorized_amount"])) == ("authorized", "rfid_wallet", Decimal("50")), payment
+        held = await d.wallet_now()
+        assert (held["balance"], held["available_balance"]) == (5000, 0), "the whole available balance is held"
+
+        await charger.send(meter_values(1, started.transaction_id, timestamp(now()), 11000))
+        await charger.send(call.StopTransaction(meter_stop=21000, timestamp=timestamp(now()), transaction_id=started.transaction_id, reason="Local"))
+        ended = await wait_session(api, session["_id"], "ended")
+
+    cost = money(ended["cost"]["amount"])
+    assert cost == round_money(Decimal("20") * Decimal("0.35")), ended["cost"]
+    assert money(ended["payment"]["captured_amount"]) == cost and ended["payment"]["status"] == "succeeded", ended["payment"]
+    after = await d.wallet_now()
+    assert after["balance"] == after["available_balance"] == 5000 - to_cents(cost), after
+    assert [e["type"] for e in await d.ledger()] == ["session_capture", "adjustment"]
+    events = [t for t in story(await all_events(api), session["_id"], d.wallet["_id"]) if t != "session.updated"]
+    assert events == HOLD_AND_START + CAPTURE, events
+
+
+async def test_a_card_below_the_minimum_balance_or_in_another_currency_is_blocked(joule, api):
+    poor = await driver(api, ENERGY, balance=1500)
+    poor_card = await card_of(api, poor.user)
+    euro_rate = await create_rate(api, [{"type": "ENERGY", "price": 0.30}], currency="EUR")
+    cs = await api.create_chargestation()
+    await create_connector(api, cs["_id"], 1, euro_rate)
+    rich, rich_wallet = await create_user(api, 9000)
+    rich_card = await card_of(api, rich)
+    plain_card = await api.create_token(new_endpoint()[:20])
+
+    async with connect(joule, poor.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        authorized = await charger.send(call.Authorize(id_tag=poor_card["physicalId"]))
+        assert authorized.id_tag_info["status"] == "Blocked", authorized
+        started = await start(charger, poor_card["physicalId"])
+        assert started.id_tag_info["status"] == "Blocked", started
+        assert await card_session(api, started.transaction_id, poor.chargestation["_id"]) is None
+        await charger.send(call.StopTransaction(meter_stop=0, timestamp=timestamp(now()), transaction_id=started.transaction_id, reason="DeAuthorized"))
+    assert (await poor.wallet_now())["available_balance"] == 1500, "a refused card holds nothing"
+
+    async with connect(joule, cs["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        # At Authorize only the balance is known to matter: the connector is not.
+        assert (await charger.send(call.Authorize(id_tag=rich_card["physicalId"]))).id_tag_info["status"] == "Accepted"
+        started = await start(charger, rich_card["physicalId"])
+        assert started.id_tag_info["status"] == "Blocked", started
+        assert await card_session(api, started.transaction_id, cs["_id"]) is None
+        # A token without a user charges as before: a session without payment.
+        plain = await start(charger, plain_card["physicalId"], at=now() + timedelta(seconds=1))
+        assert plain.id_tag_info["status"] == "Accepted"
+        plain_session = await card_session(api, plain.transaction_id, cs["_id"])
+        assert plain_session is not None and plain_session.get("type") is None and plain_session.get("payment") is None, plain_session
+    wallet = await api.ok("GET", f"/v1.1/wallets/{rich_wallet['_id']}")
+    assert wallet["available_balance"] == 9000
+
+    said = [(r["message"], r["token"], r.get("transactionId") is not None) for r in await refusals(api)]
+    assert said == [
+        ("User does not have minimum balance", poor_card["_id"], False),
+        ("User does not have minimum balance", poor_card["_id"], True),
+        ("Wallet currency does not match the rate currency", rich_card["_id"], True),
+    ], said
+
+
+async def test_two_cards_of_one_user_at_once_never_hold_more_than_the_wallet_has(joule, api):
+    d = await driver(api, ENERGY, balance=6000)
+    cards = [await card_of(api, d.user), await card_of(api, d.user)]
+    second_cs = await api.create_chargestation()
+    await create_connector(api, second_cs["_id"], 1, d.rate)
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as one, connect(joule, second_cs["endpoint"], SessionCharger) as two:
+        await asyncio.gather(one.boot(), two.boot())
+        answers = await asyncio.gather(start(one, cards[0]["physicalId"]), start(two, cards[1]["physicalId"]))
+    statuses = sorted(a.id_tag_info["status"] for a in answers)
+    assert statuses == ["Accepted", "Blocked"], statuses
+    wallet = await d.wallet_now()
+    assert (wallet["balance"], wallet["available_balance"]) == (6000, 0), wallet
+    paid = [s for s in await sessions(api) if s.get("type") == "wallet"]
+    assert len(paid) == 1 and money(paid[0]["payment"]["authorized_amount"]) == Decimal("60"), paid
+    assert [r["message"] for r in await refusals(api)] == ["User does not have minimum balance"]
+
+
+async def test_a_retried_start_transaction_holds_once_and_answers_the_same(joule, api):
+    d = await driver(api, ENERGY, balance=5000)
+    card = await card_of(api, d.user)
+    at = now()
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        first = await start(charger, card["physicalId"], at=at)
+        again = await start(charger, card["physicalId"], at=at)
+    assert (again.transaction_id, again.id_tag_info["status"]) == (first.transaction_id, "Accepted"), (first, again)
+    assert len([s for s in await sessions(api) if s.get("token") == card["_id"]]) == 1
+    assert (await d.wallet_now())["available_balance"] == 0
+    holds = [e for e in await all_events(api) if e["type"] == "payment.authorized"]
+    assert len(holds) == 1, holds
+
+
+async def test_a_start_made_offline_is_paid_from_the_real_start_as_far_as_the_hold_goes(joule, api):
+    # Twenty dollars an hour: two hours offline cost $40, more than the wallets below hold.
+    time_rate = [{"type": "TIME", "price": 20}]
+    d = await driver(api, time_rate, balance=2500)
+    card = await card_of(api, d.user)
+    poor, _ = await create_user(api, 1500)
+    poor_card = await card_of(api, poor)
+    second = await create_connector(api, d.chargestation["_id"], 2, d.rate)
+    began = now() - timedelta(hours=2)
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        # Both started on the charger's local list two hours ago, before it was connected.
+        accepted = await start(charger, card["physicalId"], at=began)
+        assert accepted.id_tag_info["status"] == "Accepted", accepted
+        blocked = await start(charger, poor_card["physicalId"], at=began, connector_id=second["connector_id"])
+        assert blocked.id_tag_info["status"] == "Blocked", "below the minimum: told to stop, yet billed for what it took"
+        ended = []
+        for started, tag in ((accepted, card), (blocked, poor_card)):
+            session = await card_session(api, started.transaction_id, d.chargestation["_id"])
+            assert session is not None and session["type"] == "wallet", session
+            await charger.send(call.StopTransaction(meter_stop=30000, timestamp=timestamp(now()), transaction_id=started.transaction_id, id_tag=tag["physicalId"], reason="Local"))
+            ended.append(await wait_session(api, session["_id"], "ended"))
+
+    for session, held in zip(ended, (Decimal("25"), Decimal("15"))):
+        payment = session["payment"]
+        cost = money(session["cost"]["amount"])
+        assert Decimal("39.99") <= cost <= Decimal("40.02"), ("billed from the charger's start, two hours ago", session["cost"])
+        assert money(payment["authorized_amount"]) == held and money(payment["captured_amount"]) == held, payment
+        assert money(payment["uncollected_amount"]) == cost - held, payment
+    assert (await d.wallet_now())["balance"] == 0
+    assert (await api.ok("GET", f"/v1.1/users/{poor['_id']}"))["wallet"]["balance"] == 0
