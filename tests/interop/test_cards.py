@@ -1,15 +1,18 @@
 """Tap to charge (SPEC 5, card sessions): an RFID card whose token belongs to a user with a
 wallet starts a wallet-paid session at the charger, with the `ocpp` package as the charger: the
 checks at Authorize and StartTransaction, the hold, the capture, two cards of one user at once,
-a retried StartTransaction and a start the charger made while offline."""
+a retried StartTransaction, a start the charger made while offline, and the local
+authorization list that lets cards work while a charger cannot reach Joule."""
 
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
-from ocpp.v16 import call
+from ocpp.routing import on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
 
-from charger import connect, timestamp
+from charger import Charger, connect, timestamp
 from server import new_endpoint
 from wallet import (
     SessionCharger,
@@ -186,3 +189,76 @@ async def test_a_start_made_offline_is_paid_from_the_real_start_as_far_as_the_ho
         assert money(payment["uncollected_amount"]) == cost - held, payment
     assert (await d.wallet_now())["balance"] == 0
     assert (await api.ok("GET", f"/v1.1/users/{poor['_id']}"))["wallet"]["balance"] == 0
+
+
+class ListCharger(Charger):
+    """Keeps its local authorization list as OCPP 1.6 says, answering SendLocalList with
+    `answers[updateType]` and applying only what it accepts."""
+
+    def __init__(self, endpoint, wire):
+        super().__init__(endpoint, wire)
+        self.version = 0
+        self.entries: dict[str, dict] = {}
+        self.answers = {"Full": "Accepted", "Differential": "Accepted"}
+        self.updates: list[tuple[str, int, int]] = []
+
+    @on(Action.send_local_list)
+    def on_send_local_list(self, list_version, update_type, local_authorization_list=None, **_):
+        self.updates.append((update_type, list_version, len(local_authorization_list or [])))
+        answer = self.answers[update_type]
+        if answer == "Accepted":
+            if update_type == "Full":
+                self.entries = {}
+            for e in local_authorization_list or []:
+                if "id_tag_info" in e:
+                    self.entries[e["id_tag"]] = e["id_tag_info"]["status"]
+                else:
+                    self.entries.pop(e["id_tag"], None)
+            self.version = list_version
+        return call_result.SendLocalList(answer)
+
+
+async def test_the_local_list_sends_the_tokens_whole_then_what_changed(joule, api):
+    accepted = await api.create_token("LIST-A")
+    blocked = await api.create_token("LIST-B", status="Blocked")
+    expired = await api.create_token("LIST-C", expiresAt="2020-01-01T00:00:00.000Z")
+    cs = await api.create_chargestation()
+    path = f"/v1.1/chargestations/{cs['_id']}/local_list/sync"
+    offline = await api.request("POST", path)
+    assert (offline.status, offline.message) == (409, "Chargestation is offline"), offline
+    async with connect(joule, cs["endpoint"], ListCharger) as charger:
+        await charger.boot()
+        assert await api.ok("POST", path) == {"status": "Accepted", "listVersion": 1}
+        assert charger.entries == {"LIST-A": "Accepted", "LIST-B": "Blocked", "LIST-C": "Expired"}
+        shown = (await api.ok("GET", f"/v1.1/chargestations/{cs['_id']}"))["localList"]
+        assert (shown["version"], shown["status"]) == (1, "Accepted"), shown
+        # Nothing changed: the same version, sent whole (a differential update must raise it).
+        assert await api.ok("POST", path) == {"status": "Accepted", "listVersion": 1}
+
+        await api.ok("PATCH", f"/v1.1/tokens/{blocked['_id']}", {"status": "Accepted"})
+        deleted = await api.request("DELETE", f"/v1.1/tokens/{expired['_id']}")
+        assert deleted.status == 200, deleted
+        await api.create_token("LIST-D")
+        assert await api.ok("POST", path) == {"status": "Accepted", "listVersion": 2}
+        assert charger.updates[-1] == ("Differential", 2, 3), charger.updates
+        assert charger.entries == {"LIST-A": "Accepted", "LIST-B": "Accepted", "LIST-D": "Accepted"}
+
+        # A charger that refuses the changes alone gets the whole list.
+        charger.answers["Differential"] = "VersionMismatch"
+        await api.ok("PATCH", f"/v1.1/tokens/{accepted['_id']}", {"active": False})
+        assert await api.ok("POST", path) == {"status": "Accepted", "listVersion": 3}
+        assert [u[0] for u in charger.updates[-2:]] == ["Differential", "Full"], charger.updates
+        assert charger.entries == {"LIST-A": "Blocked", "LIST-B": "Accepted", "LIST-D": "Accepted"} and charger.version == 3
+
+        # One that cannot keep a list says so; the version still counts the list sent.
+        charger.answers["Full"] = "NotSupported"
+        await api.create_token("LIST-E")
+        assert await api.ok("POST", path) == {"status": "NotSupported", "listVersion": 4}
+        shown = (await api.ok("GET", f"/v1.1/chargestations/{cs['_id']}"))["localList"]
+        assert (shown["version"], shown["status"]) == (4, "NotSupported"), shown
+        assert charger.version == 3
+
+    stranger = joule.organization()
+    assert (await stranger.request("POST", path)).status == 404, "another organization's chargestation does not exist"
+    unknown = await api.request("POST", "/v1.1/chargestations/000000000000000000000000/local_list/sync")
+    assert unknown.status == 404, unknown

@@ -7,6 +7,7 @@ use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder,
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::connector::{Connector, ConnectorStatus};
+use crate::local_list::LocalListState;
 use crate::schema::{one_of_strings, or_null};
 use crate::{Id, Invalid, Timestamp};
 
@@ -66,6 +67,9 @@ pub struct Chargestation {
     pub last_message_at: Option<Timestamp>,
     #[serde(rename = "bootInfo")]
     pub boot_info: Option<Value>,
+    /// The local authorization list last sent (`POST .../local_list/sync`), if any.
+    #[serde(rename = "localList")]
+    pub local_list: Option<LocalListState>,
     pub connectors: Vec<Connector>,
     #[serde(rename = "createdAt")]
     pub created_at: Timestamp,

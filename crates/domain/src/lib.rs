@@ -8,7 +8,8 @@
 //! - [`organization`], [`user`], [`wallet`], [`location`], [`chargestation`], [`connector`],
 //!   [`rate`] (with [`restrictions`]): the resources of the REST API and the rules on their fields.
 //! - [`token`], [`transaction`], [`session`]: what chargers authorize with and report, and the
-//!   sessions the API shows for it.
+//!   sessions the API shows for it; [`local_list`] the tokens a charger keeps for when it is
+//!   offline (SendLocalList's versions and updates).
 //! - [`presence`]: how connections, boots and status notifications change a chargestation,
 //!   also when they arrive out of order.
 //! - [`ledger`]: the wallet ledger rules (balances, holds, entries).
@@ -29,6 +30,7 @@ pub mod event;
 pub mod id;
 pub mod invalid;
 pub mod ledger;
+pub mod local_list;
 pub mod location;
 pub mod money;
 pub mod organization;

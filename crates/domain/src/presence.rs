@@ -173,6 +173,7 @@ mod tests {
             last_disconnect_at: None,
             last_message_at: None,
             boot_info: None,
+            local_list: None,
             connectors: vec![connector],
             created_at: at(0),
             updated_at: at(0),

@@ -15,6 +15,7 @@ mod connection;
 mod fragments;
 mod handlers;
 mod handshake;
+pub mod local_list;
 pub mod nodes;
 pub mod passwords;
 pub mod presence;

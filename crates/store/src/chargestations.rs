@@ -3,6 +3,7 @@
 use domain::chargestation::{Chargestation, Registration, Security, SecurityType};
 use domain::connector::{Connector, ConnectorStatus};
 use domain::event::NewEvent;
+use domain::local_list::LocalListState;
 use domain::page::Page;
 use domain::{Id, Timestamp};
 use sqlx::AnyConnection;
@@ -16,7 +17,8 @@ use crate::{Store, StoreError};
 macro_rules! chargestation_columns {
     () => {
         "id, endpoint, protocol, location_id, connection_url, security_type, registration, online, status, \
-         last_connect_at, last_disconnect_at, last_message_at, boot_info, created_at, updated_at"
+         last_connect_at, last_disconnect_at, last_message_at, boot_info, local_list_version, local_list_status, local_list_synced_at, \
+         created_at, updated_at"
     };
 }
 
@@ -83,10 +85,18 @@ pub(crate) fn chargestation_from_row(row: &AnyRow, connectors: Vec<Connector>) -
         last_disconnect_at: optional_time(row, "last_disconnect_at")?,
         last_message_at: optional_time(row, "last_message_at")?,
         boot_info: boot_info.map(|b| serde_json::from_str(&b)).transpose().map_err(StoreError::corrupt)?,
+        local_list: local_list_state(row)?,
         connectors,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
+}
+
+fn local_list_state(row: &AnyRow) -> Result<Option<LocalListState>, StoreError> {
+    let version: Option<i64> = row.try_get("local_list_version")?;
+    let status: Option<String> = row.try_get("local_list_status")?;
+    let synced_at = optional_time(row, "local_list_synced_at")?;
+    Ok(version.zip(status).zip(synced_at).map(|((version, status), synced_at)| LocalListState { version, status, synced_at }))
 }
 
 impl Store {

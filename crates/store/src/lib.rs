@@ -29,6 +29,7 @@ mod error;
 mod events;
 pub mod idempotency;
 mod ledger;
+mod local_lists;
 mod nodes;
 mod organizations;
 mod presence;

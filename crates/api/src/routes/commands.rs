@@ -2,8 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use domain::local_list::SyncAnswer;
 use domain::transaction::Transaction;
 use ocpp_server::CallFailure;
+use ocpp_server::local_list::{self, SyncFailure};
 use ocpp16::Direction;
 use serde_json::{Map, Value, json};
 
@@ -60,14 +62,37 @@ pub async fn send(
     let payload = Value::Object(payload);
     ocpp16::validate(&action, Direction::Request, &payload).map_err(|v| ApiError::bad_request(format!("Invalid {action} payload: {}", v.description)))?;
     s.store.chargestation(org, id).await?;
-    match s.ocpp.call(id, &action, payload).await {
-        Ok(answer) => ok(answer),
-        Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
-        Err(CallFailure::Busy) => Err(ApiError::conflict("The chargestation has too many commands waiting; try again")),
-        Err(CallFailure::Timeout) => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, "The chargestation did not answer in time")),
-        Err(CallFailure::Refused { code, description }) => {
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str())))
+    ok(s.ocpp.call(id, &action, payload).await.map_err(call_failure)?)
+}
+
+/// What a caller is told when a charger was not reached or did not answer.
+fn call_failure(failure: CallFailure) -> ApiError {
+    match failure {
+        CallFailure::Offline => ApiError::conflict("Chargestation is offline"),
+        CallFailure::Busy => ApiError::conflict("The chargestation has too many commands waiting; try again"),
+        CallFailure::Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "The chargestation did not answer in time"),
+        CallFailure::Refused { code, description } => {
+            ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str()))
         }
+    }
+}
+
+/// Sends the organization's tokens to the charger's local authorization list (SendLocalList),
+/// so that its cards work while it cannot reach Joule: the whole list the first time, then only
+/// what changed since the list the charger accepted (the whole list again if it refuses the
+/// changes). Answers the charger's status and the list's version, which rises with every sync
+/// whose list differs from the last one sent; the chargestation shows it as `localList`.
+#[utoipa::path(post, path = "/v1.1/chargestations/{id}/local_list/sync", operation_id = "sync_local_list", tag = "chargestations",
+    params(IdPath),
+    responses((status = 200, description = "The charger's answer and the list's version", body = Envelope<SyncAnswer>), BadRequest, Unauthorized, NotFound, Conflict, Unavailable,
+        (status = 502, description = "The charger answered with a CALLERROR or an invalid reply"), (status = 504, description = "The charger did not answer in time")))]
+pub async fn sync_local_list(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
+    s.store.chargestation(org, id).await?;
+    match local_list::sync(&s.ocpp, org, id).await {
+        Ok(synced) => ok(SyncAnswer { status: synced.status.into(), list_version: synced.version }),
+        Err(SyncFailure::Store(e)) => Err(e.into()),
+        Err(SyncFailure::Call(failure)) => Err(call_failure(failure)),
+        Err(e @ SyncFailure::Answer(_)) => Err(ApiError::new(StatusCode::BAD_GATEWAY, e.to_string())),
     }
 }
 

@@ -45,6 +45,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(chargestations::get_one, chargestations::update))
         .routes(routes!(commands::send))
         .routes(routes!(commands::transactions))
+        .routes(routes!(commands::sync_local_list))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(sessions::start, sessions::list))
         .routes(routes!(sessions::get_one))
