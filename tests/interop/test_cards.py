@@ -83,6 +83,35 @@ async def test_a_card_starts_a_wallet_session_that_ends_with_its_capture(joule, 
     assert events == HOLD_AND_START + CAPTURE, events
 
 
+async def test_a_card_session_pauses_resumes_and_stops_at_the_organizations_card_target(joule, api):
+    org = await api.ok("PATCH", "/v1.1/organization", {"configurations": {"session": {"card_target": {"energy": 2}}}})
+    assert org["configurations"]["session"]["card_target"] == {"energy": 2, "time": 720}, org
+    bad = await api.request("PATCH", "/v1.1/organization", {"configurations": {"session": {"card_target": {"energy": 0}}}})
+    assert (bad.status, bad.message.split(":")[0]) == (400, "Invalid `configurations.session.card_target.energy`"), bad
+    d = await driver(api, ENERGY, balance=5000)
+    card = await card_of(api, d.user)
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        started = await start(charger, card["physicalId"])
+        tx = started.transaction_id
+        session = await card_session(api, tx, d.chargestation["_id"])
+        assert session["target"] == {"energy": 2, "time": 720}, session
+        paused = await api.ok("POST", f"/v1.1/sessions/{session['_id']}/pause")
+        assert paused["status"] == "paused"
+        profile = (await charger.nth_call("SetChargingProfile"))["csChargingProfiles"]
+        assert (profile["transactionId"], profile["chargingProfilePurpose"]) == (tx, "TxProfile"), profile
+        assert (await api.ok("POST", f"/v1.1/sessions/{session['_id']}/resume"))["status"] == "started"
+        # Past the 2 kWh target: Joule stops the session itself.
+        await charger.send(meter_values(1, tx, timestamp(now()), 2100))
+        assert (await charger.nth_call("RemoteStopTransaction"))["transactionId"] == tx
+        assert (await session_of(api, session["_id"]))["stop_requested"]["reason"] == "target.energy"
+        await charger.send(call.StopTransaction(meter_stop=2200, timestamp=timestamp(now()), transaction_id=tx, reason="Remote"))
+        ended = await wait_session(api, session["_id"], "ended")
+    cost = money(ended["cost"]["amount"])
+    assert money(ended["payment"]["captured_amount"]) == cost == round_money(Decimal("2.2") * Decimal("0.35")), ended
+    assert (await d.wallet_now())["available_balance"] == 5000 - to_cents(cost)
+
+
 async def test_a_card_below_the_minimum_balance_or_in_another_currency_is_blocked(joule, api):
     poor = await driver(api, ENERGY, balance=1500)
     poor_card = await card_of(api, poor.user)

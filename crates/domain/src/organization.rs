@@ -5,7 +5,9 @@ use utoipa::ToSchema;
 
 use crate::country::Country;
 use crate::invalid::text;
+use crate::session::{DEFAULT_TIME_TARGET_MINUTES, Target};
 use crate::stripe::{StripeChange, StripeInput};
+use crate::user::nullable;
 use crate::{Cents, Id, Invalid, Timestamp};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
@@ -31,11 +33,22 @@ pub struct Configurations {
 pub struct SessionConfiguration {
     /// The available balance a wallet needs to start a session, in cents.
     pub minimum_balance: Cents,
+    /// The target of wallet sessions started with a card at the charger, which cannot name
+    /// one; without it they stop after 12 hours, as an API start without a target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_target: Option<Target>,
+}
+
+impl SessionConfiguration {
+    /// The target a card's wallet session starts with.
+    pub fn card_target(&self) -> Target {
+        self.card_target.unwrap_or(Target { time: Some(DEFAULT_TIME_TARGET_MINUTES), ..Target::default() })
+    }
 }
 
 impl Default for Configurations {
     fn default() -> Self {
-        Configurations { session: SessionConfiguration { minimum_balance: Cents(2000) } }
+        Configurations { session: SessionConfiguration { minimum_balance: Cents(2000), card_target: None } }
     }
 }
 
@@ -76,6 +89,10 @@ pub struct SessionConfigurationInput {
     /// The available balance a wallet needs to start a session, in cents.
     #[schema(minimum = 0)]
     pub minimum_balance: Option<i64>,
+    /// The target of wallet sessions started with a card; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Target>)]
+    pub card_target: Option<Option<Target>>,
 }
 
 /// `PATCH /v1.1/organization`: only the fields present change.
@@ -111,11 +128,15 @@ fn country(value: &str) -> Result<Country, Invalid> {
 }
 
 fn apply_configurations(mut current: Configurations, input: ConfigurationsInput) -> Result<Configurations, Invalid> {
-    if let Some(minimum) = input.session.and_then(|s| s.minimum_balance) {
+    let Some(session) = input.session else { return Ok(current) };
+    if let Some(minimum) = session.minimum_balance {
         if minimum < 0 {
             return Err(Invalid::new("configurations.session.minimum_balance", "must be a non-negative integer number of cents"));
         }
         current.session.minimum_balance = Cents(minimum);
+    }
+    if let Some(target) = session.card_target {
+        current.session.card_target = target.map(|t| t.bounded("configurations.session.card_target")).transpose()?;
     }
     Ok(current)
 }
@@ -177,6 +198,22 @@ mod tests {
         assert_eq!(input(r#"{"name":""}"#).parse(id, now).unwrap_err().field, "name");
         let negative = input(r#"{"name":"A","configurations":{"session":{"minimum_balance":-1}}}"#);
         assert_eq!(negative.parse(id, now).unwrap_err().field, "configurations.session.minimum_balance");
+        let endless = input(r#"{"name":"A","configurations":{"session":{"card_target":{"time":10081}}}}"#);
+        assert_eq!(endless.parse(id, now).unwrap_err().field, "configurations.session.card_target.time");
+    }
+
+    #[test]
+    fn a_card_target_is_set_bounded_and_removed_with_null() {
+        let org = input(r#"{"name":"A","configurations":{"session":{"card_target":{"energy":30}}}}"#)
+            .parse(Id::from_parts(1, [0; 5], 1), Timestamp::from_millis(0))
+            .unwrap();
+        let target = org.configurations.session.card_target();
+        assert_eq!((target.energy, target.time), (Some(30.into()), Some(DEFAULT_TIME_TARGET_MINUTES)));
+        let patch = |json: &str| serde_json::from_str::<OrganizationPatch>(json).unwrap().apply(&org, Timestamp::from_millis(1)).unwrap().organization;
+        let kept = patch(r#"{"configurations":{"session":{"minimum_balance":500}}}"#);
+        assert_eq!(kept.configurations.session.card_target, org.configurations.session.card_target);
+        let removed = patch(r#"{"configurations":{"session":{"card_target":null}}}"#);
+        assert_eq!(removed.configurations.session.card_target(), Target { time: Some(DEFAULT_TIME_TARGET_MINUTES), ..Target::default() });
     }
 
     #[test]

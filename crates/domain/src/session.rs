@@ -165,7 +165,7 @@ refined! {
 }
 
 /// eDRV's session targets: the session stops when one is reached.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, ToSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// kWh, above 0 and at most 10,000.
@@ -219,14 +219,22 @@ impl SessionInput {
         if wallet && self.user.is_none() {
             return Err(Invalid::new("user", "is required for a wallet session"));
         }
-        let mut target = self.target.unwrap_or(Target { energy: None, time: None, cost: None });
-        positive_up_to(target.energy, MAX_TARGET_ENERGY_KWH, "target.energy", " of kWh")?;
-        positive_up_to(target.cost, MAX_TARGET_COST, "target.cost", "")?;
-        if target.time.is_some_and(|t| t == 0 || t > MAX_TARGET_TIME_MINUTES) {
-            return Err(Invalid::new("target.time", format!("must be a number of minutes from 1 to {MAX_TARGET_TIME_MINUTES} (7 days)")));
-        }
-        target.time.get_or_insert(DEFAULT_TIME_TARGET_MINUTES);
+        let target = self.target.unwrap_or_default().bounded("target")?;
         Ok(NewSession { wallet, connector: self.connector, user: self.user, target })
+    }
+}
+
+impl Target {
+    /// The target if it is within bounds (a refusal names the field under `field`, such as
+    /// `target`), with the default time when it has none.
+    pub fn bounded(mut self, field: &str) -> Result<Target, Invalid> {
+        positive_up_to(self.energy, MAX_TARGET_ENERGY_KWH, &format!("{field}.energy"), " of kWh")?;
+        positive_up_to(self.cost, MAX_TARGET_COST, &format!("{field}.cost"), "")?;
+        if self.time.is_some_and(|t| t == 0 || t > MAX_TARGET_TIME_MINUTES) {
+            return Err(Invalid::new(format!("{field}.time"), format!("must be a number of minutes from 1 to {MAX_TARGET_TIME_MINUTES} (7 days)")));
+        }
+        self.time.get_or_insert(DEFAULT_TIME_TARGET_MINUTES);
+        Ok(self)
     }
 }
 

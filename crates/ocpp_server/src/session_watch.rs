@@ -307,7 +307,8 @@ async fn check_with(
         }
         return Ok(retry);
     }
-    if session.token.is_some() {
+    // A card's session without payment has neither an authorization nor a target to keep.
+    if session.token.is_some() && session.payment.is_none() {
         return Ok(watch);
     }
     match decision(facts, || decide(store.now())) {

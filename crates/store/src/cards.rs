@@ -8,7 +8,7 @@ use domain::event::NewEvent;
 use domain::ledger::Movement;
 use domain::payment::Payment;
 use domain::rate::Rate;
-use domain::session::{DEFAULT_TIME_TARGET_MINUTES, Session, SessionStatus, Target};
+use domain::session::{Session, SessionStatus};
 use domain::token::{Authorization, CardRefused, Token};
 use domain::transaction::Transaction;
 use domain::wallet::Wallet;
@@ -91,9 +91,12 @@ impl Store {
             Some(user) => self.locked_wallet_of(conn, org, user).await?,
             None => None,
         };
+        let mut card_target = None;
         let decision = match &wallet {
             Some(wallet) => {
-                let minimum = sessions::organization(conn, org).await?.configurations.session.minimum_balance;
+                let configuration = sessions::organization(conn, org).await?.configurations.session;
+                card_target = Some(configuration.card_target());
+                let minimum = configuration.minimum_balance;
                 let rate_currency = match session.rate {
                     Some(rate) => Some(documents::fetch::<Rate>(conn, org, rate).await?.currency),
                     None => None,
@@ -108,7 +111,7 @@ impl Store {
             let (after, _) = self.move_locked_wallet(conn, org, wallet, Movement::Hold(hold), None).await?;
             let payment = Payment::authorize_card(self.new_id(), session.id, wallet.id, hold, wallet.currency, now);
             session.kind = Some("wallet".into());
-            session.target = Some(Target { energy: None, time: Some(DEFAULT_TIME_TARGET_MINUTES), cost: None });
+            session.target = card_target;
             events.push(NewEvent::of("payment", "created", &payment).for_chargestation(cs));
             events.push(NewEvent::of("payment", "authorized", &payment).for_chargestation(cs));
             events.push(NewEvent::of("wallet", "updated", &after).for_chargestation(cs));
