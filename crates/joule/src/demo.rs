@@ -1,7 +1,8 @@
 //! `joule demo`: a newcomer's first command. A Joule server in this process on a throwaway
 //! SQLite file, one simulated charger connected to it over a real WebSocket, one wallet-paid
-//! session run end to end through the real HTTP API, as any client would, and a webhook
-//! receiver that checks the signature of every delivery it gets.
+//! session run end to end through the real HTTP API, as any client would, then a second one
+//! started and stopped with the driver's card at the charger, and a webhook receiver that
+//! checks the signature of every delivery it gets.
 //!
 //! The script (`script`) is the shell: it talks to the server and waits on it. What a line
 //! says (money, energy, progress, event summaries) is pure and tested below.
@@ -27,11 +28,14 @@ use tokio::time::Instant;
 
 use crate::app::App;
 
-/// The session's plan: charging, a pause, charging again, then the stop. About 20 s in all,
-/// so the demo is quick to watch and quick to test.
+/// The session's plan: charging, a pause, charging again, then the stop. About 20 s in all
+/// (and the card's session 6 s), so the demo is quick to watch and quick to test.
 const CHARGE_BEFORE_PAUSE: Duration = Duration::from_secs(8);
 const PAUSE: Duration = Duration::from_secs(4);
 const CHARGE_AFTER_PAUSE: Duration = Duration::from_secs(6);
+/// How long the second session, started with a card, charges.
+const CARD_CHARGE: Duration = Duration::from_secs(6);
+const CARD: &str = "ADA-CARD-1";
 /// Meter values this often, so the running cost moves while one watches.
 const METER_INTERVAL: Duration = Duration::from_secs(2);
 /// A DC fast charger.
@@ -73,7 +77,7 @@ pub async fn run() -> anyhow::Result<()> {
     }));
 
     let mut screen = Screen { terminal: std::io::stdout().is_terminal(), drawn: None };
-    screen.say("Joule demo: one wallet-paid charging session, end to end, against a real server.");
+    screen.say("Joule demo: wallet-paid charging sessions, started from an app and with a card, end to end, against a real server.");
     screen.say(&format!("Joule runs in this process at http://{address}, on a throwaway SQLite database."));
     let base = format!("http://{address}");
     let outcome = tokio::select! {
@@ -165,16 +169,20 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     let charger = Charger::connect(config).await.context("the simulated charger could not connect")?;
     let site =
         Site { station_path: format!("/v1.1/chargestations/{station_id}"), connector_id: text(&connector["_id"]).to_string(), user_id, wallet_id, funded };
-    let outcome = session(&api, &site, &receiver, text(&endpoint["createdAt"]), screen).await;
+    let outcome = async {
+        let by_app = session(&api, &site, screen).await?;
+        let by_card = card_session(&api, &site, &charger, screen).await?;
+        summarize(&api, &site, [&by_app, &by_card], &receiver, text(&endpoint["createdAt"]), screen).await
+    }
+    .await;
     charger.stop().await;
     let offline = until("the server to see the charger go", || async { Ok((api.get(&site.station_path).await?["online"] == false).then_some(())) }).await;
     outcome.and(offline)
 }
 
-/// The session, step by step, through the REST API, and what it left.
-async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &str, screen: &mut Screen) -> anyhow::Result<()> {
-    let Site { station_path, connector_id, user_id, wallet_id, funded } = site;
-    let funded = *funded;
+/// The session, step by step, through the REST API; answers it ended.
+async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<Value> {
+    let Site { station_path, connector_id, user_id, wallet_id, .. } = site;
     until("the charger to boot and report its connector", || async {
         let cs = api.get(station_path).await?;
         Ok((cs["online"] == true && !cs["bootInfo"].is_null() && cs["connectors"][0]["status"] == "Available").then_some(()))
@@ -203,7 +211,8 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
     screen.say("  Joule sent RemoteStartTransaction; the charger started the transaction: started.");
 
     let charging_from = Instant::now();
-    let mut watch = Watch { api, path: &session_path, from: charging_from, screen: &mut *screen };
+    let planned = CHARGE_BEFORE_PAUSE + PAUSE + CHARGE_AFTER_PAUSE;
+    let mut watch = Watch { api, path: &session_path, from: charging_from, planned, screen: &mut *screen };
     watch.phase("charging", charging_from + CHARGE_BEFORE_PAUSE).await?;
     let paused = api.post(&format!("{session_path}/pause"), json!({})).await?;
     watch
@@ -222,15 +231,64 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
     .await?;
     let energy = decimal(&ended["metrics"]["energyConsumed"]);
     screen.say(&format!("  The charger sent StopTransaction: session ended, {}, cost {}.", kwh(energy), money(decimal(&ended["cost"]["amount"]))));
+    Ok(ended)
+}
 
+/// A second session, started and stopped by Ada's card at the charger; answers it ended.
+async fn card_session(api: &Api, site: &Site, charger: &Charger, screen: &mut Screen) -> anyhow::Result<Value> {
+    screen.say("");
+    let card = api.post("/v1.1/tokens", json!({ "physicalId": CARD, "user": site.user_id })).await?;
+    step(screen, "POST /v1.1/tokens", &format!("{CARD}, an RFID card of Ada's"));
+    charger.present_card(1, CARD);
+    let session = until("the card's session to start", || async {
+        let sessions = api.get("/v1.1/sessions?limit=100").await?;
+        Ok(sessions.as_array().and_then(|all| all.iter().find(|s| s["token"] == card["_id"] && s["status"] == "started").cloned()))
+    })
+    .await?;
+    screen.say(&format!(
+        "Ada taps {CARD} at {ENDPOINT}: StartTransaction; her wallet passes the checks, so Joule answers Accepted: a {} session, {} held.",
+        text(&session["type"]),
+        money(decimal(&session["payment"]["authorized_amount"])),
+    ));
+    let session_path = format!("/v1.1/sessions/{}", text(&session["_id"]));
+    let from = Instant::now();
+    Watch { api, path: &session_path, from, planned: CARD_CHARGE, screen: &mut *screen }.phase("charging", from + CARD_CHARGE).await?;
+    charger.present_card(1, CARD);
+    let ended = until("the card's session to end", || async {
+        let s = api.get(&session_path).await?;
+        Ok((s["status"] == "ended").then_some(s))
+    })
+    .await?;
+    let energy = decimal(&ended["metrics"]["energyConsumed"]);
+    screen.say(&format!(
+        "Ada taps {CARD} again: the charger sent StopTransaction: session ended, {}, cost {}.",
+        kwh(energy),
+        money(decimal(&ended["cost"]["amount"]))
+    ));
+    Ok(ended)
+}
+
+/// What the sessions left: the events, the payments, the wallet and its ledger, and the
+/// webhooks, each checked.
+async fn summarize(api: &Api, site: &Site, sessions: [&Value; 2], receiver: &Receiver, subscribed_at: &str, screen: &mut Screen) -> anyhow::Result<()> {
+    let Site { wallet_id, funded, .. } = site;
+    let funded = *funded;
     screen.say("");
     screen.say("Events (GET /v1.1/events), oldest first:");
     for line in event_lines(&all_events(api).await?) {
         screen.say(&format!("  {line}"));
     }
-    let payment = &ended["payment"];
-    let captured = decimal(&payment["captured_amount"]);
-    screen.say(&format!("Payment: authorized {}, captured {}, {}.", money(decimal(&payment["authorized_amount"])), money(captured), text(&payment["status"]),));
+    let mut captured = Decimal::ZERO;
+    for (label, session) in ["Payment", "Card payment"].into_iter().zip(sessions) {
+        let payment = &session["payment"];
+        captured += decimal(&payment["captured_amount"]);
+        screen.say(&format!(
+            "{label}: authorized {}, captured {}, {}.",
+            money(decimal(&payment["authorized_amount"])),
+            money(decimal(&payment["captured_amount"])),
+            text(&payment["status"])
+        ));
+    }
     let wallet = api.get(&format!("/v1.1/wallets/{wallet_id}")).await?;
     let balance = cents(&wallet["balance"])?;
     screen.say(&format!(
@@ -246,7 +304,7 @@ async fn session(api: &Api, site: &Site, receiver: &Receiver, subscribed_at: &st
         screen.say(&format!("  {}", ledger_line(entry)?));
     }
     if Decimal::new(funded - balance, 2) != captured {
-        bail!("the wallet lost {} but the payment captured {}", money(Decimal::new(funded - balance, 2)), money(captured));
+        bail!("the wallet lost {} but the payments captured {}", money(Decimal::new(funded - balance, 2)), money(captured));
     }
 
     // Every event the endpoint subscribed to reaches the receiver, signed.
@@ -315,6 +373,7 @@ struct Watch<'a> {
     path: &'a str,
     /// When charging began: the bar shows the session's plan from there.
     from: Instant,
+    planned: Duration,
     screen: &'a mut Screen,
 }
 
@@ -325,7 +384,7 @@ impl Watch<'_> {
             let progress = Progress {
                 phase,
                 elapsed: self.from.elapsed(),
-                planned: CHARGE_BEFORE_PAUSE + PAUSE + CHARGE_AFTER_PAUSE,
+                planned: self.planned,
                 energy_wh: decimal(&session["metrics"]["energyConsumed"]),
                 cost: decimal(&session["cost"]["amount"]),
                 authorized: decimal(&session["payment"]["authorized_amount"]),

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Far above the demo's own run time (about 20 s): a bound, not a timing test.
+/// Far above the demo's own run time (about 30 s): a bound, not a timing test.
 const GENEROUS: Duration = Duration::from_secs(60);
 
 struct Run {
@@ -61,7 +61,7 @@ fn line_starting<'a>(output: &'a str, start: &str) -> &'a str {
 }
 
 #[test]
-fn the_demo_runs_a_wallet_session_end_to_end_and_cleans_up() {
+fn the_demo_runs_an_app_and_a_card_wallet_session_end_to_end_and_cleans_up() {
     let tmp = std::env::temp_dir().join(format!("joule-demo-test-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let run = demo(&tmp);
@@ -89,16 +89,22 @@ fn the_demo_runs_a_wallet_session_end_to_end_and_cleans_up() {
         assert!(positions.is_sorted(), "{expected:?} in this order in {section}: {events:?}");
     }
 
-    // The wallet lost exactly what the payment captured.
-    let payment = line_starting(out, "Payment:");
-    let captured = cents_after(payment, "captured");
+    // The second session was started and stopped with the card, paid from the same wallet.
+    assert!(out.contains("Joule answers Accepted: a wallet session") && out.contains("again: the charger sent StopTransaction: session ended"), "{out}");
+
+    // The wallet lost exactly what the payments captured, one ledger entry each.
+    let (payment, card) = (line_starting(out, "Payment:"), line_starting(out, "Card payment:"));
+    let captured = [cents_after(payment, "captured"), cents_after(card, "captured")];
     let wallet = line_starting(out, "Wallet:");
     let (balance, was) = (cents_after(wallet, "balance"), cents_after(wallet, "was"));
-    assert!(captured > 0, "the session cost something: {payment}");
+    assert!(captured.iter().all(|c| *c > 0), "both sessions cost something: {payment} {card}");
     assert_eq!(was, 2500, "{wallet}");
-    assert_eq!(balance, was - captured, "{wallet} after {payment}");
-    let capture = line_starting(out, "  session_capture");
-    assert!(capture.contains(&format!(" -${}.{:02} ", captured / 100, captured % 100)), "the ledger entry is the capture: {capture}");
+    assert_eq!(balance, was - captured.iter().sum::<i64>(), "{wallet} after {payment} {card}");
+    let captures: Vec<&str> = out.lines().filter(|l| l.starts_with("  session_capture")).collect();
+    assert_eq!(captures.len(), 2, "{out}");
+    for (entry, c) in captures.iter().zip(captured) {
+        assert!(entry.contains(&format!(" -${}.{:02} ", c / 100, c % 100)), "the ledger entries are the captures, in order: {entry}");
+    }
 
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "the temporary database is removed: {left:?}");
