@@ -65,6 +65,9 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, ch
     if let Err(e) = Box::pin(server.presence.record(login.organization, cs, Presence::Connected { at: connected_at, node: server.store.node() })).await {
         tracing::error!(error = %e, "could not record the connection");
     }
+    if login.keeps_local_list {
+        tokio::spawn(crate::local_list::on_connect(server.clone(), login.organization, cs));
+    }
     let mut link = Link::new(server.clone(), login.clone());
     if login.running_sessions {
         // A stop Joule asked for while the charger was away goes out again now.

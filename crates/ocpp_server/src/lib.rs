@@ -112,6 +112,8 @@ pub struct OcppServer {
     pub presence: presence::Recorder,
     /// Calls routed to other nodes, waiting for their answers.
     routes: Arc<nodes::Routes>,
+    /// One sync of a charger's local list at a time on this node.
+    local_lists: Arc<local_list::Turns>,
     /// Where connections run once upgraded, if not where their handshake ran (`on_runtime`).
     connections: Option<tokio::runtime::Handle>,
 }
@@ -130,6 +132,7 @@ impl OcppServer {
             memory: Arc::default(),
             runner: Arc::default(),
             routes: Arc::default(),
+            local_lists: Arc::default(),
             connections: None,
         }
     }

@@ -38,6 +38,8 @@ pub struct ChargerLogin {
     /// and a connection then has no sessions to read back: a session that starts later starts
     /// through it (a fleet reconnecting at once read twice per charger for nothing).
     pub running_sessions: bool,
+    /// Joule has sent it a local authorization list, which may have to catch up now.
+    pub keeps_local_list: bool,
 }
 
 /// A StartTransaction as the charger reported it.
@@ -167,7 +169,7 @@ impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
     pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, organization_id, security_type, password_hash, registration, \
+            "SELECT id, organization_id, security_type, password_hash, registration, local_list_version, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.chargestation_id = chargestations.id AND s.status IN ('started', 'paused')) \
              THEN 1 ELSE 0 END AS BIGINT) AS running \
              FROM chargestations WHERE endpoint = $1",
@@ -186,6 +188,7 @@ impl Store {
             password_hash: row.try_get("password_hash")?,
             registration: Registration::parse(&registration).ok_or_else(|| StoreError::corrupt(format!("registration {registration}")))?,
             running_sessions: row.try_get::<i64, _>("running")? != 0,
+            keeps_local_list: row.try_get::<Option<i64>, _>("local_list_version")?.is_some(),
         }))
     }
 

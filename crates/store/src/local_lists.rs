@@ -33,6 +33,15 @@ impl Store {
         Ok((tokens, sent))
     }
 
+    /// The organization's online chargestations that were sent a local list.
+    pub async fn chargestations_with_local_lists(&self, org: Id) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM chargestations WHERE organization_id = $1 AND local_list_version IS NOT NULL AND online = 1")
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get::<String, _>("id")?.parse().map_err(StoreError::corrupt)).collect()
+    }
+
     /// Records a list sent to the chargestation and the charger's answer to it.
     pub async fn record_local_list(&self, org: Id, cs: Id, version: i64, entries: &[Entry], status: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await?;

@@ -1,7 +1,9 @@
-//! Tokens: the idTags chargers ask Joule to authorize.
+//! Tokens: the idTags chargers ask Joule to authorize. A change reaches the local lists of
+//! the chargers that keep one.
 
 use axum::extract::State;
 use domain::token::{NewToken, Token, TokenInput};
+use ocpp_server::local_list;
 
 use crate::AppState;
 use crate::auth::Org;
@@ -17,6 +19,7 @@ use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Una
 pub async fn create(State(s): State<AppState>, Org(org): Org, JsonBody(input): JsonBody<TokenInput>) -> ApiResult {
     let token = input.create(s.store.new_id(), s.store.now())?;
     s.store.create_token(org, &token).await?;
+    local_list::tokens_changed(&s.ocpp, org);
     ok(token)
 }
 
@@ -43,7 +46,9 @@ pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPat
     responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable))]
 pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, JsonBody(patch): JsonBody<TokenInput>) -> ApiResult {
     let now = s.store.now();
-    ok(s.store.update_token(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?)
+    let token = s.store.update_token(org, id, |stored| patch.apply(stored, now).map_err(ApiError::from)).await?;
+    local_list::tokens_changed(&s.ocpp, org);
+    ok(token)
 }
 
 /// Deletes a token; chargers presenting its idTag are then told `Invalid`.
@@ -51,5 +56,7 @@ pub async fn update(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath
     params(IdPath),
     responses((status = 200, description = "OK", body = Envelope<Token>), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn delete(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
-    ok(s.store.delete_token(org, id).await?)
+    let deleted = s.store.delete_token(org, id).await?;
+    local_list::tokens_changed(&s.ocpp, org);
+    ok(deleted)
 }
