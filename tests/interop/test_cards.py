@@ -112,6 +112,29 @@ async def test_a_card_session_pauses_resumes_and_stops_at_the_organizations_card
     assert (await d.wallet_now())["available_balance"] == 5000 - to_cents(cost)
 
 
+async def test_a_card_session_is_stopped_and_soft_ended_through_the_api_like_any_other(joule, api):
+    d = await driver(api, ENERGY, balance=5000)
+    card = await card_of(api, d.user)
+    async with connect(joule, d.chargestation["endpoint"], SessionCharger) as charger:
+        await charger.boot()
+        tx = (await start(charger, card["physicalId"], meter_start=0)).transaction_id
+        session = await card_session(api, tx, d.chargestation["_id"])
+        await charger.send(meter_values(1, tx, timestamp(now()), 4000))
+        stopped = await api.ok("POST", f"/v1.1/sessions/{session['_id']}/stop")
+        assert stopped["stop_requested"]["reason"] == "api", stopped
+        assert (await charger.nth_call("RemoteStopTransaction"))["transactionId"] == tx
+        # The charger never reports the end: the operator ends it from the readings so far.
+        ended = await api.ok("POST", f"/v1.1/sessions/{session['_id']}/end")
+        assert (ended["status"], ended["ended_by"]) == ("ended", "operator"), ended
+        captured = money(ended["payment"]["captured_amount"])
+        assert captured == round_money(Decimal("4") * Decimal("0.35")), ended["payment"]
+        # A StopTransaction that comes later is answered and charges nothing again.
+        await charger.send(call.StopTransaction(meter_stop=9000, timestamp=timestamp(now()), transaction_id=tx, reason="Local"))
+    wallet = await d.wallet_now()
+    assert wallet["balance"] == wallet["available_balance"] == 5000 - to_cents(captured), wallet
+    assert [e["type"] for e in await d.ledger()].count("session_capture") == 1
+
+
 async def test_a_card_below_the_minimum_balance_or_in_another_currency_is_blocked(joule, api):
     poor = await driver(api, ENERGY, balance=1500)
     poor_card = await card_of(api, poor.user)
