@@ -65,6 +65,20 @@ impl ErrorCode {
     }
 }
 
+impl ocppj::Codes for ErrorCode {
+    const NOT_A_MESSAGE: Self = ErrorCode::ProtocolError;
+    const UNKNOWN_MESSAGE_TYPE: Self = ErrorCode::ProtocolError;
+    const FORMAT: Self = ErrorCode::FormationViolation;
+    const TYPE_CONSTRAINT: Self = ErrorCode::TypeConstraintViolation;
+    const OCCURRENCE: Self = ErrorCode::OccurenceConstraintViolation;
+    const PROPERTY_CONSTRAINT: Self = ErrorCode::PropertyConstraintViolation;
+    const NOT_IMPLEMENTED: Self = ErrorCode::NotImplemented;
+
+    fn parse(text: &str) -> Option<Self> {
+        ErrorCode::parse(text)
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

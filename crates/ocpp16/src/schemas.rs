@@ -4,12 +4,7 @@
 //! the response; listing the action once here embeds both, and a test checks that this list
 //! and the directory agree.
 
-/// One action's schema texts.
-pub(crate) struct Schemas {
-    pub action: &'static str,
-    pub request: &'static str,
-    pub response: &'static str,
-}
+use ocppj::Schemas;
 
 macro_rules! schemas {
     ($($action:literal),* $(,)?) => {

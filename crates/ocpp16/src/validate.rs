@@ -1,158 +1,38 @@
-//! Checks a payload against its action's official schema and answers with the error code a
-//! CALLERROR for it would carry.
-//!
-//! How a schema violation becomes an OCPP-J 1.6 error code (section 4.2.3):
-//! - an unknown action: `NotImplemented` ("requested Action is not known by receiver");
-//! - a payload that is not a JSON object: `FormationViolation`, checked before the schema so it
-//!   never reads as a type error of a field;
-//! - `type`: `TypeConstraintViolation`, a field with the wrong JSON type (the specification's
-//!   example: `"somestring": 12`);
-//! - `required`, `minItems`, `maxItems`: `OccurenceConstraintViolation`, a field or list entry
-//!   occurs too few or too many times;
-//! - `enum`, `const`, `maxLength`, `minLength`, `minimum`, `maximum`, `exclusiveMinimum`,
-//!   `exclusiveMaximum`, `multipleOf`, `format`, `pattern`: `PropertyConstraintViolation`, the
-//!   type is right but the value is not allowed. `maxLength` belongs here even though OCPP names
-//!   its bounded strings as types (`CiString20Type`): the JSON type is correct and only the
-//!   value is out of bounds, and TypeConstraintViolation is what a client reads as "send a
-//!   different JSON type", which would not fix it;
-//! - `additionalProperties` and anything else: `FormationViolation`, the payload does not have
-//!   the structure of the action's PDU.
+//! Checks a payload against its action's official OCPP 1.6 schema and answers with the error
+//! code a CALLERROR for it would carry: `ocppj::validate`'s rules with OCPP-J 1.6's spelling
+//! of the codes (`ErrorCode`'s `Codes`).
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{ValidationError, Validator};
+use ocppj::SchemaSet;
 use serde_json::Value;
+
+pub use ocppj::Direction;
 
 use crate::ErrorCode;
 use crate::schemas::SCHEMAS;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Direction {
-    Request,
-    Response,
-}
-
 /// Why a payload was refused, ready to become a CALLERROR.
-#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("{code}: {description}")]
-pub struct Violation {
-    pub code: ErrorCode,
-    /// The JSON pointer of the offending value and the problem.
-    pub description: String,
-}
+pub type Violation = ocppj::Violation<ErrorCode>;
+
+/// The OCPP 1.6 schemas, and those of its security extension.
+pub(crate) static SCHEMA_SET: LazyLock<SchemaSet> = LazyLock::new(|| SchemaSet::new(SCHEMAS));
 
 /// Whether `action` has a schema (the OCPP 1.6 actions and those of its security extension).
 pub fn is_known(action: &str) -> bool {
-    ACTIONS.contains_key(action)
+    SCHEMA_SET.is_known(action)
 }
 
 /// Checks `payload` against the schema of `action` in `direction`. The first violation found
 /// is reported.
 pub fn validate(action: &str, direction: Direction, payload: &Value) -> Result<(), Violation> {
-    let Some((request, response)) = ACTIONS.get(action) else {
-        return Err(Violation { code: ErrorCode::NotImplemented, description: format!("unknown action {action:?}") });
-    };
-    if !payload.is_object() {
-        return Err(Violation { code: ErrorCode::FormationViolation, description: format!("the payload must be a JSON object, got {}", json_type(payload)) });
-    }
-    let schema = match direction {
-        Direction::Request => request,
-        Direction::Response => response,
-    };
-    schema.validator().validate(payload).map_err(|error| violation(&error))
+    SCHEMA_SET.validate(action, direction, payload)
 }
 
 /// The official schema of `action`'s payload in `direction`, as JSON: what the API documents
 /// for the commands it forwards.
 pub fn schema(action: &str, direction: Direction) -> Option<Value> {
-    let (request, response) = ACTIONS.get(action)?;
-    let text = match direction {
-        Direction::Request => request.text,
-        Direction::Response => response.text,
-    };
-    serde_json::from_str(text).ok()
-}
-
-/// One schema, compiled the first time a payload of its kind arrives, then reused.
-struct Schema {
-    text: &'static str,
-    compiled: OnceLock<Validator>,
-}
-
-impl Schema {
-    fn new(text: &'static str) -> Schema {
-        Schema { text, compiled: OnceLock::new() }
-    }
-
-    fn validator(&self) -> &Validator {
-        // The schemas are embedded and `every_schema_file_is_embedded_and_compiles` compiles
-        // them all, so a failure here is a broken build, not bad input.
-        self.compiled.get_or_init(|| compile(self.text).unwrap_or_else(|error| panic!("embedded OCPP schema: {error}")))
-    }
-}
-
-/// Request and response schema by action.
-static ACTIONS: LazyLock<HashMap<&'static str, (Schema, Schema)>> =
-    LazyLock::new(|| SCHEMAS.iter().map(|s| (s.action, (Schema::new(s.request), Schema::new(s.response)))).collect());
-
-fn compile(text: &str) -> Result<Validator, String> {
-    let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    // The draft comes from each schema's `$schema` (04 for OCPP 1.6, 06 for the security
-    // extension). Formats are asserted: `date-time` is how OCPP 1.6 types its timestamps.
-    jsonschema::options().should_validate_formats(true).with_format("date-time", is_date_time).build(&schema).map_err(|e| e.to_string())
-}
-
-/// RFC 3339's `date-time`, with its four-digit year: the built-in check also takes years like
-/// `-052`, which no charger means and which no longer read back once written out again.
-fn is_date_time(text: &str) -> bool {
-    text.get(..4).is_some_and(|year| year.bytes().all(|b| b.is_ascii_digit())) && chrono::DateTime::parse_from_rfc3339(text).is_ok()
-}
-
-/// A CALLERROR echoes its description; a huge offending value should not come back whole.
-const MAX_DESCRIPTION_CHARS: usize = 500;
-
-fn violation(error: &ValidationError<'_>) -> Violation {
-    let path = error.instance_path().to_string();
-    let at = if path.is_empty() { "(root)" } else { path.as_str() };
-    let mut description = format!("{at}: {error}");
-    if let Some((cut, _)) = description.char_indices().nth(MAX_DESCRIPTION_CHARS) {
-        description.truncate(cut);
-        description.push('…');
-    }
-    Violation { code: code_for(error.kind()), description }
-}
-
-fn code_for(kind: &ValidationErrorKind) -> ErrorCode {
-    use ValidationErrorKind as K;
-    match kind {
-        K::Type { .. } => ErrorCode::TypeConstraintViolation,
-        K::Required { .. } | K::MinItems { .. } | K::MaxItems { .. } => ErrorCode::OccurenceConstraintViolation,
-        K::Enum { .. }
-        | K::Constant { .. }
-        | K::MaxLength { .. }
-        | K::MinLength { .. }
-        | K::Minimum { .. }
-        | K::Maximum { .. }
-        | K::ExclusiveMinimum { .. }
-        | K::ExclusiveMaximum { .. }
-        | K::MultipleOf { .. }
-        | K::Format { .. }
-        | K::Pattern { .. } => ErrorCode::PropertyConstraintViolation,
-        _ => ErrorCode::FormationViolation,
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    SCHEMA_SET.schema(action, direction)
 }
 
 #[cfg(test)]
@@ -189,7 +69,7 @@ mod tests {
             for (name, text) in [(s.action.to_owned(), s.request), (format!("{}Response", s.action), s.response)] {
                 let on_disk = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
                 assert_eq!(text, on_disk);
-                compile(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                ocppj::validate::compile(text).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
         }
         assert_eq!(SCHEMAS.len(), 39);
@@ -297,7 +177,7 @@ mod tests {
         let huge = "x".repeat(100_000);
         let error = validate("Authorize", Direction::Request, &json!({"idTag": huge})).unwrap_err();
         assert_eq!(error.code, ErrorCode::PropertyConstraintViolation);
-        assert_eq!(error.description.chars().count(), MAX_DESCRIPTION_CHARS + 1);
+        assert_eq!(error.description.chars().count(), ocppj::validate::MAX_DESCRIPTION_CHARS + 1);
         assert!(error.description.starts_with("/idTag: \"xxx"));
     }
 }

@@ -12,12 +12,9 @@
 //!   what was sent; meter readings stay `String`, as `SampledValue.value` is in OCPP 1.6;
 //! - `date-time` is [`Timestamp`], an RFC 3339 time that keeps the sender's offset.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::ErrorCode;
-use crate::validate::{Direction, Violation, validate};
+use crate::validate::{Direction, SCHEMA_SET, Violation};
 
 pub mod common;
 
@@ -80,53 +77,27 @@ pub use trigger_message::*;
 pub use unlock_connector::*;
 pub use update_firmware::*;
 
-/// An OCPP action: its name on the wire and the types of its request and response.
-pub trait Action {
-    const NAME: &'static str;
-    type Request: Serialize + DeserializeOwned;
-    type Response: Serialize + DeserializeOwned;
-}
+pub use ocppj::Action;
 
 /// Validates a CALL payload of `A` against its schema, then decodes it.
 pub fn decode_request<A: Action>(payload: &Value) -> Result<A::Request, Violation> {
-    decode(A::NAME, Direction::Request, payload)
+    ocppj::decode(&SCHEMA_SET, A::NAME, Direction::Request, payload)
 }
 
 /// Validates a CALLRESULT payload of `A` against its schema, then decodes it.
 pub fn decode_response<A: Action>(payload: &Value) -> Result<A::Response, Violation> {
-    decode(A::NAME, Direction::Response, payload)
+    ocppj::decode(&SCHEMA_SET, A::NAME, Direction::Response, payload)
 }
 
-fn decode<T: DeserializeOwned>(action: &str, direction: Direction, payload: &Value) -> Result<T, Violation> {
-    validate(action, direction, payload)?;
-    // Only what the schema accepts and the type cannot hold gets here, like an integer beyond i64.
-    serde_path_to_error::deserialize(payload).map_err(|error| {
-        let path: String = error.path().iter().map(|segment| format!("/{segment}")).collect();
-        Violation { code: ErrorCode::TypeConstraintViolation, description: format!("{}: {}", if path.is_empty() { "(root)" } else { &path }, error.inner()) }
-    })
-}
-
-/// Declares the unit struct naming an action and ties it to its request and response.
-macro_rules! action {
-    ($(#[$doc:meta])* $name:ident: $request:ty => $response:ty) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-        pub struct $name;
-
-        impl $crate::messages::Action for $name {
-            const NAME: &'static str = stringify!($name);
-            type Request = $request;
-            type Response = $response;
-        }
-    };
-}
-use action;
+use ocppj::action;
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ErrorCode;
+    use crate::validate::validate;
 
     #[test]
     fn decoding_validates_first() {
