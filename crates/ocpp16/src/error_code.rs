@@ -1,67 +1,28 @@
 //! The error codes of a CALLERROR (OCPP-J 1.6, section 4.2.3), spelled exactly as the
 //! specification spells them, "OccurenceConstraintViolation" included.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub enum ErrorCode {
-    /// The action is not known by the receiver.
-    NotImplemented,
-    /// The action is recognized but not supported by the receiver.
-    NotSupported,
-    /// The receiver failed while handling a valid request.
-    InternalError,
-    /// The payload for the action is incomplete.
-    ProtocolError,
-    /// The receiver refuses to handle the request for security reasons.
-    SecurityError,
-    /// The payload is syntactically incorrect or does not conform to the action's PDU structure.
-    FormationViolation,
-    /// The payload is syntactically correct but a field holds a value out of its allowed set.
-    PropertyConstraintViolation,
-    /// The payload is syntactically correct but a field occurs too few or too many times.
-    OccurenceConstraintViolation,
-    /// The payload is syntactically correct but a field has the wrong data type.
-    TypeConstraintViolation,
-    /// Any other error.
-    GenericError,
-}
-
-impl ErrorCode {
-    const ALL: [ErrorCode; 10] = [
-        ErrorCode::NotImplemented,
-        ErrorCode::NotSupported,
-        ErrorCode::InternalError,
-        ErrorCode::ProtocolError,
-        ErrorCode::SecurityError,
-        ErrorCode::FormationViolation,
-        ErrorCode::PropertyConstraintViolation,
-        ErrorCode::OccurenceConstraintViolation,
-        ErrorCode::TypeConstraintViolation,
-        ErrorCode::GenericError,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::NotImplemented => "NotImplemented",
-            ErrorCode::NotSupported => "NotSupported",
-            ErrorCode::InternalError => "InternalError",
-            ErrorCode::ProtocolError => "ProtocolError",
-            ErrorCode::SecurityError => "SecurityError",
-            ErrorCode::FormationViolation => "FormationViolation",
-            ErrorCode::PropertyConstraintViolation => "PropertyConstraintViolation",
-            ErrorCode::OccurenceConstraintViolation => "OccurenceConstraintViolation",
-            ErrorCode::TypeConstraintViolation => "TypeConstraintViolation",
-            ErrorCode::GenericError => "GenericError",
-        }
-    }
-
-    /// The code with exactly this spelling; `None` for anything else (OCPP 2.x's
-    /// "FormatViolation" included).
-    pub fn parse(s: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|code| code.as_str() == s)
+ocppj::error_codes! {
+    pub enum ErrorCode {
+        /// The action is not known by the receiver.
+        NotImplemented,
+        /// The action is recognized but not supported by the receiver.
+        NotSupported,
+        /// The receiver failed while handling a valid request.
+        InternalError,
+        /// The payload for the action is incomplete.
+        ProtocolError,
+        /// The receiver refuses to handle the request for security reasons.
+        SecurityError,
+        /// The payload is syntactically incorrect or does not conform to the action's PDU structure.
+        FormationViolation,
+        /// The payload is syntactically correct but a field holds a value out of its allowed set.
+        PropertyConstraintViolation,
+        /// The payload is syntactically correct but a field occurs too few or too many times.
+        OccurenceConstraintViolation,
+        /// The payload is syntactically correct but a field has the wrong data type.
+        TypeConstraintViolation,
+        /// Any other error.
+        GenericError,
     }
 }
 
@@ -79,19 +40,13 @@ impl ocppj::Codes for ErrorCode {
     }
 }
 
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn strings_round_trip_through_parse_and_serde() {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
             assert_eq!(serde_json::from_value::<ErrorCode>(code.as_str().into()).unwrap(), code);

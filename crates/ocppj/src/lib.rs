@@ -71,3 +71,38 @@ macro_rules! action {
         }
     };
 }
+
+/// Declares a version's CALLERROR codes: the enum, each spelled as its variant on the wire
+/// (`as_str`, `parse`, serde, `Display`), and `ALL` of them.
+#[macro_export]
+macro_rules! error_codes {
+    ($(#[$doc:meta])* pub enum $name:ident { $($(#[$variant_doc:meta])* $variant:ident,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$variant_doc])* $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => stringify!($variant),)*
+                }
+            }
+
+            /// The code with exactly this spelling; `None` for anything else (another version's
+            /// spelling included).
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|code| code.as_str() == s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}

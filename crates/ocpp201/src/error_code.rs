@@ -1,0 +1,61 @@
+//! The error codes of a CALLERROR (OCPP-J 2.0.1, part 4 section 4.3), spelled exactly as the
+//! specification spells them.
+
+ocppj::error_codes! {
+    pub enum ErrorCode {
+        /// The payload is syntactically incorrect.
+        FormatViolation,
+        /// Any other error.
+        GenericError,
+        /// The receiver failed while handling a valid request.
+        InternalError,
+        /// A message with a message type id the receiver does not support.
+        MessageTypeNotSupported,
+        /// The action is not known by the receiver.
+        NotImplemented,
+        /// The action is recognized but not supported by the receiver.
+        NotSupported,
+        /// The payload is syntactically correct but a field occurs too few or too many times.
+        OccurrenceConstraintViolation,
+        /// The payload is syntactically correct but a field holds a value out of its allowed set.
+        PropertyConstraintViolation,
+        /// The payload is incomplete.
+        ProtocolError,
+        /// The content is not a valid RPC message, for example its message id cannot be read.
+        RpcFrameworkError,
+        /// The receiver refuses to handle the request for security reasons.
+        SecurityError,
+        /// The payload is syntactically correct but a field has the wrong data type.
+        TypeConstraintViolation,
+    }
+}
+
+impl ocppj::Codes for ErrorCode {
+    const NOT_A_MESSAGE: Self = ErrorCode::RpcFrameworkError;
+    const UNKNOWN_MESSAGE_TYPE: Self = ErrorCode::MessageTypeNotSupported;
+    const FORMAT: Self = ErrorCode::FormatViolation;
+    const TYPE_CONSTRAINT: Self = ErrorCode::TypeConstraintViolation;
+    const OCCURRENCE: Self = ErrorCode::OccurrenceConstraintViolation;
+    const PROPERTY_CONSTRAINT: Self = ErrorCode::PropertyConstraintViolation;
+    const NOT_IMPLEMENTED: Self = ErrorCode::NotImplemented;
+
+    fn parse(text: &str) -> Option<Self> {
+        ErrorCode::parse(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_round_trip_through_parse_and_serde() {
+        for &code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(serde_json::from_value::<ErrorCode>(code.as_str().into()).unwrap(), code);
+        }
+        assert_eq!(ErrorCode::parse("FormationViolation"), None);
+        assert_eq!(ErrorCode::parse("OccurenceConstraintViolation"), None);
+    }
+}
