@@ -63,8 +63,8 @@ async def test_an_unknown_endpoint_is_refused_like_a_wrong_password(joule, api):
     assert all(answer == answers[0] for answer in answers), "status, body and challenge tell nothing about the endpoint"
 
 
-@pytest.mark.parametrize("subprotocols", [None, ["ocpp2.0.1"]], ids=["none", "ocpp2.0.1"])
-async def test_the_ocpp16_subprotocol_is_required(joule, api, subprotocols):
+@pytest.mark.parametrize("subprotocols", [None, ["ocpp2.1"]], ids=["none", "ocpp2.1"])
+async def test_a_subprotocol_joule_speaks_is_required(joule, api, subprotocols):
     cs = await api.create_chargestation()
     with pytest.raises(InvalidStatus) as refusal:
         async with websockets.connect(f"{joule.ws_url}/ocpp/{cs['endpoint']}", subprotocols=subprotocols, open_timeout=10):

@@ -191,16 +191,20 @@ fn registration(value: &str) -> Result<Registration, Invalid> {
 }
 
 pub const PROTOCOL_OCPP16: &str = "ocpp1.6";
+pub const PROTOCOL_OCPP201: &str = "ocpp2.0.1";
 
 fn protocol_schema() -> RefOr<Schema> {
-    or_null(one_of_strings([PROTOCOL_OCPP16]).description(Some("The OCPP version the charger speaks; `ocpp1.6` when absent.")))
+    let described = one_of_strings([PROTOCOL_OCPP16, PROTOCOL_OCPP201])
+        .description(Some("The OCPP version the charger speaks; `ocpp1.6` when absent. A charger that connects offering only the other one is served in it, and its chargestation then shows it."));
+    or_null(described)
 }
 
 impl ChargestationInput {
     pub fn parse(self) -> Result<NewChargestation, Invalid> {
         let protocol = match self.protocol.as_deref() {
             None | Some(PROTOCOL_OCPP16) => PROTOCOL_OCPP16.to_string(),
-            Some(_) => return Err(Invalid::new("protocol", "must be \"ocpp1.6\"")),
+            Some(PROTOCOL_OCPP201) => PROTOCOL_OCPP201.to_string(),
+            Some(_) => return Err(Invalid::new("protocol", "must be \"ocpp1.6\" or \"ocpp2.0.1\"")),
         };
         Ok(NewChargestation {
             endpoint: endpoint(&self.endpoint)?,
@@ -251,7 +255,7 @@ mod tests {
         for (json, field) in [
             (r#"{"endpoint":"a/b"}"#, "endpoint"),
             (r#"{"endpoint":""}"#, "endpoint"),
-            (r#"{"endpoint":"CP","protocol":"ocpp2.0.1"}"#, "protocol"),
+            (r#"{"endpoint":"CP","protocol":"ocpp2.1"}"#, "protocol"),
             (r#"{"endpoint":"CP","security":{"type":"basic"}}"#, "security.password"),
             (r#"{"endpoint":"CP","security":{"type":"basic","password":"short"}}"#, "security.password"),
             (r#"{"endpoint":"CP","security":{"type":"tls"}}"#, "security.type"),

@@ -34,6 +34,7 @@ impl ocppj::Codes for ErrorCode {
     const OCCURRENCE: Self = ErrorCode::OccurenceConstraintViolation;
     const PROPERTY_CONSTRAINT: Self = ErrorCode::PropertyConstraintViolation;
     const NOT_IMPLEMENTED: Self = ErrorCode::NotImplemented;
+    const INTERNAL_ERROR: Self = ErrorCode::InternalError;
 
     fn parse(text: &str) -> Option<Self> {
         ErrorCode::parse(text)

@@ -1,11 +1,13 @@
 //! One charger's connection: frames in, handlers, answers out; calls to the charger one at a
-//! time from its queue, each with a deadline; pings to find a dead peer.
+//! time from its queue, each with a deadline; pings to find a dead peer. The same for every
+//! OCPP version: what differs (its error codes, its handlers, the schemas of its answers) is
+//! the connection's [`Dialect`].
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use ocpp16::{Direction, ErrorCode, Frame};
+use ocppj::{Codes, Violation};
 use serde_json::Value;
 use store::{ChargerLogin, Presence};
 use tokio::sync::oneshot;
@@ -19,6 +21,20 @@ use crate::OcppServer;
 use crate::fragments::Cutting;
 use crate::handlers::{self, Link};
 use crate::registry::{CallFailure, Close, OutboundCall, REPLACED, Seat, Ticket};
+
+/// What a connection needs of the OCPP version it speaks.
+pub trait Dialect: Send + Sync + 'static {
+    /// Its CALLERROR codes.
+    type Code: Codes;
+
+    /// Answers a CALL from the charger.
+    fn dispatch(link: &mut Link, action: &str, payload: Value) -> impl Future<Output = Result<Value, handlers::Failure<Self::Code>>> + Send;
+
+    /// Checks the charger's answer to a call of `action`.
+    fn check_answer(action: &str, payload: &Value) -> Result<(), Violation<Self::Code>>;
+}
+
+type Frame<D> = ocppj::Frame<<D as Dialect>::Code>;
 
 /// A charger's WebSocket, read through `fragments`.
 pub type Socket = WebSocketStream<Cutting<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>>;
@@ -53,7 +69,7 @@ pub const SECURITY_CHANGED: &str = "the chargestation's security changed";
 /// as the largest state it can be in: the work on a message and the database calls are boxed,
 /// so that an idle connection's task holds only the loop's state (about 3 KiB instead of 20;
 /// BENCHMARKS.md, "Idle connections at 19,000 chargers").
-pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, checked: Checked, _seat: Seat) {
+pub async fn run<D: Dialect>(server: OcppServer, login: ChargerLogin, mut socket: Socket, checked: Checked, _seat: Seat) {
     let cs = login.chargestation;
     let connected_at = server.store.now();
     let mut registration = server.registry.register(cs, login.organization, checked.ticket, connected_at);
@@ -94,7 +110,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, ch
             received = socket.next() => match received {
                 Some(Ok(Message::Text(text))) => {
                     last_heard = Instant::now();
-                    if let Some(answer) = Box::pin(on_text(&mut link, &mut in_flight, text.as_str())).await
+                    if let Some(answer) = Box::pin(on_text::<D>(&mut link, &mut in_flight, text.as_str())).await
                         && socket.send(Message::Text(answer.to_text().into())).await.is_err() {
                             break;
                         }
@@ -112,7 +128,7 @@ pub async fn run(server: OcppServer, login: ChargerLogin, mut socket: Socket, ch
                     let _ = socket.send(close_frame(REPLACED)).await;
                     break;
                 };
-                if let Some(sent) = send_call(&mut socket, *call).await {
+                if let Some(sent) = send_call::<D>(&mut socket, *call).await {
                     in_flight = Some(sent);
                 }
             }
@@ -165,12 +181,12 @@ fn close_frame(close: Close) -> Message {
 }
 
 /// Sends a queued call unless its caller stopped waiting.
-async fn send_call(socket: &mut Socket, call: OutboundCall) -> Option<InFlight> {
+async fn send_call<D: Dialect>(socket: &mut Socket, call: OutboundCall) -> Option<InFlight> {
     if call.reply.is_closed() {
         return None;
     }
     let id = message_id();
-    let frame = Frame::Call { id: id.clone(), action: call.action.clone(), payload: call.payload };
+    let frame = Frame::<D>::Call { id: id.clone(), action: call.action.clone(), payload: call.payload };
     if socket.send(Message::Text(frame.to_text().into())).await.is_err() {
         let _ = call.reply.send(Err(CallFailure::Offline));
         return None;
@@ -179,41 +195,41 @@ async fn send_call(socket: &mut Socket, call: OutboundCall) -> Option<InFlight> 
 }
 
 /// Handles one text frame; answers what to send back, if anything.
-async fn on_text(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) -> Option<Frame> {
+async fn on_text<D: Dialect>(link: &mut Link, in_flight: &mut Option<InFlight>, text: &str) -> Option<Frame<D>> {
     let max = link.server.config.limits.max_ocpp_frame_bytes;
-    let frame = match Frame::parse(text) {
+    let frame = match Frame::<D>::parse(text) {
         Ok(frame) => frame,
         Err(e) => {
             tracing::info!(id = e.id.as_deref(), code = ?e.code, description = %e.description, "a bad frame");
-            return e.id.map(|id| Frame::call_error(id, e.code, e.description));
+            return e.id.map(|id| Frame::<D>::call_error(id, e.code, e.description));
         }
     };
     match frame {
-        Frame::Call { id, .. } if text.len() > max => Some(Frame::call_error(id, ErrorCode::FormationViolation, format!("frames are limited to {max} bytes"))),
-        Frame::Call { id, action, payload } => {
+        ocppj::Frame::Call { id, .. } if text.len() > max => Some(Frame::<D>::call_error(id, D::Code::FORMAT, format!("frames are limited to {max} bytes"))),
+        ocppj::Frame::Call { id, action, payload } => {
             let span = tracing::info_span!("call", %id, %action);
-            let answer = answer_call(id, handlers::dispatch(link, &action, payload)).instrument(span.clone()).await;
+            let answer = answer_call(id, D::dispatch(link, &action, payload)).instrument(span.clone()).await;
             Some(answer.unwrap_or_else(|answer| {
                 span.in_scope(|| tracing::error!("a charger's message made its handler panic"));
                 answer
             }))
         }
-        Frame::CallResult { id, payload } => {
+        ocppj::Frame::CallResult { id, payload } => {
             match in_flight.take_if(|f| f.id == id) {
                 Some(f) => {
-                    let answer = ocpp16::validate(&f.action, Direction::Response, &payload)
+                    let answer = D::check_answer(&f.action, &payload)
                         .map(|()| payload)
-                        .map_err(|v| CallFailure::Refused { code: v.code, description: format!("invalid {} answer: {}", f.action, v.description) });
+                        .map_err(|v| CallFailure::Refused { code: v.code.to_string(), description: format!("invalid {} answer: {}", f.action, v.description) });
                     let _ = f.reply.send(answer);
                 }
                 None => tracing::info!(%id, "a CALLRESULT for no call in flight"),
             }
             None
         }
-        Frame::CallError { id, code, description, .. } => {
+        ocppj::Frame::CallError { id, code, description, .. } => {
             match in_flight.take_if(|f| f.id == id) {
                 Some(f) => {
-                    let _ = f.reply.send(Err(CallFailure::Refused { code, description }));
+                    let _ = f.reply.send(Err(CallFailure::Refused { code: code.to_string(), description }));
                 }
                 None => tracing::info!(%id, "a CALLERROR for no call in flight"),
             }
@@ -246,22 +262,24 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The answer to a CALL from its handler. A handler that panics on some input rolls back its
 /// transaction (dropped) and is answered like a storage failure (`Err`); the connection, and
 /// its offline mark when it closes, go on.
-async fn answer_call(id: String, handling: impl Future<Output = Result<Value, handlers::Failure>>) -> Result<Frame, Frame> {
+async fn answer_call<C: Codes>(id: String, handling: impl Future<Output = Result<Value, handlers::Failure<C>>>) -> Result<ocppj::Frame<C>, ocppj::Frame<C>> {
     match AssertUnwindSafe(handling).catch_unwind().await {
-        Ok(Ok(answer)) => Ok(Frame::CallResult { id, payload: answer }),
-        Ok(Err(failure)) => Ok(Frame::call_error(id, failure.code, failure.description)),
-        Err(_) => Err(Frame::call_error(id, ErrorCode::InternalError, handlers::RETRY_LATER)),
+        Ok(Ok(answer)) => Ok(ocppj::Frame::CallResult { id, payload: answer }),
+        Ok(Err(failure)) => Ok(ocppj::Frame::call_error(id, failure.code, failure.description)),
+        Err(_) => Err(ocppj::Frame::call_error(id, C::INTERNAL_ERROR, handlers::RETRY_LATER)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use ocpp16::{ErrorCode, Frame};
+
     use super::*;
 
     #[tokio::test]
     async fn a_handler_that_panics_is_answered_with_an_internal_error() {
         let panicking = async { panic!("a handler's bug") };
-        let Err(Frame::CallError { id, code, .. }) = answer_call("m1".into(), panicking).await else { panic!("not a CALLERROR") };
+        let Err(Frame::CallError { id, code, .. }) = answer_call::<ErrorCode>("m1".into(), panicking).await else { panic!("not a CALLERROR") };
         assert_eq!((id.as_str(), code), ("m1", ErrorCode::InternalError));
 
         let answered = answer_call("m2".into(), async { Ok(serde_json::json!({ "currentTime": "x" })) }).await;

@@ -1,6 +1,6 @@
-//! The WebSocket handshake at `/ocpp/{endpoint}`: subprotocol `ocpp1.6`, a known endpoint, and
-//! for `basic` security the chargestation's password (OCPP security profiles 1 and 2), checked
-//! through `auth`'s gate.
+//! The WebSocket handshake at `/ocpp/{endpoint}`: subprotocol `ocpp1.6` or `ocpp2.0.1`, a known
+//! endpoint, and for `basic` security the chargestation's password (OCPP security profiles 1
+//! and 2), checked through `auth`'s gate.
 
 use std::net::SocketAddr;
 
@@ -22,9 +22,18 @@ use crate::OcppServer;
 use crate::auth::Busy;
 use crate::connection::{self, Checked, Limits, Socket};
 use crate::fragments::{Cutter, Cutting};
+use crate::handlers::Ocpp16;
 use crate::registry::NoSeat;
+use crate::v201::Ocpp201;
 
 pub const SUBPROTOCOL: &str = "ocpp1.6";
+pub const SUBPROTOCOL_201: &str = "ocpp2.0.1";
+
+/// The subprotocols Joule speaks that the charger offers, in the charger's order.
+fn offered(headers: &HeaderMap) -> Vec<&'static str> {
+    let offers = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter().flat_map(|value| value.as_bytes().split(|&b| b == b','));
+    offers.filter_map(|p| [SUBPROTOCOL, SUBPROTOCOL_201].into_iter().find(|known| p.trim_ascii().eq_ignore_ascii_case(known.as_bytes()))).collect()
+}
 
 fn refuse(endpoint: &str, status: StatusCode, why: &str) -> Response {
     tracing::info!(endpoint, %status, why, "refused a charger's handshake");
@@ -53,13 +62,9 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: Upgrade,
 ) -> Response {
-    let offers_ocpp16 = headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-        .any(|p| p.trim_ascii().eq_ignore_ascii_case(SUBPROTOCOL.as_bytes()));
-    if !offers_ocpp16 {
-        return refuse(&endpoint, StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 is required");
+    let offered = offered(&headers);
+    if offered.is_empty() {
+        return refuse(&endpoint, StatusCode::BAD_REQUEST, "the WebSocket subprotocol ocpp1.6 or ocpp2.0.1 is required");
     }
     // The node's limits, before any database work. A fleet reconnecting at once waits its
     // turn rather than being sent away: a refused charger comes back with a new connection
@@ -121,6 +126,9 @@ pub async fn upgrade(
     };
     counted("accepted");
     server.gate.succeeded(&endpoint);
+    // The protocol the chargestation is registered with if the charger offers it, else the
+    // first it offers, which the chargestation then shows.
+    let protocol = offered.iter().copied().find(|p| *p == login.protocol).unwrap_or(offered[0]);
     let ticket = server.registry.ticket();
     let elsewhere = server.connections.clone();
     let limits = server.config.limits;
@@ -130,7 +138,16 @@ pub async fn upgrade(
         // connects with), chargestation and organization.
         let span = tracing::info_span!("charger", endpoint = %endpoint, cs = %login.chargestation, org = %login.organization, node = %server.store.node());
         let socket = websocket(TokioIo::new(upgraded), limits).await;
-        connection::run(server, login, socket, Checked { endpoint, disconnects, ticket }, seat).instrument(span).await;
+        if protocol != login.protocol
+            && let Err(e) = server.store.chargestation_speaks(login.chargestation, protocol).await
+        {
+            tracing::error!(error = %e, protocol, "could not record the protocol the charger speaks");
+        }
+        let checked = Checked { endpoint, disconnects, ticket };
+        match protocol {
+            SUBPROTOCOL_201 => connection::run::<Ocpp201>(server, login, socket, checked, seat).instrument(span).await,
+            _ => connection::run::<Ocpp16>(server, login, socket, checked, seat).instrument(span).await,
+        }
     };
     match elsewhere {
         Some(runtime) => drop(runtime.spawn(connecting)),
@@ -139,12 +156,7 @@ pub async fn upgrade(
     let accept = derive_accept_key(ws.key.as_bytes());
     (
         StatusCode::SWITCHING_PROTOCOLS,
-        [
-            (header::CONNECTION, "upgrade"),
-            (header::UPGRADE, "websocket"),
-            (header::SEC_WEBSOCKET_ACCEPT, &accept),
-            (header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL),
-        ],
+        [(header::CONNECTION, "upgrade"), (header::UPGRADE, "websocket"), (header::SEC_WEBSOCKET_ACCEPT, &accept), (header::SEC_WEBSOCKET_PROTOCOL, protocol)],
     )
         .into_response()
 }

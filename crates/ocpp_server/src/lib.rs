@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod presence;
 mod registry;
 pub mod session_watch;
+mod v201;
 
 use std::sync::Arc;
 use std::time::Duration;

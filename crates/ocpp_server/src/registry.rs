@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::{Id, Timestamp};
-use ocpp16::ErrorCode;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
@@ -17,8 +16,10 @@ pub enum CallFailure {
     Offline,
     #[error("the chargestation did not answer in time")]
     Timeout,
-    #[error("the chargestation answered with an error: {code:?} {description}")]
-    Refused { code: ErrorCode, description: String },
+    /// A CALLERROR, or an answer that is not valid for the call; `code` as the charger's
+    /// version spells it.
+    #[error("the chargestation answered with an error: {code} {description}")]
+    Refused { code: String, description: String },
     #[error("the chargestation's call queue is full")]
     Busy,
 }

@@ -107,6 +107,33 @@ impl Schema {
     }
 }
 
+/// `schema` made to stand inside another document (an OpenAPI operation): every
+/// `{"$ref": "#/definitions/Name"}` replaced by that definition, and the root's `$schema`,
+/// `$id`, `definitions` and `comment` left out. OCPP's definitions do not refer to themselves.
+pub fn standalone(mut schema: Value) -> Value {
+    let definitions = schema.get("definitions").cloned().unwrap_or(Value::Null);
+    if let Some(root) = schema.as_object_mut() {
+        for key in ["$schema", "$id", "definitions", "comment"] {
+            root.remove(key);
+        }
+    }
+    inline(schema, &definitions)
+}
+
+fn inline(value: Value, definitions: &Value) -> Value {
+    match value {
+        Value::Object(fields) => {
+            let target = fields.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")).and_then(|name| definitions.get(name));
+            match target {
+                Some(definition) => inline(definition.clone(), definitions),
+                None => Value::Object(fields.into_iter().map(|(k, v)| (k, inline(v, definitions))).collect()),
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| inline(v, definitions)).collect()),
+        other => other,
+    }
+}
+
 /// Compiles a schema text as `SchemaSet` does.
 pub fn compile(text: &str) -> Result<Validator, String> {
     let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -170,6 +197,21 @@ fn json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_standalone_schema_has_its_definitions_inlined() {
+        let schema = serde_json::json!({
+            "$schema": "http://json-schema.org/draft-06/schema#",
+            "definitions": {"A": {"type": "object", "properties": {"b": {"$ref": "#/definitions/B"}}}, "B": {"type": "integer"}},
+            "type": "object",
+            "properties": {"a": {"$ref": "#/definitions/A"}, "list": {"type": "array", "items": {"$ref": "#/definitions/B"}}}
+        });
+        let expected = serde_json::json!({
+            "type": "object",
+            "properties": {"a": {"type": "object", "properties": {"b": {"type": "integer"}}}, "list": {"type": "array", "items": {"type": "integer"}}}
+        });
+        assert_eq!(standalone(schema), expected);
+    }
 
     #[test]
     fn a_date_time_has_rfc_3339s_four_digit_year() {

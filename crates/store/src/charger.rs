@@ -34,6 +34,8 @@ pub struct ChargerLogin {
     pub password_hash: Option<String>,
     /// What BootNotification answers; until Accepted, the charger may send nothing else.
     pub registration: Registration,
+    /// The OCPP version the chargestation is registered with (`ocpp1.6`, `ocpp2.0.1`).
+    pub protocol: String,
     /// Sessions were running on it when it logged in. Most chargers that connect have none,
     /// and a connection then has no sessions to read back: a session that starts later starts
     /// through it (a fleet reconnecting at once read twice per charger for nothing).
@@ -169,7 +171,7 @@ impl Store {
     /// The chargestation with this OCPP identity, in whichever organization.
     pub async fn charger_login(&self, endpoint: &str) -> Result<Option<ChargerLogin>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, organization_id, security_type, password_hash, registration, local_list_version, \
+            "SELECT id, organization_id, protocol, security_type, password_hash, registration, local_list_version, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.chargestation_id = chargestations.id AND s.status IN ('started', 'paused')) \
              THEN 1 ELSE 0 END AS BIGINT) AS running \
              FROM chargestations WHERE endpoint = $1",
@@ -187,9 +189,24 @@ impl Store {
             security: if security == "basic" { SecurityType::Basic } else { SecurityType::None },
             password_hash: row.try_get("password_hash")?,
             registration: Registration::parse(&registration).ok_or_else(|| StoreError::corrupt(format!("registration {registration}")))?,
+            protocol: row.try_get("protocol")?,
             running_sessions: row.try_get::<i64, _>("running")? != 0,
             keeps_local_list: row.try_get::<Option<i64>, _>("local_list_version")?.is_some(),
         }))
+    }
+
+    /// Records the OCPP version a charger connected with, when it is not the one its
+    /// chargestation showed.
+    pub async fn chargestation_speaks(&self, cs: Id, protocol: &str) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE chargestations SET protocol = $2, updated_at = $3 WHERE id = $1")
+            .bind(cs.to_string())
+            .bind(protocol.to_string())
+            .bind(self.now().millis())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Marks the chargestation online (`online`) or offline as of `at`, with its event.

@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use domain::chargestation::PROTOCOL_OCPP201;
 use domain::local_list::SyncAnswer;
 use domain::transaction::Transaction;
 use ocpp_server::CallFailure;
@@ -39,13 +40,35 @@ pub const COMMANDS: [&str; 19] = [
     "DataTransfer",
 ];
 
-/// Sends an OCPP 1.6 action to a connected charger with the payload given, validated against
-/// the action's schema, and answers the charger's reply payload as it is.
+/// The OCPP 2.0.1 actions a CSMS may send through the commands endpoint (SPEC 14).
+pub const COMMANDS_201: [&str; 17] = [
+    "Reset",
+    "ChangeAvailability",
+    "UnlockConnector",
+    "TriggerMessage",
+    "GetVariables",
+    "SetVariables",
+    "GetBaseReport",
+    "ClearCache",
+    "GetLocalListVersion",
+    "SendLocalList",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+    "SetChargingProfile",
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+    "GetTransactionStatus",
+    "DataTransfer",
+];
+
+/// Sends an OCPP action to a connected charger with the payload given, validated against the
+/// action's schema in the chargestation's OCPP version, and answers the charger's reply payload
+/// as it is. An action of the other version is a 400 that never reaches the charger.
 ///
 /// The document shows this operation once per action, with the action's official OCPP 1.6
 /// schemas as its body and its answer's `result` (see [`document_each_command`]).
 #[utoipa::path(post, path = COMMAND_PATH, operation_id = "send_command", tag = "chargestations",
-    params(IdPath, ("action" = String, Path, description = "An OCPP 1.6 CSMS-initiated action, e.g. Reset")),
+    params(IdPath, ("action" = String, Path, description = "A CSMS-initiated action of the chargestation's OCPP version, e.g. Reset")),
     request_body = Object,
     responses((status = 200, description = "The charger's reply payload", body = Envelope<Object>), BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Unavailable,
         (status = 502, description = "The charger answered with a CALLERROR"), (status = 504, description = "The charger did not answer in time")))]
@@ -56,13 +79,25 @@ pub async fn send(
     JsonBody(payload): JsonBody<Map<String, Value>>,
 ) -> ApiResult {
     let id = parse_id("id", &id)?;
-    if !COMMANDS.contains(&action.as_str()) {
-        return Err(ApiError::bad_request(format!("Invalid `action`: `{action}` is not an OCPP 1.6 command; one of {}", COMMANDS.join(", "))));
+    let action = action.as_str();
+    if !COMMANDS.contains(&action) && !COMMANDS_201.contains(&action) {
+        return Err(ApiError::bad_request(format!("Invalid `action`: `{action}` is not an OCPP command; one of {}", COMMANDS.join(", "))));
     }
     let payload = Value::Object(payload);
-    ocpp16::validate(&action, Direction::Request, &payload).map_err(|v| ApiError::bad_request(format!("Invalid {action} payload: {}", v.description)))?;
-    s.store.chargestation(org, id).await?;
-    ok(s.ocpp.call(id, &action, payload).await.map_err(call_failure)?)
+    let cs = s.store.chargestation(org, id).await?;
+    let invalid = |description: String| ApiError::bad_request(format!("Invalid {action} payload: {description}"));
+    if cs.protocol == PROTOCOL_OCPP201 {
+        if !COMMANDS_201.contains(&action) {
+            return Err(ApiError::bad_request(format!("Invalid `action`: `{action}` is not an OCPP 2.0.1 command; one of {}", COMMANDS_201.join(", "))));
+        }
+        ocpp201::validate(action, ocpp201::Direction::Request, &payload).map_err(|v| invalid(v.description))?;
+    } else {
+        if !COMMANDS.contains(&action) {
+            return Err(ApiError::bad_request(format!("Invalid `action`: `{action}` is not an OCPP 1.6 command; one of {}", COMMANDS.join(", "))));
+        }
+        ocpp16::validate(action, Direction::Request, &payload).map_err(|v| invalid(v.description))?;
+    }
+    ok(s.ocpp.call(id, action, payload).await.map_err(call_failure)?)
 }
 
 /// What a caller is told when a charger was not reached or did not answer.
@@ -71,9 +106,7 @@ fn call_failure(failure: CallFailure) -> ApiError {
         CallFailure::Offline => ApiError::conflict("Chargestation is offline"),
         CallFailure::Busy => ApiError::conflict("The chargestation has too many commands waiting; try again"),
         CallFailure::Timeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "The chargestation did not answer in time"),
-        CallFailure::Refused { code, description } => {
-            ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {}: {description}", code.as_str()))
-        }
+        CallFailure::Refused { code, description } => ApiError::new(StatusCode::BAD_GATEWAY, format!("The chargestation answered {code}: {description}")),
     }
 }
 
@@ -99,19 +132,24 @@ pub async fn sync_local_list(State(s): State<AppState>, Org(org): Org, IdPath(id
 const COMMAND_PATH: &str = "/v1.1/chargestations/{id}/commands/{action}";
 
 /// Replaces the `{action}` path of the document with one path per command, whose body is the
-/// action's OCPP 1.6 request schema and whose `result` is its response schema: a client built
-/// from the document sends only payloads the server forwards.
+/// action's official request schema and whose `result` is its response schema, in OCPP 1.6,
+/// 2.0.1 or either (`anyOf`) for an action both have: a client built from the document sends
+/// only payloads the server forwards.
 pub fn document_each_command(document: &mut Value) {
     let Some(paths) = document["paths"].as_object_mut() else { return };
     let Some(template) = paths.remove(COMMAND_PATH) else { return };
     let ocpp_schema = |action: &str, direction: Direction| {
-        let mut schema = ocpp16::schema(action, direction).unwrap_or_else(|| json!({ "type": "object" }));
-        if let Some(fields) = schema.as_object_mut() {
-            fields.remove("$schema");
+        let v16 = COMMANDS.contains(&action).then(|| ocpp16::schema(action, direction)).flatten().map(ocppj::validate::standalone);
+        let v201 = COMMANDS_201.contains(&action).then(|| ocpp201::schema(action, direction)).flatten().map(ocppj::validate::standalone);
+        match (v16, v201) {
+            (Some(a), Some(b)) => json!({ "anyOf": [a, b] }),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => json!({ "type": "object" }),
         }
-        schema
     };
-    for action in COMMANDS {
+    let mut actions: Vec<&str> = COMMANDS.iter().chain(COMMANDS_201.iter().filter(|a| !COMMANDS.contains(a))).copied().collect();
+    actions.sort_unstable();
+    for action in actions {
         let mut item = template.clone();
         let operation = &mut item["post"];
         operation["operationId"] = json!(format!("send_{action}"));

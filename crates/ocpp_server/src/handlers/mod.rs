@@ -19,11 +19,13 @@ use tokio::time::Instant;
 use domain::Timestamp;
 use domain::chargestation::Registration;
 use ocpp16::{Direction, ErrorCode};
+use ocppj::Codes;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use session::live::Live;
 use store::{ChargerLogin, StoreError};
 
+use crate::connection::Dialect;
 use crate::{OcppServer, session_watch};
 
 /// A connection's view: who the charger is, whether it may speak yet, and its running
@@ -32,7 +34,7 @@ pub struct Link {
     pub server: OcppServer,
     pub login: ChargerLogin,
     /// The registration the charger was last told (or has, if it did not boot yet).
-    registration: Registration,
+    pub(crate) registration: Registration,
     /// The running sessions of this charger's transactions, by transactionId, as of the last
     /// reading: read from the database when the charger connects, and again after a status or
     /// a change made elsewhere, kept up to date by each reading in between.
@@ -51,7 +53,7 @@ impl Link {
         Link { server, login, registration, live: HashMap::new() }
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.server.store.now()
     }
 
@@ -124,7 +126,7 @@ impl Link {
     }
 
     /// Notes when the charger last sent a message.
-    fn seen(&self) {
+    pub(crate) fn seen(&self) {
         self.server.writer.heard(self.login.chargestation);
     }
 }
@@ -132,31 +134,46 @@ impl Link {
 /// The description of an InternalError: nothing about why.
 pub const RETRY_LATER: &str = "the central system could not process the message; retry later";
 
-/// Why a CALL gets a CALLERROR.
+/// Why a CALL gets a CALLERROR, with the code of the charger's version (1.6's by default).
 #[derive(Debug)]
-pub struct Failure {
-    pub code: ErrorCode,
+pub struct Failure<C = ErrorCode> {
+    pub code: C,
     pub description: String,
 }
 
-impl Failure {
-    fn new(code: ErrorCode, description: impl Into<String>) -> Failure {
+impl<C: Codes> Failure<C> {
+    pub(crate) fn new(code: C, description: impl Into<String>) -> Failure<C> {
         Failure { code, description: description.into() }
     }
 }
 
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Failure {
+impl<C: Codes> From<StoreError> for Failure<C> {
+    fn from(e: StoreError) -> Failure<C> {
         tracing::error!(error = %e, "storage failed while handling a charger's message");
-        Failure::new(ErrorCode::InternalError, RETRY_LATER)
+        Failure::new(C::INTERNAL_ERROR, RETRY_LATER)
     }
 }
 
-fn timestamp(at: &ocpp16::messages::Timestamp) -> Timestamp {
+/// OCPP 1.6J, as chargers connecting with subprotocol `ocpp1.6` speak it.
+pub struct Ocpp16;
+
+impl Dialect for Ocpp16 {
+    type Code = ErrorCode;
+
+    fn dispatch(link: &mut Link, action: &str, payload: Value) -> impl Future<Output = Result<Value, Failure>> + Send {
+        dispatch(link, action, payload)
+    }
+
+    fn check_answer(action: &str, payload: &Value) -> Result<(), ocpp16::Violation> {
+        ocpp16::validate(action, Direction::Response, payload)
+    }
+}
+
+pub(crate) fn timestamp(at: &ocpp16::messages::Timestamp) -> Timestamp {
     Timestamp::from_millis(at.timestamp_millis())
 }
 
-fn now_for_charger(link: &Link) -> ocpp16::messages::Timestamp {
+pub(crate) fn now_for_charger(link: &Link) -> ocpp16::messages::Timestamp {
     chrono::DateTime::from_timestamp_millis(link.now().millis()).unwrap_or_default().fixed_offset()
 }
 
@@ -173,8 +190,8 @@ fn answer<T: serde::Serialize>(response: Result<T, Failure>) -> Result<Value, Fa
     serde_json::to_value(response?).map_err(|e| Failure::new(ErrorCode::InternalError, e.to_string()))
 }
 
-/// Answers a CALL from the charger.
-pub async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value, Failure> {
+/// Answers a CALL from a 1.6 charger.
+async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value, Failure> {
     if !ocpp16::is_known(action) {
         return Err(Failure::new(ErrorCode::NotImplemented, format!("`{action}` is not an OCPP 1.6 action Joule knows")));
     }

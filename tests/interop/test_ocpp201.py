@@ -1,0 +1,92 @@
+"""OCPP 2.0.1 chargers (SPEC 14), with the `ocpp` package's v201 ChargePoint as the charger,
+which checks every message both ways against the official 2.0.1 schemas: the handshake, boot,
+heartbeat, status and the refusals a 2.0.1 charger is answered with."""
+
+import json
+
+import websockets
+from ocpp.v201 import call
+
+from charger201 import connect201
+from server import eventually, new_endpoint
+
+
+async def test_a_2_0_1_charger_boots_reports_status_and_heartbeats(joule, api):
+    cs = await api.create_chargestation(protocol="ocpp2.0.1")
+    assert cs["protocol"] == "ocpp2.0.1"
+    async with connect201(joule, cs["endpoint"]) as charger:
+        booted = await charger.boot()
+        assert (booted.status, booted.interval) == ("Accepted", 300), booted
+        await charger.send(call.StatusNotification(timestamp="2026-12-07T10:00:00.000Z", connector_status="Occupied", evse_id=1, connector_id=1))
+        await charger.send(call.StatusNotification(timestamp="2026-12-07T10:00:01.000Z", connector_status="Available", evse_id=2, connector_id=1))
+        beat = await charger.send(call.Heartbeat())
+        assert beat.current_time.endswith("Z") or "+" in beat.current_time, beat
+        shown = await api.ok("GET", f"/v1.1/chargestations/{cs['_id']}")
+        assert shown["online"] and shown["bootInfo"]["chargingStation"]["model"] == "Interop-2", shown
+        assert [(c["connector_id"], c["status"]) for c in shown["connectors"]] == [(1, "Preparing"), (2, "Available")], shown["connectors"]
+    await eventually(lambda: offline(api, cs["_id"]))
+
+
+async def offline(api, cs_id: str) -> bool:
+    return not (await api.ok("GET", f"/v1.1/chargestations/{cs_id}"))["online"]
+
+
+async def test_a_charger_offering_only_2_0_1_is_served_so_and_its_chargestation_says_so(joule, api):
+    cs = await api.create_chargestation()
+    assert cs["protocol"] == "ocpp1.6"
+    async with connect201(joule, cs["endpoint"], subprotocols=("ocpp2.0.1",)) as charger:
+        assert (await charger.boot()).status == "Accepted"
+        assert (await api.ok("GET", f"/v1.1/chargestations/{cs['_id']}"))["protocol"] == "ocpp2.0.1"
+    # One that offers both gets the version its chargestation is registered with.
+    async with connect201(joule, cs["endpoint"], subprotocols=("ocpp1.6", "ocpp2.0.1")) as charger:
+        assert (await charger.boot()).status == "Accepted"
+
+
+async def test_a_handshake_without_a_known_subprotocol_is_refused(joule, api):
+    cs = await api.create_chargestation(protocol="ocpp2.0.1")
+    try:
+        async with websockets.connect(f"{joule.ws_url}/ocpp/{cs['endpoint']}", subprotocols=["ocpp2.1"], open_timeout=10):
+            raise AssertionError("connected without a subprotocol Joule speaks")
+    except websockets.InvalidStatus as refused:
+        assert refused.response.status_code == 400
+
+
+async def test_bad_messages_get_2_0_1_error_codes_and_the_connection_stays(joule, api):
+    cs = await api.create_chargestation(protocol="ocpp2.0.1", registration="Pending")
+    async with connect201(joule, cs["endpoint"]) as charger:
+        pending = await charger.boot()
+        assert (pending.status, pending.interval) == ("Pending", 10), pending
+        answer = await charger.raw(json.dumps([2, "h1", "Heartbeat", {}]))
+        assert answer[:3] == [4, "h1", "SecurityError"], answer
+        missing = await charger.raw(json.dumps([2, "b1", "BootNotification", {"reason": "PowerUp"}]))
+        assert missing[:3] == [4, "b1", "OccurrenceConstraintViolation"], missing
+        extra = await charger.raw(json.dumps([2, "b2", "BootNotification", {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}, "extra": 1}]))
+        assert extra[:3] == [4, "b2", "FormatViolation"], extra
+        legacy = await charger.raw(json.dumps([2, "s1", "StartTransaction", {}]))
+        assert legacy[:3] == [4, "s1", "NotImplemented"], legacy
+        bad_type = await charger.raw(json.dumps([7, "x1", "Heartbeat", {}]))
+        assert bad_type[:3] == [4, "x1", "MessageTypeNotSupported"], bad_type
+        assert (await charger.boot()).status == "Pending", "the connection stays up"
+    assert new_endpoint() != cs["endpoint"]
+
+
+async def test_the_commands_endpoint_speaks_the_chargers_version(joule, api):
+    cs = await api.create_chargestation(protocol="ocpp2.0.1")
+    async with connect201(joule, cs["endpoint"]) as charger:
+        await charger.boot()
+        reset = await api.command(cs["_id"], "Reset", {"type": "OnIdle", "evseId": 1})
+        assert (reset.status, reset.result) == (200, {"status": "Accepted"}), reset
+        wanted = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+        read = await api.command(cs["_id"], "GetVariables", wanted)
+        assert read.status == 200 and read.result["getVariableResult"][0]["attributeValue"] == "300", read
+        # A 1.6 action, a 1.6 payload and an invalid one never reach the charger.
+        sent = len(charger.wire.inbound)
+        legacy = await api.command(cs["_id"], "RemoteStartTransaction", {"idTag": "X"})
+        assert (legacy.status, legacy.message.split(";")[0]) == (400, "Invalid `action`: `RemoteStartTransaction` is not an OCPP 2.0.1 command"), legacy
+        old_reset = await api.command(cs["_id"], "Reset", {"type": "Hard"})
+        assert old_reset.status == 400 and old_reset.message.startswith("Invalid Reset payload: /type"), old_reset
+        assert len(charger.wire.inbound) == sent
+    # A 1.6 chargestation is not sent a 2.0.1-only action.
+    old = await api.create_chargestation()
+    wrong = await api.command(old["_id"], "GetVariables", wanted)
+    assert wrong.status == 400 and "not an OCPP 1.6 command" in wrong.message, wrong
