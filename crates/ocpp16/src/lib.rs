@@ -29,4 +29,4 @@ pub mod validate;
 pub use error_code::ErrorCode;
 pub use frame::{Frame, FrameError};
 pub use messages::Action;
-pub use validate::{Direction, Violation, is_known, schema, validate};
+pub use validate::{Direction, Violation, is_known, schema, schema_set, validate};

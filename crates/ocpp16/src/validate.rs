@@ -18,6 +18,11 @@ pub type Violation = ocppj::Violation<ErrorCode>;
 /// The OCPP 1.6 schemas, and those of its security extension.
 pub(crate) static SCHEMA_SET: LazyLock<SchemaSet> = LazyLock::new(|| SchemaSet::new(SCHEMAS));
 
+/// The version's schemas, for what checks payloads of either version alike.
+pub fn schema_set() -> &'static SchemaSet {
+    &SCHEMA_SET
+}
+
 /// Whether `action` has a schema (the OCPP 1.6 actions and those of its security extension).
 pub fn is_known(action: &str) -> bool {
     SCHEMA_SET.is_known(action)

@@ -39,6 +39,7 @@ impl ocppj::Codes for ErrorCode {
     const PROPERTY_CONSTRAINT: Self = ErrorCode::PropertyConstraintViolation;
     const NOT_IMPLEMENTED: Self = ErrorCode::NotImplemented;
     const INTERNAL_ERROR: Self = ErrorCode::InternalError;
+    const SECURITY_ERROR: Self = ErrorCode::SecurityError;
 
     fn parse(text: &str) -> Option<Self> {
         ErrorCode::parse(text)

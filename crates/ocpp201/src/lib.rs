@@ -15,7 +15,7 @@ pub mod validate;
 
 pub use error_code::ErrorCode;
 pub use messages::Action;
-pub use validate::{Direction, Violation, is_known, schema, validate};
+pub use validate::{Direction, Violation, is_known, schema, schema_set, validate};
 
 /// An OCPP-J frame with OCPP 2.0.1's error codes.
 pub type Frame = ocppj::Frame<ErrorCode>;

@@ -16,6 +16,11 @@ pub type Violation = ocppj::Violation<ErrorCode>;
 
 pub(crate) static SCHEMA_SET: LazyLock<SchemaSet> = LazyLock::new(|| SchemaSet::new(SCHEMAS));
 
+/// The version's schemas, for what checks payloads of either version alike.
+pub fn schema_set() -> &'static SchemaSet {
+    &SCHEMA_SET
+}
+
 /// Whether `action` is an OCPP 2.0.1 action.
 pub fn is_known(action: &str) -> bool {
     SCHEMA_SET.is_known(action)

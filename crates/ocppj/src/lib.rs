@@ -36,6 +36,8 @@ pub trait Codes: Copy + Eq + std::hash::Hash + std::fmt::Debug + std::fmt::Displ
     const NOT_IMPLEMENTED: Self;
     /// The receiver failed while handling a valid request.
     const INTERNAL_ERROR: Self;
+    /// The receiver refuses the request for security reasons.
+    const SECURITY_ERROR: Self;
 
     /// The code spelled exactly this way; `None` for anything else.
     fn parse(text: &str) -> Option<Self>;

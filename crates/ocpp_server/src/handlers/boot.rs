@@ -1,9 +1,7 @@
 //! BootNotification: the charger says what it is; Joule answers its registration.
 
 use domain::chargestation::Registration;
-use ocpp16::ErrorCode;
 use ocpp16::messages::{BootNotificationRequest, BootNotificationResponse, RegistrationStatus};
-use store::{Applied, Presence};
 
 use super::{Failure, Link, now_for_charger};
 
@@ -11,12 +9,7 @@ use super::{Failure, Link, now_for_charger};
 const RETRY_INTERVAL_S: i64 = 60;
 
 pub async fn handle(link: &mut Link, request: BootNotificationRequest) -> Result<BootNotificationResponse, Failure> {
-    let boot_info = serde_json::to_value(&request).unwrap_or_default();
-    let registration = match link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Booted(boot_info)).await? {
-        Applied::Booted(registration) => registration,
-        other => return Err(Failure::new(ErrorCode::InternalError, format!("a boot was recorded as {other:?}"))),
-    };
-    link.registration = registration;
+    let registration = super::boot(link, serde_json::to_value(&request).unwrap_or_default()).await?;
     let (status, interval) = match registration {
         Registration::Accepted => (RegistrationStatus::Accepted, i64::from(link.server.config.heartbeat_interval_s)),
         Registration::Pending => (RegistrationStatus::Pending, RETRY_INTERVAL_S),

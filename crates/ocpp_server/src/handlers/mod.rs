@@ -23,7 +23,7 @@ use ocppj::Codes;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use session::live::Live;
-use store::{ChargerLogin, StoreError};
+use store::{Applied, ChargerLogin, Presence, StoreError};
 
 use crate::connection::Dialect;
 use crate::{OcppServer, session_watch};
@@ -182,31 +182,49 @@ fn wire_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-fn request<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, Failure> {
-    serde_json::from_value(payload).map_err(|e| Failure::new(ErrorCode::FormationViolation, e.to_string()))
+pub(crate) fn request<T: serde::de::DeserializeOwned, C: Codes>(payload: Value) -> Result<T, Failure<C>> {
+    serde_json::from_value(payload).map_err(|e| Failure::new(C::FORMAT, e.to_string()))
 }
 
-fn answer<T: serde::Serialize>(response: Result<T, Failure>) -> Result<Value, Failure> {
-    serde_json::to_value(response?).map_err(|e| Failure::new(ErrorCode::InternalError, e.to_string()))
+pub(crate) fn answer<T: serde::Serialize, C: Codes>(response: Result<T, Failure<C>>) -> Result<Value, Failure<C>> {
+    serde_json::to_value(response?).map_err(|e| Failure::new(C::INTERNAL_ERROR, e.to_string()))
+}
+
+/// What every CALL goes through before its handler, in either version: its action is one
+/// of the version's (`schemas`), its payload valid, and, until a BootNotification is accepted,
+/// it is a BootNotification.
+pub(crate) fn admit<C: Codes>(link: &Link, schemas: &ocppj::SchemaSet, version: &str, action: &str, payload: &Value) -> Result<(), Failure<C>> {
+    if !schemas.is_known(action) {
+        return Err(Failure::new(C::NOT_IMPLEMENTED, format!("`{action}` is not an OCPP {version} action")));
+    }
+    schemas.validate(action, Direction::Request, payload).map_err(|v: ocppj::Violation<C>| Failure::new(v.code, v.description))?;
+    // The readings of a live session note it in their own batched write.
+    if action != "MeterValues" && action != "TransactionEvent" {
+        link.seen();
+    }
+    if link.registration != Registration::Accepted && action != "BootNotification" {
+        return Err(Failure::new(
+            C::SECURITY_ERROR,
+            format!("the chargestation's registration is {}: send BootNotification first", link.registration.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// Records a BootNotification's payload and answers the chargestation's registration, now
+/// what the connection was told.
+pub(crate) async fn boot<C: Codes>(link: &mut Link, boot_info: Value) -> Result<Registration, Failure<C>> {
+    let registration = match link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Booted(boot_info)).await? {
+        Applied::Booted(registration) => registration,
+        other => return Err(Failure::new(C::INTERNAL_ERROR, format!("a boot was recorded as {other:?}"))),
+    };
+    link.registration = registration;
+    Ok(registration)
 }
 
 /// Answers a CALL from a 1.6 charger.
 async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value, Failure> {
-    if !ocpp16::is_known(action) {
-        return Err(Failure::new(ErrorCode::NotImplemented, format!("`{action}` is not an OCPP 1.6 action Joule knows")));
-    }
-    ocpp16::validate(action, Direction::Request, &payload).map_err(|v| Failure::new(v.code, v.description))?;
-    // The readings of a live session note it in their own batched write.
-    if action != "MeterValues" {
-        link.seen();
-    }
-    // Until a BootNotification is accepted, OCPP 1.6 lets a charger send nothing else.
-    if link.registration != Registration::Accepted && action != "BootNotification" {
-        return Err(Failure::new(
-            ErrorCode::SecurityError,
-            format!("the chargestation's registration is {}: send BootNotification first", link.registration.as_str()),
-        ));
-    }
+    admit(link, ocpp16::schema_set(), "1.6", action, &payload)?;
     match action {
         "BootNotification" => answer(boot::handle(link, request(payload)?).await),
         "Heartbeat" => answer(heartbeat::handle(link, request(payload)?).await),

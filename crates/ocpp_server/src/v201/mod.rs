@@ -10,10 +10,10 @@ use ocpp201::messages::{
 };
 use ocpp201::{Direction, ErrorCode};
 use serde_json::Value;
-use store::{Applied, Presence};
+use store::Presence;
 
 use crate::connection::Dialect;
-use crate::handlers::{Link, now_for_charger, timestamp};
+use crate::handlers::{Link, admit, answer, now_for_charger, request, timestamp};
 
 type Failure = crate::handlers::Failure<ErrorCode>;
 
@@ -36,27 +36,8 @@ impl Dialect for Ocpp201 {
     }
 }
 
-fn request<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, Failure> {
-    serde_json::from_value(payload).map_err(|e| Failure::new(ErrorCode::FormatViolation, e.to_string()))
-}
-
-fn answer<T: serde::Serialize>(response: Result<T, Failure>) -> Result<Value, Failure> {
-    serde_json::to_value(response?).map_err(|e| Failure::new(ErrorCode::InternalError, e.to_string()))
-}
-
 async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value, Failure> {
-    if !ocpp201::is_known(action) {
-        return Err(Failure::new(ErrorCode::NotImplemented, format!("`{action}` is not an OCPP 2.0.1 action")));
-    }
-    ocpp201::validate(action, Direction::Request, &payload).map_err(|v| Failure::new(v.code, v.description))?;
-    link.seen();
-    // Until a BootNotification is accepted, a charger may send nothing else.
-    if link.registration != Registration::Accepted && action != "BootNotification" {
-        return Err(Failure::new(
-            ErrorCode::SecurityError,
-            format!("the chargestation's registration is {}: send BootNotification first", link.registration.as_str()),
-        ));
-    }
+    admit(link, ocpp201::schema_set(), "2.0.1", action, &payload)?;
     match action {
         "BootNotification" => answer(boot(link, request(payload)?).await),
         "Heartbeat" => answer(Ok(HeartbeatResponse { current_time: now_for_charger(link) })),
@@ -66,12 +47,7 @@ async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value
 }
 
 async fn boot(link: &mut Link, request: BootNotificationRequest) -> Result<BootNotificationResponse, Failure> {
-    let boot_info = serde_json::to_value(&request).unwrap_or_default();
-    let registration = match link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Booted(boot_info)).await? {
-        Applied::Booted(registration) => registration,
-        other => return Err(Failure::new(ErrorCode::InternalError, format!("a boot was recorded as {other:?}"))),
-    };
-    link.registration = registration;
+    let registration = crate::handlers::boot(link, serde_json::to_value(&request).unwrap_or_default()).await?;
     let (status, interval) = match registration {
         Registration::Accepted => (RegistrationStatus::Accepted, i64::from(link.server.config.heartbeat_interval_s)),
         Registration::Pending => (RegistrationStatus::Pending, RETRY_INTERVAL_S),
