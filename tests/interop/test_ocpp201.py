@@ -90,3 +90,28 @@ async def test_the_commands_endpoint_speaks_the_chargers_version(joule, api):
     old = await api.create_chargestation()
     wrong = await api.command(old["_id"], "GetVariables", wanted)
     assert wrong.status == 400 and "not an OCPP 1.6 command" in wrong.message, wrong
+
+
+async def test_tokens_are_authorized_and_reports_are_answered_and_kept(joule, api):
+    await api.create_token("TAG-201-OK")
+    await api.create_token("TAG-201-BLOCKED", status="Blocked")
+    cs = await api.create_chargestation(protocol="ocpp2.0.1")
+    async with connect201(joule, cs["endpoint"]) as charger:
+        await charger.boot()
+
+        async def status_of(tag: str) -> str:
+            answer = await charger.send(call.Authorize(id_token={"id_token": tag, "type": "ISO14443"}))
+            return answer.id_token_info["status"]
+
+        assert [await status_of(t) for t in ("TAG-201-OK", "TAG-201-BLOCKED", "TAG-201-NOBODY")] == ["Accepted", "Blocked", "Invalid"]
+        event = {"event_id": 7, "timestamp": "2026-12-07T10:00:00.000Z", "trigger": "Alerting", "actual_value": "Faulted", "event_notification_type": "HardWiredNotification",
+                 "component": {"name": "Connector", "evse": {"id": 1, "connector_id": 1}}, "variable": {"name": "AvailabilityState"}}
+        await charger.send(call.NotifyEvent(generated_at="2026-12-07T10:00:00.000Z", seq_no=0, event_data=[event]))
+        await charger.send(call.SecurityEventNotification(type="StartupOfTheDevice", timestamp="2026-12-07T10:00:00.000Z"))
+        await charger.send(call.FirmwareStatusNotification(status="Installed"))
+        transfer = await charger.send(call.DataTransfer(vendor_id="com.example"))
+        assert transfer.status == "UnknownVendorId"
+    kept = [(e["type"], e["data"]["chargestation"]) for e in await api.events() if e["type"].startswith("chargestation.") and e["type"].endswith(("event", "report"))]
+    assert sorted(kept) == [("chargestation.notify_event", cs["_id"]), ("chargestation.security_event", cs["_id"])], kept
+    notified = next(e for e in await api.events() if e["type"] == "chargestation.notify_event")
+    assert notified["data"]["eventData"][0]["actualValue"] == "Faulted", notified

@@ -237,6 +237,21 @@ impl Store {
         Ok(ended)
     }
 
+    /// What a charger reported that Joule keeps as it is, as the event `chargestation.{what}`
+    /// whose data is the report with its chargestation (2.0.1's NotifyEvent,
+    /// SecurityEventNotification and NotifyReport).
+    pub async fn record_report(&self, org: Id, cs: Id, what: &str, report: &Value) -> Result<(), StoreError> {
+        let mut data = serde_json::Map::new();
+        data.insert("chargestation".into(), Value::String(cs.to_string()));
+        if let Value::Object(fields) = report {
+            data.extend(fields.clone());
+        }
+        let mut tx = self.write().await?;
+        self.record(&mut tx, org, vec![NewEvent::of("chargestation", what, &Value::Object(data)).for_chargestation(cs)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A StatusNotification (`Presence::Status`).
     pub async fn record_status(&self, org: Id, cs: Id, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
         self.record_change(org, cs, Presence::Status { connector_id, status, at }).await.map(drop)

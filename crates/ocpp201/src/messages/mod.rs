@@ -17,10 +17,12 @@ use crate::validate::{Direction, SCHEMA_SET, Violation};
 
 pub mod common;
 
+mod authorize;
 mod boot_notification;
 mod heartbeat;
 mod status_notification;
 
+pub use authorize::*;
 pub use boot_notification::*;
 pub use common::*;
 pub use heartbeat::*;

@@ -4,12 +4,13 @@
 
 use domain::chargestation::Registration;
 use domain::connector::ConnectorStatus as Status;
+use domain::token::Authorization;
 use ocpp201::messages::{
-    BootNotificationRequest, BootNotificationResponse, ConnectorStatus, HeartbeatResponse, RegistrationStatus, StatusNotificationRequest,
-    StatusNotificationResponse,
+    AuthorizationStatus, AuthorizeRequest, AuthorizeResponse, BootNotificationRequest, BootNotificationResponse, ConnectorStatus, HeartbeatResponse,
+    IdTokenInfo, RegistrationStatus, StatusNotificationRequest, StatusNotificationResponse,
 };
 use ocpp201::{Direction, ErrorCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use store::Presence;
 
 use crate::connection::Dialect;
@@ -38,12 +39,63 @@ impl Dialect for Ocpp201 {
 
 async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value, Failure> {
     admit(link, ocpp201::schema_set(), "2.0.1", action, &payload)?;
+    let (org, cs) = (link.login.organization, link.login.chargestation);
     match action {
         "BootNotification" => answer(boot(link, request(payload)?).await),
         "Heartbeat" => answer(Ok(HeartbeatResponse { current_time: now_for_charger(link) })),
         "StatusNotification" => answer(status(link, request(payload)?).await),
+        "Authorize" => answer(authorize(link, request(payload)?).await),
+        // Kept as events (`GET /v1.1/events`, webhooks), as the charger sent them.
+        "NotifyEvent" | "SecurityEventNotification" | "NotifyReport" => {
+            let what = match action {
+                "NotifyEvent" => "notify_event",
+                "SecurityEventNotification" => "security_event",
+                _ => "report",
+            };
+            link.server.store.record_report(org, cs, what, &payload).await?;
+            Ok(json!({}))
+        }
+        // Reports Joule has no use for yet: logged and acknowledged.
+        "FirmwareStatusNotification"
+        | "LogStatusNotification"
+        | "PublishFirmwareStatusNotification"
+        | "NotifyChargingLimit"
+        | "ClearedChargingLimit"
+        | "ReportChargingProfiles"
+        | "NotifyMonitoringReport"
+        | "NotifyDisplayMessages"
+        | "NotifyCustomerInformation"
+        | "ReservationStatusUpdate"
+        | "MeterValues" => {
+            tracing::info!(%payload, "a report Joule does not use");
+            Ok(json!({}))
+        }
+        "DataTransfer" => Ok(json!({ "status": "UnknownVendorId" })),
+        // Joule offers no ISO 15118 charging schedules and no certificate authority.
+        "NotifyEVChargingNeeds" => Ok(json!({ "status": "Rejected" })),
+        "NotifyEVChargingSchedule" => Ok(json!({ "status": "Accepted" })),
+        "SignCertificate" => Ok(json!({ "status": "Rejected" })),
+        "Get15118EVCertificate" => Ok(json!({ "status": "Failed", "exiResponse": "" })),
+        "GetCertificateStatus" => Ok(json!({ "status": "Failed" })),
         other => Err(Failure::new(ErrorCode::NotSupported, format!("`{other}` is not handled by Joule yet"))),
     }
+}
+
+/// The idToken's status from the token registry, with the wallet's checks for a card of a
+/// user with a wallet (SPEC 5), as for 1.6's Authorize.
+async fn authorize(link: &mut Link, request: AuthorizeRequest) -> Result<AuthorizeResponse, Failure> {
+    let authorization = link.server.store.authorize(link.login.organization, link.login.chargestation, &request.id_token.id_token).await?;
+    Ok(AuthorizeResponse { id_token_info: id_token_info(authorization) })
+}
+
+fn id_token_info(authorization: Authorization) -> IdTokenInfo {
+    let status = match authorization {
+        Authorization::Accepted => AuthorizationStatus::Accepted,
+        Authorization::Blocked => AuthorizationStatus::Blocked,
+        Authorization::Expired => AuthorizationStatus::Expired,
+        Authorization::Invalid => AuthorizationStatus::Invalid,
+    };
+    IdTokenInfo { status, cache_expiry_date_time: None }
 }
 
 async fn boot(link: &mut Link, request: BootNotificationRequest) -> Result<BootNotificationResponse, Failure> {
