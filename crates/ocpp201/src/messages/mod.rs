@@ -20,13 +20,17 @@ pub mod common;
 mod authorize;
 mod boot_notification;
 mod heartbeat;
+mod request_transaction;
 mod status_notification;
+mod transaction_event;
 
 pub use authorize::*;
 pub use boot_notification::*;
 pub use common::*;
 pub use heartbeat::*;
+pub use request_transaction::*;
 pub use status_notification::*;
+pub use transaction_event::*;
 
 pub use ocppj::Action;
 
