@@ -5,9 +5,10 @@ heartbeat, status and the refusals a 2.0.1 charger is answered with."""
 import json
 
 import websockets
-from ocpp.v201 import call
+from ocpp.routing import on
+from ocpp.v201 import call, call_result
 
-from charger201 import connect201
+from charger201 import Charger201, connect201
 from server import eventually, new_endpoint
 
 
@@ -115,3 +116,45 @@ async def test_tokens_are_authorized_and_reports_are_answered_and_kept(joule, ap
     assert sorted(kept) == [("chargestation.notify_event", cs["_id"]), ("chargestation.security_event", cs["_id"])], kept
     notified = next(e for e in await api.events() if e["type"] == "chargestation.notify_event")
     assert notified["data"]["eventData"][0]["actualValue"] == "Faulted", notified
+
+
+class ListCharger201(Charger201):
+    """Keeps its local list as OCPP 2.0.1 says, accepting every update."""
+
+    def __init__(self, endpoint, wire):
+        super().__init__(endpoint, wire)
+        self.version = 0
+        self.entries: dict[str, tuple[str, str]] = {}
+        self.updates: list[tuple[str, int]] = []
+
+    @on("SendLocalList")
+    def on_send_local_list(self, version_number, update_type, local_authorization_list=None, **_):
+        self.updates.append((update_type, version_number))
+        if update_type == "Full":
+            self.entries = {}
+        for e in local_authorization_list or []:
+            token = e["id_token"]
+            if "id_token_info" in e:
+                self.entries[token["id_token"]] = (token["type"], e["id_token_info"]["status"])
+            else:
+                self.entries.pop(token["id_token"], None)
+        self.version = version_number
+        return call_result.SendLocalList(status="Accepted")
+
+
+async def test_the_local_list_of_a_2_0_1_charger_holds_idtokens_of_their_kind(joule, api):
+    card = await api.create_token("LIST201-CARD")
+    await api.create_token("LIST201-APP", type="Central", status="Blocked")
+    cs = await api.create_chargestation(protocol="ocpp2.0.1")
+    async with connect201(joule, cs["endpoint"], ListCharger201) as charger:
+        await charger.boot()
+        synced = await api.ok("POST", f"/v1.1/chargestations/{cs['_id']}/local_list/sync")
+        assert synced == {"status": "Accepted", "listVersion": 1}
+        assert charger.entries == {"LIST201-CARD": ("ISO14443", "Accepted"), "LIST201-APP": ("Central", "Blocked")}
+        await api.ok("DELETE", f"/v1.1/tokens/{card['_id']}")
+        await eventually(lambda: no_card(charger))
+        assert charger.updates == [("Full", 1), ("Differential", 2)], charger.updates
+
+
+async def no_card(charger) -> bool:
+    return "LIST201-CARD" not in charger.entries

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::Timestamp;
-use crate::token::{Authorization, Token};
+use crate::token::{Authorization, Token, TokenType};
 
 /// One idTag of the list, as the charger is told to answer it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -14,12 +14,17 @@ pub struct Entry {
     pub id_tag: String,
     pub status: Authorization,
     pub expiry: Option<Timestamp>,
+    /// What kind of idToken it is, for OCPP 2.0.1 (a list sent before kinds were kept reads as
+    /// RFID cards).
+    #[serde(default)]
+    pub kind: TokenType,
 }
 
 /// The list for `tokens` at `now`, by idTag: each with the status Authorize would answer
 /// by the token alone (an expired token `Expired`, an inactive one `Blocked`).
 pub fn entries(tokens: &[Token], now: Timestamp) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = tokens.iter().map(|t| Entry { id_tag: t.physical_id.clone(), status: t.authorization(now), expiry: t.expires_at }).collect();
+    let mut entries: Vec<Entry> =
+        tokens.iter().map(|t| Entry { id_tag: t.physical_id.clone(), status: t.authorization(now), expiry: t.expires_at, kind: t.kind }).collect();
     entries.sort();
     entries
 }
@@ -44,6 +49,7 @@ pub enum UpdateType {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub id_tag: String,
+    pub kind: TokenType,
     pub info: Option<(Authorization, Option<Timestamp>)>,
 }
 
@@ -80,7 +86,7 @@ pub fn full(version: i64, entries: &[Entry]) -> Update {
 }
 
 fn change(e: &Entry) -> Change {
-    Change { id_tag: e.id_tag.clone(), info: Some((e.status, e.expiry)) }
+    Change { id_tag: e.id_tag.clone(), kind: e.kind, info: Some((e.status, e.expiry)) }
 }
 
 /// What turns `before` into `after` (both sorted by idTag): new and changed entries, and the
@@ -88,7 +94,7 @@ fn change(e: &Entry) -> Change {
 fn differences(before: &[Entry], after: &[Entry]) -> Vec<Change> {
     let mut changes: Vec<Change> = after.iter().filter(|e| !before.contains(e)).map(change).collect();
     let removed = before.iter().filter(|b| !after.iter().any(|a| a.id_tag == b.id_tag));
-    changes.extend(removed.map(|b| Change { id_tag: b.id_tag.clone(), info: None }));
+    changes.extend(removed.map(|b| Change { id_tag: b.id_tag.clone(), kind: b.kind, info: None }));
     changes.sort_by(|a, b| a.id_tag.cmp(&b.id_tag));
     changes
 }
@@ -121,7 +127,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn entry(tag: &str, status: Authorization) -> Entry {
-        Entry { id_tag: tag.into(), status, expiry: None }
+        Entry { id_tag: tag.into(), status, expiry: None, kind: TokenType::Iso14443 }
     }
 
     /// Applies an update to the list a charger holds, as OCPP 1.6 says a charger does.
@@ -130,7 +136,7 @@ mod tests {
         for c in &update.changes {
             list.retain(|e| e.id_tag != c.id_tag);
             if let Some((status, expiry)) = c.info {
-                list.push(Entry { id_tag: c.id_tag.clone(), status, expiry });
+                list.push(Entry { id_tag: c.id_tag.clone(), status, expiry, kind: c.kind });
             }
         }
         list.sort();

@@ -7,8 +7,9 @@ use crate::schema::refined;
 use crate::user::nullable;
 use crate::{Id, Invalid, Timestamp};
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, ToSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
 pub enum TokenType {
+    #[default]
     #[serde(rename = "ISO14443")]
     Iso14443,
     Central,

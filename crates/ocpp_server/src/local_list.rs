@@ -8,10 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset};
-use domain::Id;
-use domain::local_list::{self, Change, Update, UpdateType};
-use domain::token::Authorization;
-use ocpp16::messages::{AuthorizationData, AuthorizationStatus, IdTagInfo, SendLocalListRequest, SendLocalListResponse, UpdateStatus};
+use domain::chargestation::PROTOCOL_OCPP201;
+use domain::local_list::{self, Update, UpdateType};
+use domain::{Id, Timestamp};
 use store::StoreError;
 
 use crate::{CallFailure, OcppServer};
@@ -49,21 +48,21 @@ pub enum SyncFailure {
 /// Sends the organization's tokens to the charger `cs` and records what it answered.
 pub async fn sync(server: &OcppServer, org: Id, cs: Id) -> Result<Synced, SyncFailure> {
     let _turn = server.local_lists.take(cs).await;
-    let (tokens, last) = server.store.local_list_basis(org, cs).await?;
+    let (tokens, last, protocol) = server.store.local_list_basis(org, cs).await?;
     let entries = local_list::entries(&tokens, server.store.now());
-    send_list(server, org, cs, last.as_ref(), entries).await
+    send_list(server, org, (cs, &protocol), last.as_ref(), entries).await
 }
 
 /// Brings the charger's list up to date if it may not be: when the tokens changed since the
 /// list it accepted, or it did not accept the last one. `None` when it was up to date.
 pub async fn catch_up(server: &OcppServer, org: Id, cs: Id) -> Result<Option<Synced>, SyncFailure> {
     let _turn = server.local_lists.take(cs).await;
-    let (tokens, last) = server.store.local_list_basis(org, cs).await?;
+    let (tokens, last, protocol) = server.store.local_list_basis(org, cs).await?;
     let entries = local_list::entries(&tokens, server.store.now());
     if last.as_ref().is_none_or(|last| last.accepted && last.entries == entries) {
         return Ok(None);
     }
-    send_list(server, org, cs, last.as_ref(), entries).await.map(Some)
+    send_list(server, org, (cs, &protocol), last.as_ref(), entries).await.map(Some)
 }
 
 /// After a change of the organization's tokens: each online charger that keeps a list Joule
@@ -95,47 +94,91 @@ fn log(caught_up: Result<Option<Synced>, SyncFailure>, cs: Id) {
     }
 }
 
-async fn send_list(server: &OcppServer, org: Id, cs: Id, last: Option<&local_list::Sent>, entries: Vec<local_list::Entry>) -> Result<Synced, SyncFailure> {
+/// Sends the planned update to the charger (its chargestation and OCPP version), the whole list
+/// after a refused differential one, and records what it answered.
+async fn send_list(
+    server: &OcppServer,
+    org: Id,
+    (cs, protocol): (Id, &str),
+    last: Option<&local_list::Sent>,
+    entries: Vec<local_list::Entry>,
+) -> Result<Synced, SyncFailure> {
     let update = local_list::plan(last, &entries);
-    let mut status = send(server, cs, &update).await?;
-    if update.update_type == UpdateType::Differential && status != UpdateStatus::Accepted {
-        status = send(server, cs, &local_list::full(update.version, &entries)).await?;
-    }
-    let status = match status {
-        UpdateStatus::Accepted => "Accepted",
-        UpdateStatus::Failed => "Failed",
-        UpdateStatus::NotSupported => "NotSupported",
-        UpdateStatus::VersionMismatch => "VersionMismatch",
+    let send = |update: Update| async move {
+        let payload =
+            if protocol == PROTOCOL_OCPP201 { v201::request(&update) } else { v16::request(&update) }.map_err(|e| SyncFailure::Answer(e.to_string()))?;
+        let answer = server.call(cs, "SendLocalList", payload).await.map_err(SyncFailure::Call)?;
+        answer["status"].as_str().and_then(known_status).ok_or_else(|| SyncFailure::Answer(answer.to_string()))
     };
+    let mut status = send(update.clone()).await?;
+    if update.update_type == UpdateType::Differential && status != "Accepted" {
+        status = send(local_list::full(update.version, &entries)).await?;
+    }
     server.store.record_local_list(org, cs, update.version, &entries, status).await?;
     Ok(Synced { status, version: update.version })
 }
 
-async fn send(server: &OcppServer, cs: Id, update: &Update) -> Result<UpdateStatus, SyncFailure> {
-    let request = SendLocalListRequest {
-        list_version: update.version,
-        local_authorization_list: Some(update.changes.iter().map(data).collect()),
-        update_type: match update.update_type {
-            UpdateType::Full => ocpp16::messages::UpdateType::Full,
-            UpdateType::Differential => ocpp16::messages::UpdateType::Differential,
-        },
-    };
-    let payload = serde_json::to_value(&request).map_err(|e| SyncFailure::Answer(e.to_string()))?;
-    let answer = server.call(cs, "SendLocalList", payload).await.map_err(SyncFailure::Call)?;
-    let answer: SendLocalListResponse = serde_json::from_value(answer.clone()).map_err(|_| SyncFailure::Answer(answer.to_string()))?;
-    Ok(answer.status)
+/// The charger's answer (valid for its version: `connection` checked it against the schema).
+fn known_status(status: &str) -> Option<&'static str> {
+    ["Accepted", "Failed", "NotSupported", "VersionMismatch"].into_iter().find(|known| *known == status)
 }
 
-fn data(change: &Change) -> AuthorizationData {
-    let info = change.info.map(|(status, expiry)| IdTagInfo {
-        expiry_date: expiry.and_then(|t| DateTime::from_timestamp_millis(t.millis())).map(|t| t.with_timezone(&FixedOffset::east_opt(0).expect("UTC"))),
-        parent_id_tag: None,
-        status: match status {
-            Authorization::Accepted => AuthorizationStatus::Accepted,
-            Authorization::Blocked => AuthorizationStatus::Blocked,
-            Authorization::Expired => AuthorizationStatus::Expired,
-            Authorization::Invalid => AuthorizationStatus::Invalid,
-        },
-    });
-    AuthorizationData { id_tag: change.id_tag.clone(), id_tag_info: info }
+fn expiry(at: Option<Timestamp>) -> Option<DateTime<FixedOffset>> {
+    at.and_then(|t| DateTime::from_timestamp_millis(t.millis())).map(|t| t.fixed_offset())
+}
+
+/// OCPP 1.6's SendLocalList: idTags with their idTagInfo.
+mod v16 {
+    use ocpp16::messages::{AuthorizationData, IdTagInfo, SendLocalListRequest, UpdateType};
+
+    use super::{Update, expiry};
+    use crate::handlers::id_tag_info;
+
+    pub fn request(update: &Update) -> serde_json::Result<serde_json::Value> {
+        let data = |change: &domain::local_list::Change| AuthorizationData {
+            id_tag: change.id_tag.clone(),
+            id_tag_info: change.info.map(|(status, at)| IdTagInfo { expiry_date: expiry(at), ..id_tag_info(status) }),
+        };
+        let update_type = match update.update_type {
+            domain::local_list::UpdateType::Full => UpdateType::Full,
+            domain::local_list::UpdateType::Differential => UpdateType::Differential,
+        };
+        serde_json::to_value(SendLocalListRequest {
+            list_version: update.version,
+            local_authorization_list: Some(update.changes.iter().map(data).collect()),
+            update_type,
+        })
+    }
+}
+
+/// OCPP 2.0.1's SendLocalList: idTokens of their kind with their idTokenInfo.
+mod v201 {
+    use domain::token::TokenType;
+    use ocpp201::messages::{AuthorizationData, IdToken, IdTokenInfo, IdTokenKind, SendLocalListRequest, UpdateType};
+
+    use super::{Update, expiry};
+    use crate::v201::id_token_info;
+
+    pub fn request(update: &Update) -> serde_json::Result<serde_json::Value> {
+        let data = |change: &domain::local_list::Change| AuthorizationData {
+            id_token: IdToken {
+                id_token: change.id_tag.clone(),
+                kind: match change.kind {
+                    TokenType::Iso14443 => IdTokenKind::Iso14443,
+                    TokenType::Central => IdTokenKind::Central,
+                },
+                additional_info: None,
+            },
+            id_token_info: change.info.map(|(status, at)| IdTokenInfo { cache_expiry_date_time: expiry(at), ..id_token_info(status) }),
+        };
+        let update_type = match update.update_type {
+            domain::local_list::UpdateType::Full => UpdateType::Full,
+            domain::local_list::UpdateType::Differential => UpdateType::Differential,
+        };
+        serde_json::to_value(SendLocalListRequest {
+            version_number: update.version,
+            local_authorization_list: Some(update.changes.iter().map(data).collect()),
+            update_type,
+        })
+    }
 }

@@ -9,15 +9,19 @@ use sqlx::Row;
 use crate::{Store, StoreError, documents};
 
 impl Store {
-    /// Every token of the organization, and what was last sent to the chargestation's list.
-    pub async fn local_list_basis(&self, org: Id, cs: Id) -> Result<(Vec<Token>, Option<Sent>), StoreError> {
+    /// Every token of the organization, what was last sent to the chargestation's list, and
+    /// the OCPP version the chargestation speaks.
+    pub async fn local_list_basis(&self, org: Id, cs: Id) -> Result<(Vec<Token>, Option<Sent>, String), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query("SELECT local_list_version, local_list_status, local_list_entries FROM chargestations WHERE id = $1 AND organization_id = $2")
-            .bind(cs.to_string())
-            .bind(org.to_string())
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::NotFound("chargestation"))?;
+        let row = sqlx::query(
+            "SELECT protocol, local_list_version, local_list_status, local_list_entries FROM chargestations WHERE id = $1 AND organization_id = $2",
+        )
+        .bind(cs.to_string())
+        .bind(org.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound("chargestation"))?;
+        let protocol: String = row.try_get("protocol")?;
         let version: Option<i64> = row.try_get("local_list_version")?;
         let status: Option<String> = row.try_get("local_list_status")?;
         let entries: Option<String> = row.try_get("local_list_entries")?;
@@ -30,7 +34,7 @@ impl Store {
         };
         let rows = sqlx::query("SELECT data FROM tokens WHERE organization_id = $1 ORDER BY physical_id").bind(org.to_string()).fetch_all(&mut *conn).await?;
         let tokens = rows.iter().map(documents::from_row).collect::<Result<_, _>>()?;
-        Ok((tokens, sent))
+        Ok((tokens, sent, protocol))
     }
 
     /// The organization's online chargestations that were sent a local list.

@@ -21,6 +21,7 @@ mod authorize;
 mod boot_notification;
 mod heartbeat;
 mod request_transaction;
+mod send_local_list;
 mod status_notification;
 mod transaction_event;
 
@@ -29,6 +30,7 @@ pub use boot_notification::*;
 pub use common::*;
 pub use heartbeat::*;
 pub use request_transaction::*;
+pub use send_local_list::*;
 pub use status_notification::*;
 pub use transaction_event::*;
 

@@ -12,6 +12,8 @@ mod start;
 mod status;
 mod stop;
 
+pub(crate) use authorize::id_tag_info;
+
 use std::collections::HashMap;
 
 use tokio::time::Instant;

@@ -88,7 +88,7 @@ async fn authorize(link: &mut Link, request: AuthorizeRequest) -> Result<Authori
     Ok(AuthorizeResponse { id_token_info: id_token_info(authorization) })
 }
 
-fn id_token_info(authorization: Authorization) -> IdTokenInfo {
+pub(crate) fn id_token_info(authorization: Authorization) -> IdTokenInfo {
     let status = match authorization {
         Authorization::Accepted => AuthorizationStatus::Accepted,
         Authorization::Blocked => AuthorizationStatus::Blocked,
