@@ -323,7 +323,8 @@ async def test_the_local_list_is_sent_whole_then_kept_up_to_date_with_the_change
         await eventually(lambda: async_true(charger.version == 7))
         assert charger.updates == [("Full", 7, 5)], charger.updates
         assert charger.entries == {"LIST-A": "Blocked", "LIST-B": "Accepted", "LIST-D": "Accepted", "LIST-E": "Accepted", "LIST-F": "Accepted"}
-    await eventually(lambda: async_equal(shown(), (7, "Accepted")))
+        # Recorded once Joule has read the answer: still connected until then.
+        await eventually(lambda: async_equal(shown(), (7, "Accepted")))
 
     stranger = joule.organization()
     assert (await stranger.request("POST", path)).status == 404, "another organization's chargestation does not exist"
