@@ -21,6 +21,14 @@ class Charger201(ChargePoint):
     def on_reset(self, **_):
         return call_result.Reset(status="Accepted")
 
+    @on("RequestStopTransaction")
+    def on_request_stop_transaction(self, transaction_id, **_):
+        return call_result.RequestStopTransaction(status="Accepted")
+
+    def calls_of(self, action: str) -> list[dict]:
+        """The payloads of every `action` CALL Joule sent this charger, oldest first."""
+        return [frame[3] for frame in self.wire.inbound if frame[0] == 2 and frame[2] == action]
+
     @on("GetVariables")
     def on_get_variables(self, get_variable_data, **_):
         return call_result.GetVariables(

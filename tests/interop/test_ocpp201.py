@@ -8,8 +8,13 @@ import websockets
 from ocpp.routing import on
 from ocpp.v201 import call, call_result
 
+from datetime import timedelta
+from decimal import Decimal
+
+from charger import timestamp
 from charger201 import Charger201, connect201
 from server import eventually, new_endpoint
+from wallet import create_user, driver, money, now, session_of, sessions, wait_session
 
 
 async def test_a_2_0_1_charger_boots_reports_status_and_heartbeats(joule, api):
@@ -158,3 +163,71 @@ async def test_the_local_list_of_a_2_0_1_charger_holds_idtokens_of_their_kind(jo
 
 async def no_card(charger) -> bool:
     return "LIST201-CARD" not in charger.entries
+
+
+def energy(at: str, wh: int, context: str = "Sample.Periodic") -> list[dict]:
+    return [{"timestamp": at, "sampled_value": [{"value": wh, "measurand": "Energy.Active.Import.Register", "context": context, "unit_of_measure": {"unit": "Wh"}}]}]
+
+
+def transaction_event(kind: str, tx: str, seq: int, wh: int | None = None, tag: str | None = None, seconds_ago: int = 0, **info):
+    at = timestamp(now() - timedelta(seconds=seconds_ago))
+    extra = {"meter_value": energy(at, wh, {"Started": "Transaction.Begin", "Ended": "Transaction.End"}.get(kind, "Sample.Periodic"))} if wh is not None else {}
+    if tag is not None:
+        extra["id_token"] = {"id_token": tag, "type": "ISO14443"}
+    trigger = {"Started": "Authorized", "Updated": "MeterValuePeriodic", "Ended": "EVDeparted"}[kind]
+    return call.TransactionEvent(event_type=kind, timestamp=at, trigger_reason=trigger, seq_no=seq, transaction_info={"transaction_id": tx, **info},
+                                 evse={"id": 1, "connector_id": 1}, **extra)
+
+
+async def test_a_card_pays_a_session_on_a_2_0_1_charger_from_the_wallet(joule, api):
+    d = await driver(api, [{"type": "ENERGY", "price": 0.35}], balance=5000)
+    card = await api.create_token(new_endpoint()[:20], user=d.user["_id"])
+    async with connect201(joule, d.chargestation["endpoint"]) as charger:
+        await charger.boot()
+        started = await charger.send(transaction_event("Started", "tx-201-a", 0, 1000, card["physicalId"], charging_state="Charging"))
+        assert started.id_token_info["status"] == "Accepted", started
+        session = next(s for s in await sessions(api) if s.get("token") == card["_id"])
+        assert (session["status"], session["type"], session["payment"]["type"]) == ("started", "wallet", "rfid_wallet"), session
+        updated = await charger.send(transaction_event("Updated", "tx-201-a", 1, 11000))
+        assert updated.total_cost is None
+        running = await session_of(api, session["_id"])
+        assert money(running["cost"]["amount"]) == Decimal("3.5"), running["cost"]
+        ended = await charger.send(transaction_event("Ended", "tx-201-a", 2, 21000, card["physicalId"], stopped_reason="Local"))
+        assert money(ended.total_cost) == Decimal("7"), ended
+        assert ended.id_token_info["status"] == "Accepted"
+    done = await wait_session(api, session["_id"], "ended")
+    assert money(done["payment"]["captured_amount"]) == Decimal("7") and done["payment"]["status"] == "succeeded", done["payment"]
+    assert (await d.wallet_now())["balance"] == 4300
+    transactions = await api.transactions(d.chargestation["_id"])
+    assert [(t["ocppTransactionId"], t["meterStart"], t["meterStop"]) for t in transactions] == [("tx-201-a", 1000, 21000)], transactions
+
+
+async def test_a_2_0_1_session_is_stopped_at_its_target_and_unknown_transactions_are_taken(joule, api):
+    await api.ok("PATCH", "/v1.1/organization", {"configurations": {"session": {"card_target": {"energy": 2}}}})
+    d = await driver(api, [{"type": "ENERGY", "price": 0.35}], balance=5000)
+    card = await api.create_token(new_endpoint()[:20], user=d.user["_id"])
+    poor, _ = await create_user(api, 100)
+    poor_card = await api.create_token(new_endpoint()[:20], user=poor["_id"])
+    async with connect201(joule, d.chargestation["endpoint"]) as charger:
+        await charger.boot()
+        # Started a minute ago: 2.1 kWh since is 126 kW, far inside the $50 held.
+        await charger.send(transaction_event("Started", "tx-201-b", 0, 0, card["physicalId"], seconds_ago=60))
+        await charger.send(transaction_event("Updated", "tx-201-b", 1, 2100))
+        await eventually(lambda: stop_sent(charger))
+        assert charger.calls_of("RequestStopTransaction") == [{"transactionId": "tx-201-b"}]
+        await charger.send(transaction_event("Ended", "tx-201-b", 2, 2200, stopped_reason="Remote"))
+        # A card below the minimum balance is Blocked and starts no session.
+        refused = await charger.send(transaction_event("Started", "tx-201-c", 0, 0, poor_card["physicalId"]))
+        assert refused.id_token_info["status"] == "Blocked", refused
+        # A transaction Joule first hears of in an Updated event, seqNo already 5: taken all the same.
+        late = await charger.send(transaction_event("Updated", "tx-201-d", 5, 500))
+        assert late.id_token_info is None
+    stopped = next(s for s in await sessions(api) if s.get("token") == card["_id"])
+    assert stopped["stop_requested"]["reason"] == "target.energy", stopped
+    assert not [s for s in await sessions(api) if s.get("token") == poor_card["_id"]]
+    ids = sorted(t["ocppTransactionId"] for t in await api.transactions(d.chargestation["_id"]))
+    assert ids == ["tx-201-b", "tx-201-c", "tx-201-d"], ids
+
+
+async def stop_sent(charger) -> bool:
+    return bool(charger.calls_of("RequestStopTransaction"))

@@ -11,9 +11,13 @@ pub struct Transaction {
     #[serde(rename = "_id")]
     pub id: Id,
     pub chargestation: Id,
-    /// The OCPP transactionId Joule gave the charger.
+    /// The OCPP transactionId Joule gave a 1.6 charger; for a 2.0.1 charger, Joule's number for
+    /// the transaction the charger named `ocppTransactionId`.
     #[serde(rename = "transactionId")]
     pub transaction_id: i64,
+    /// A 2.0.1 charger's own id for the transaction.
+    #[serde(rename = "ocppTransactionId", default, skip_serializing_if = "Option::is_none")]
+    pub ocpp_id: Option<String>,
     pub connector_id: u32,
     #[serde(rename = "idTag")]
     pub id_tag: String,

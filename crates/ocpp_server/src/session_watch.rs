@@ -339,7 +339,15 @@ pub async fn on_connect(server: OcppServer, org: Id, cs: Id) {
 /// is pursued whatever it answers.
 pub async fn stop_now(server: &OcppServer, session: Id, cs: Id, transaction_id: i64) -> Result<Value, CallFailure> {
     remember(&server.memory.stops_sent, session, server.store.now(), server.config.stop_retry_interval);
-    server.call(cs, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await
+    // A 2.0.1 charger's transaction has its own id, and its stop its own action.
+    match server.store.ocpp_transaction_id(cs, transaction_id).await {
+        Ok(Some(ocpp_id)) => server.call(cs, "RequestStopTransaction", json!({ "transactionId": ocpp_id })).await,
+        Ok(None) => server.call(cs, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await,
+        Err(e) => {
+            tracing::error!(error = %e, %session, "could not read the transaction to stop; the stop is sent again later");
+            Err(CallFailure::Offline)
+        }
+    }
 }
 
 fn send_stop(server: &OcppServer, session: Id, cs: Id, transaction_id: i64, again: bool) {

@@ -47,6 +47,8 @@ pub struct ChargerLogin {
 /// A StartTransaction as the charger reported it.
 #[derive(Clone, Debug)]
 pub struct TransactionStart {
+    /// A 2.0.1 charger's id for the transaction; `None` for 1.6, where Joule gives the id.
+    pub ocpp_id: Option<String>,
     pub connector_id: u32,
     pub id_tag: String,
     pub meter_start_wh: i64,
@@ -114,7 +116,8 @@ document!(
         "meter_stop",
         "started_at",
         "stopped_at",
-        "stop_reason"
+        "stop_reason",
+        "ocpp_id"
     ],
     |t| vec![
         Column::Text(Some(t.chargestation.to_string())),
@@ -129,6 +132,7 @@ document!(
         Column::Int(Some(t.started_at.millis())),
         Column::Int(t.stopped_at.map(Timestamp::millis)),
         Column::Text(t.stop_reason.clone()),
+        Column::Text(t.ocpp_id.clone()),
     ]
 );
 document!(
@@ -193,6 +197,28 @@ impl Store {
             running_sessions: row.try_get::<i64, _>("running")? != 0,
             keeps_local_list: row.try_get::<Option<i64>, _>("local_list_version")?.is_some(),
         }))
+    }
+
+    /// The transaction a 2.0.1 charger calls `ocpp_id`, if Joule knows it.
+    pub async fn transaction_by_ocpp_id(&self, org: Id, cs: Id, ocpp_id: &str) -> Result<Option<Transaction>, StoreError> {
+        let row = sqlx::query("SELECT data FROM transactions WHERE chargestation_id = $1 AND organization_id = $2 AND ocpp_id = $3")
+            .bind(cs.to_string())
+            .bind(org.to_string())
+            .bind(ocpp_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(documents::from_row).transpose()
+    }
+
+    /// A 2.0.1 charger's id for the transaction Joule numbers `transaction_id`; `None` for a 1.6
+    /// charger's (or an unknown) transaction.
+    pub async fn ocpp_transaction_id(&self, cs: Id, transaction_id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT ocpp_id FROM transactions WHERE chargestation_id = $1 AND transaction_id = $2")
+            .bind(cs.to_string())
+            .bind(transaction_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("ocpp_id")).transpose()?.flatten())
     }
 
     /// Records the OCPP version a charger connected with, when it is not the one its
@@ -307,6 +333,7 @@ impl Store {
             id: self.new_id(),
             chargestation: cs,
             transaction_id: next.unwrap_or(0) + 1,
+            ocpp_id: start.ocpp_id.clone(),
             connector_id: start.connector_id,
             id_tag: start.id_tag.clone(),
             token: card.map(|t| t.id),

@@ -4,6 +4,7 @@ use domain::Timestamp;
 use domain::transaction::{MAX_METER_VALUE, meter_value};
 use ocpp16::ErrorCode;
 use ocpp16::messages::{MeterValue, MeterValuesRequest, MeterValuesResponse, ValueFormat};
+use ocppj::Codes;
 use rust_decimal::Decimal;
 use session::live::Reading;
 use session::upkeep::Occasion;
@@ -15,7 +16,7 @@ use super::{Failure, Kept, Link, timestamp, wire_name};
 use crate::session_watch;
 
 /// A value in a unit Joule stores, and the factor from the unit it came in.
-fn normalized_unit(unit: &str) -> (&str, Decimal) {
+pub(crate) fn normalized_unit(unit: &str) -> (&str, Decimal) {
     match unit {
         "kWh" => ("Wh", Decimal::ONE_THOUSAND),
         "kW" => ("W", Decimal::ONE_THOUSAND),
@@ -26,8 +27,8 @@ fn normalized_unit(unit: &str) -> (&str, Decimal) {
     }
 }
 
-fn out_of_bounds(what: &str) -> Failure {
-    Failure::new(ErrorCode::PropertyConstraintViolation, format!("{what} is beyond {MAX_METER_VALUE} Wh or W"))
+pub(crate) fn out_of_bounds<C: Codes>(what: &str) -> Failure<C> {
+    Failure::new(C::PROPERTY_CONSTRAINT, format!("{what} is beyond {MAX_METER_VALUE} Wh or W"))
 }
 
 /// A meter register (StartTransaction's meterStart, StopTransaction's meterStop) in Wh,
@@ -67,22 +68,27 @@ pub fn samples(meter_values: &[MeterValue]) -> Result<Vec<Sample>, Failure> {
 pub async fn handle(link: &mut Link, request: MeterValuesRequest) -> Result<MeterValuesResponse, Failure> {
     let connector_id =
         u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
-    let samples = samples(&request.meter_value)?;
-    match request.transaction_id {
-        Some(transaction) if kept_live(link, transaction).await? => record_live(link, connector_id, transaction, samples).await?,
-        transaction => record_stored(link, connector_id, transaction, samples).await?,
-    }
+    record(link, connector_id, request.transaction_id, samples(&request.meter_value)?).await?;
     Ok(MeterValuesResponse {})
 }
 
+/// Stores readings of a connector, of a transaction (Joule's number for it) if they have one,
+/// whichever OCPP version brought them.
+pub(crate) async fn record<C: Codes>(link: &mut Link, connector_id: u32, transaction: Option<i64>, samples: Vec<Sample>) -> Result<(), Failure<C>> {
+    match transaction {
+        Some(transaction) if kept_live(link, transaction).await? => record_live(link, connector_id, transaction, samples).await,
+        transaction => record_stored(link, connector_id, transaction, samples).await,
+    }
+}
+
 /// Whether the transaction has a running session, kept live on the link (read if it is not yet).
-async fn kept_live(link: &mut Link, transaction: i64) -> Result<bool, Failure> {
+async fn kept_live<C: Codes>(link: &mut Link, transaction: i64) -> Result<bool, Failure<C>> {
     Ok(link.live.contains_key(&transaction) || link.keep_live(transaction).await?)
 }
 
 /// Readings of a live session: checked and priced in memory, written with other connections'
 /// readings in one commit, then decided on by session intelligence.
-async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, samples: Vec<Sample>) -> Result<(), Failure> {
+async fn record_live<C: Codes>(link: &mut Link, connector_id: u32, transaction: i64, samples: Vec<Sample>) -> Result<(), Failure<C>> {
     let server = link.server.clone();
     let (org, cs) = (link.login.organization, link.login.chargestation);
     let now = server.store.now();
@@ -147,7 +153,7 @@ async fn record_live(link: &mut Link, connector_id: u32, transaction: i64, sampl
 /// Gives a register reading to the transaction's live session: whether it is kept, `None` if
 /// the session no longer runs. A session that needs its whole history is read again, with the
 /// message's `earlier` samples it kept (`kept`), which are not stored yet.
-async fn take_reading(
+async fn take_reading<C: Codes>(
     link: &mut Link,
     transaction: i64,
     earlier: &[Sample],
@@ -155,7 +161,7 @@ async fn take_reading(
     at: Timestamp,
     wh: Decimal,
     now: Timestamp,
-) -> Result<Option<bool>, Failure> {
+) -> Result<Option<bool>, Failure<C>> {
     let Some(live) = link.live.get_mut(&transaction).map(|k| &mut k.live) else { return Ok(None) };
     let mut taken = live.reading(at, wh, now);
     if taken == Reading::NeedsHistory {
@@ -170,18 +176,18 @@ async fn take_reading(
         Reading::Taken => Ok(Some(true)),
         Reading::Dip => Ok(Some(false)),
         // A session read afresh holds every reading so far.
-        Reading::NeedsHistory => Err(Failure::new(ErrorCode::InternalError, "a session read afresh lacked its history")),
+        Reading::NeedsHistory => Err(Failure::new(C::INTERNAL_ERROR, "a session read afresh lacked its history")),
     }
 }
 
 /// The value of an energy register sample, in Wh.
-fn register_wh(s: &Sample) -> Option<Decimal> {
+pub(crate) fn register_wh(s: &Sample) -> Option<Decimal> {
     if s.measurand == ENERGY_REGISTER && s.phase.is_none() { s.value.parse().ok() } else { None }
 }
 
 /// Readings of no running session (no transaction, a transaction without a session, or one
 /// already stopped): stored as they are, one transaction each.
-async fn record_stored(link: &mut Link, connector_id: u32, transaction: Option<i64>, samples: Vec<Sample>) -> Result<(), Failure> {
+async fn record_stored<C: Codes>(link: &mut Link, connector_id: u32, transaction: Option<i64>, samples: Vec<Sample>) -> Result<(), Failure<C>> {
     link.seen();
     let server = &link.server;
     let now = server.store.now();

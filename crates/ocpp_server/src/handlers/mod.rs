@@ -6,7 +6,7 @@ mod authorize;
 mod boot;
 mod data_transfer;
 mod heartbeat;
-mod meter_values;
+pub(crate) mod meter_values;
 mod notifications;
 mod start;
 mod status;
@@ -40,12 +40,12 @@ pub struct Link {
     /// The running sessions of this charger's transactions, by transactionId, as of the last
     /// reading: read from the database when the charger connects, and again after a status or
     /// a change made elsewhere, kept up to date by each reading in between.
-    live: HashMap<i64, Kept>,
+    pub(crate) live: HashMap<i64, Kept>,
 }
 
 /// A live session and when it is next looked at if no reading comes first.
-struct Kept {
-    live: Live,
+pub(crate) struct Kept {
+    pub(crate) live: Live,
     look_at: Instant,
 }
 
@@ -180,7 +180,7 @@ pub(crate) fn now_for_charger(link: &Link) -> ocpp16::messages::Timestamp {
 }
 
 /// The wire name of an OCPP enum value (`SuspendedEV`, `Energy.Active.Import.Register`).
-fn wire_name<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn wire_name<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 

@@ -15,6 +15,7 @@ pub async fn handle(link: &mut Link, request: StartTransactionRequest) -> Result
     let meter_start_wh = register(request.meter_start, "meterStart")?;
     let (authorization, token) = store.identify(link.login.organization, link.login.chargestation, &request.id_tag).await?;
     let start = TransactionStart {
+        ocpp_id: None,
         connector_id: u32::try_from(request.connector_id)
             .map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?,
         id_tag: request.id_tag.clone(),

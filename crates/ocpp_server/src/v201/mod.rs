@@ -16,6 +16,8 @@ use store::Presence;
 use crate::connection::Dialect;
 use crate::handlers::{Link, admit, answer, now_for_charger, request, timestamp};
 
+mod transactions;
+
 type Failure = crate::handlers::Failure<ErrorCode>;
 
 /// A charger that is not accepted boots again after this many seconds (SPEC 14: short, so a
@@ -45,6 +47,7 @@ async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value
         "Heartbeat" => answer(Ok(HeartbeatResponse { current_time: now_for_charger(link) })),
         "StatusNotification" => answer(status(link, request(payload)?).await),
         "Authorize" => answer(authorize(link, request(payload)?).await),
+        "TransactionEvent" => answer(transactions::handle(link, request(payload)?).await),
         // Kept as events (`GET /v1.1/events`, webhooks), as the charger sent them.
         "NotifyEvent" | "SecurityEventNotification" | "NotifyReport" => {
             let what = match action {

@@ -250,7 +250,7 @@ async fn charger_reports_apply_once_and_in_time_order() {
         assert_eq!(store.authorize(org.id, cs.id, "CARD-2").await.unwrap(), Authorization::Invalid);
         assert!(matches!(store.create_token(org.id, &token).await, Err(StoreError::Conflict(_))));
 
-        let start = TransactionStart { connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };
+        let start = TransactionStart { ocpp_id: None, connector_id: 2, id_tag: "CARD-1".into(), meter_start_wh: 1000, started_at: t(20), reservation_id: None };
         let first = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap().transaction;
         let retried = store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap().transaction;
         assert_eq!(first, retried, "{backend:?}: a retried start is the same transaction");
@@ -509,7 +509,8 @@ async fn every_posted_change_stores_its_answer_with_it() {
         assert_eq!(stored, serde_json::to_value(&deliveries).unwrap());
 
         let cs = store::testing::chargestation(&store, org.id, "CP-1").await;
-        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+        let start =
+            TransactionStart { ocpp_id: None, connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
         let token = serde_json::from_str::<domain::token::TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org.id, &token).await.unwrap();
         store.start_transaction(org.id, cs.id, &start, Some(&token)).await.unwrap();
@@ -562,6 +563,7 @@ async fn cards_of_one_user_at_once_hold_at_most_the_wallet() {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let start = TransactionStart {
+                        ocpp_id: None,
                         connector_id: 1,
                         id_tag: token.physical_id.clone(),
                         meter_start_wh: 0,

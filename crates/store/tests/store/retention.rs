@@ -42,8 +42,14 @@ async fn expired_rows_go_in_batches_and_needed_ones_stay() {
         let sample =
             |wh: &str| Sample { sampled_at: store.now(), measurand: ENERGY_REGISTER.into(), phase: None, context: None, unit: "Wh".into(), value: wh.into() };
         let announce = |_| true;
-        let start =
-            |connector_id: u32| TransactionStart { connector_id, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+        let start = |connector_id: u32| TransactionStart {
+            ocpp_id: None,
+            connector_id,
+            id_tag: "CARD".into(),
+            meter_start_wh: 0,
+            started_at: store.now(),
+            reservation_id: None,
+        };
         let stopped = store.start_transaction(org, cs.id, &start(1), None).await.unwrap().transaction;
         let running = store.start_transaction(org, cs.id, &start(2), None).await.unwrap().transaction;
         store.record_meter_values(org, cs.id, 1, Some(stopped.transaction_id), &[sample("100")], &announce).await.unwrap();

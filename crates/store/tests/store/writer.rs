@@ -49,7 +49,8 @@ async fn readings_of_many_connections_commit_together_and_each_is_answered_after
         let mut sessions = Vec::new();
         for i in 0..CHARGERS {
             let cs = chargestation(&store, org, &format!("CP-{i}")).await;
-            let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+            let start =
+                TransactionStart { ocpp_id: None, connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
             let t = store.start_transaction(org, cs.id, &start, Some(&token)).await.unwrap().transaction;
             sessions.push((cs.id, t.transaction_id, t.session.unwrap()));
         }
@@ -170,7 +171,8 @@ async fn progress_and_changes_of_the_session_keep_each_other() {
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org, &token).await.unwrap();
         let cs = chargestation(&store, org, "CP-1").await.id;
-        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
+        let start =
+            TransactionStart { ocpp_id: None, connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: store.now(), reservation_id: None };
         let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap().transaction;
         let session = t.session.unwrap();
         let writer = Writer::spawn(store.clone());
@@ -241,7 +243,7 @@ async fn readings_count_no_later_than_joule_received_them() {
         let token = serde_json::from_str::<TokenInput>(r#"{"physicalId":"CARD"}"#).unwrap().create(store.new_id(), store.now()).unwrap();
         store.create_token(org, &token).await.unwrap();
         let cs = chargestation(&store, org, "CP-1").await.id;
-        let start = TransactionStart { connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: t0, reservation_id: None };
+        let start = TransactionStart { ocpp_id: None, connector_id: 1, id_tag: "CARD".into(), meter_start_wh: 0, started_at: t0, reservation_id: None };
         let t = store.start_transaction(org, cs, &start, Some(&token)).await.unwrap().transaction;
         let session = t.session.unwrap();
         let writer = Writer::spawn(store.clone());
