@@ -21,6 +21,18 @@ class Charger201(ChargePoint):
     def on_reset(self, **_):
         return call_result.Reset(status="Accepted")
 
+    @on("RequestStartTransaction")
+    def on_request_start_transaction(self, **_):
+        return call_result.RequestStartTransaction(status="Accepted")
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, **_):
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **_):
+        return call_result.ClearChargingProfile(status="Accepted")
+
     @on("RequestStopTransaction")
     def on_request_stop_transaction(self, transaction_id, **_):
         return call_result.RequestStopTransaction(status="Accepted")

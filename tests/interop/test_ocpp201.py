@@ -231,3 +231,43 @@ async def test_a_2_0_1_session_is_stopped_at_its_target_and_unknown_transactions
 
 async def stop_sent(charger) -> bool:
     return bool(charger.calls_of("RequestStopTransaction"))
+
+
+async def test_a_wallet_session_started_through_the_api_runs_on_a_2_0_1_charger(joule, api):
+    d = await driver(api, [{"type": "ENERGY", "price": 0.35}], balance=5000)
+    cs_id = d.chargestation["_id"]
+    async with connect201(joule, d.chargestation["endpoint"]) as charger:
+        await charger.boot()
+        await charger.send(call.StatusNotification(timestamp=timestamp(now()), connector_status="Occupied", evse_id=1, connector_id=1))
+        session = await d.start()
+        await eventually(lambda: calls(charger, "RequestStartTransaction"))
+        request = charger.calls_of("RequestStartTransaction")[0]
+        assert request["evseId"] == 1 and request["idToken"] == {"idToken": session["idTag"], "type": "Central"}, request
+        tag = {"id_token": session["idTag"], "type": "Central"}
+        begin = energy(timestamp(now() - timedelta(seconds=60)), 0, "Transaction.Begin")
+        started = await charger.send(call.TransactionEvent(event_type="Started", timestamp=timestamp(now() - timedelta(seconds=60)), trigger_reason="RemoteStart", seq_no=0,
+                                                          transaction_info={"transaction_id": "tx-api-1", "remote_start_id": request["remoteStartId"], "charging_state": "Charging"},
+                                                          evse={"id": 1, "connector_id": 1}, id_token=tag, meter_value=begin))
+        assert started.id_token_info["status"] == "Accepted"
+        assert (await wait_session(api, session["_id"], "started"))["transactionId"] is not None
+        paused = await api.ok("POST", f"/v1.1/sessions/{session['_id']}/pause")
+        assert paused["status"] == "paused"
+        profile = charger.calls_of("SetChargingProfile")[0]
+        assert profile["chargingProfile"]["transactionId"] == "tx-api-1" and profile["chargingProfile"]["chargingProfilePurpose"] == "TxProfile", profile
+        assert (await api.ok("POST", f"/v1.1/sessions/{session['_id']}/resume"))["status"] == "started"
+        assert charger.calls_of("ClearChargingProfile") == [{"chargingProfileId": profile["chargingProfile"]["id"]}]
+        await charger.send(transaction_event("Updated", "tx-api-1", 1, 4000))
+        await api.ok("POST", f"/v1.1/sessions/{session['_id']}/stop")
+        # Pursued until the charger reports the end: it may go out more than once.
+        stops = charger.calls_of("RequestStopTransaction")
+        assert stops and all(stop == {"transactionId": "tx-api-1"} for stop in stops), stops
+        ended = await charger.send(transaction_event("Ended", "tx-api-1", 2, 5000, stopped_reason="Remote"))
+        assert money(ended.total_cost) == Decimal("1.75"), ended
+    done = await wait_session(api, session["_id"], "ended")
+    assert money(done["payment"]["captured_amount"]) == Decimal("1.75"), done["payment"]
+    assert (await d.wallet_now())["available_balance"] == 5000 - 175
+    assert (await api.ok("GET", f"/v1.1/chargestations/{cs_id}"))["protocol"] == "ocpp2.0.1"
+
+
+async def calls(charger, action: str) -> bool:
+    return bool(charger.calls_of(action))

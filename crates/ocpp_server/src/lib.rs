@@ -11,6 +11,7 @@
 //! crate; what they change is written by `store`.
 
 mod auth;
+pub mod calls;
 mod connection;
 mod fragments;
 mod handlers;

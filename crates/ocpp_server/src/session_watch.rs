@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use domain::session::EndedBy;
 use domain::{Id, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 use session::facts::SessionFacts;
 use session::intelligence::{self, Decision};
 use session::live::Live;
@@ -339,15 +339,7 @@ pub async fn on_connect(server: OcppServer, org: Id, cs: Id) {
 /// is pursued whatever it answers.
 pub async fn stop_now(server: &OcppServer, session: Id, cs: Id, transaction_id: i64) -> Result<Value, CallFailure> {
     remember(&server.memory.stops_sent, session, server.store.now(), server.config.stop_retry_interval);
-    // A 2.0.1 charger's transaction has its own id, and its stop its own action.
-    match server.store.ocpp_transaction_id(cs, transaction_id).await {
-        Ok(Some(ocpp_id)) => server.call(cs, "RequestStopTransaction", json!({ "transactionId": ocpp_id })).await,
-        Ok(None) => server.call(cs, "RemoteStopTransaction", json!({ "transactionId": transaction_id })).await,
-        Err(e) => {
-            tracing::error!(error = %e, %session, "could not read the transaction to stop; the stop is sent again later");
-            Err(CallFailure::Offline)
-        }
-    }
+    crate::calls::stop(server, cs, transaction_id).await
 }
 
 fn send_stop(server: &OcppServer, session: Id, cs: Id, transaction_id: i64, again: bool) {

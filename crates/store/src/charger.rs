@@ -210,6 +210,12 @@ impl Store {
         row.as_ref().map(documents::from_row).transpose()
     }
 
+    /// The OCPP version the chargestation speaks (`ocpp1.6`, `ocpp2.0.1`).
+    pub async fn protocol_of(&self, cs: Id) -> Result<String, StoreError> {
+        let row = sqlx::query("SELECT protocol FROM chargestations WHERE id = $1").bind(cs.to_string()).fetch_optional(&self.pool).await?;
+        Ok(row.ok_or(StoreError::NotFound("chargestation"))?.try_get("protocol")?)
+    }
+
     /// A 2.0.1 charger's id for the transaction Joule numbers `transaction_id`; `None` for a 1.6
     /// charger's (or an unknown) transaction.
     pub async fn ocpp_transaction_id(&self, cs: Id, transaction_id: i64) -> Result<Option<String>, StoreError> {

@@ -3,7 +3,8 @@
 
 use axum::extract::State;
 use domain::rate::ComponentType;
-use domain::session::{EndedBy, PAUSE_STACK_LEVEL, Session, SessionInput, SessionStatus, StartSession, pause_profile_id};
+use domain::session::{EndedBy, Session, SessionInput, SessionStatus, StartSession};
+use ocpp_server::calls;
 use ocpp_server::{CallFailure, session_watch};
 use serde_json::{Value, json};
 use session::facts::SessionFacts;
@@ -18,7 +19,8 @@ use crate::openapi::{BadRequest, Conflict, NotFound, TooLarge, Unauthorized, Una
 
 /// Starts a session on a connector: with `type: "wallet"`, paid from the user's wallet, whose
 /// available balance is held until the session ends. Joule then asks the charger to start
-/// (RemoteStartTransaction with the session's idTag); if the charger refuses, the session is
+/// (RemoteStartTransaction with the session's idTag; RequestStartTransaction with it as a
+/// `Central` idToken for a 2.0.1 charger); if the charger refuses, the session is
 /// cancelled and the hold released.
 #[utoipa::path(post, path = "/v1.1/sessions", operation_id = "start_session", tag = "sessions",
     request_body = StartSession,
@@ -28,8 +30,7 @@ pub async fn start(State(s): State<AppState>, Org(org): Org, JsonBody(input): Js
     let session = s.store.start_session(org, &input.parse()?).await?;
     let (ocpp, store, started) = (s.ocpp.clone(), s.store.clone(), session.clone());
     tokio::spawn(async move {
-        let request = json!({ "connectorId": started.connector_id, "idTag": started.id_tag });
-        let accepted = matches!(ocpp.call(started.chargestation, "RemoteStartTransaction", request).await, Ok(answer) if answer["status"] == "Accepted");
+        let accepted = matches!(calls::start(&ocpp, &started).await, Ok(answer) if answer["status"] == "Accepted");
         if !accepted && let Err(e) = store.cancel_session(org, started.id, true).await {
             tracing::error!(error = %e, session = %started.id, "could not cancel a session the charger did not start");
         }
@@ -129,26 +130,15 @@ async fn pause_or_resume(s: &AppState, org: domain::Id, id: domain::Id, pause: b
     let (true, Some(transaction_id)) = (session.status == expected, session.transaction_id) else {
         return Err(ApiError::conflict(format!("Session is {}, not {}", session.status.as_str(), expected.as_str())));
     };
-    let profile = pause_profile_id(transaction_id);
-    let (action, payload) = if pause {
-        let limit_zero = json!({
-            "chargingProfileId": profile,
-            "transactionId": transaction_id,
-            "stackLevel": PAUSE_STACK_LEVEL,
-            "chargingProfilePurpose": "TxProfile",
-            "chargingProfileKind": "Relative",
-            "chargingSchedule": { "chargingRateUnit": "W", "chargingSchedulePeriod": [{ "startPeriod": 0, "limit": 0 }] }
-        });
-        ("SetChargingProfile", json!({ "connectorId": session.connector_id, "csChargingProfiles": limit_zero }))
-    } else {
-        ("ClearChargingProfile", json!({ "id": profile }))
-    };
-    match s.ocpp.call(session.chargestation, action, payload).await {
-        Ok(answer) if answer["status"] == "Accepted" => ok(s.store.pause_or_resume(org, id, pause).await?),
+    let action = if pause { "SetChargingProfile" } else { "ClearChargingProfile" };
+    match calls::pause_or_resume(&s.ocpp, &session, transaction_id, pause).await {
+        Ok((_, answer)) if answer["status"] == "Accepted" => ok(s.store.pause_or_resume(org, id, pause).await?),
         // The charger has no such profile (it lost it, in a reboot say): nothing holds the
         // charging back any more, so the session is resumed.
-        Ok(answer) if !pause && answer["status"] == "Unknown" => ok(s.store.pause_or_resume(org, id, pause).await?),
-        Ok(answer) => Err(ApiError::conflict(format!("The chargestation answered {action} with {}", answer["status"].as_str().unwrap_or("something else")))),
+        Ok((_, answer)) if !pause && answer["status"] == "Unknown" => ok(s.store.pause_or_resume(org, id, pause).await?),
+        Ok((action, answer)) => {
+            Err(ApiError::conflict(format!("The chargestation answered {action} with {}", answer["status"].as_str().unwrap_or("something else"))))
+        }
         Err(CallFailure::Offline) => Err(ApiError::conflict("Chargestation is offline")),
         Err(e) => Err(ApiError::conflict(format!("The chargestation did not accept {action}: {e}"))),
     }
