@@ -33,6 +33,10 @@ class Charger201(ChargePoint):
     def on_clear_charging_profile(self, **_):
         return call_result.ClearChargingProfile(status="Accepted")
 
+    @on("CostUpdated")
+    def on_cost_updated(self, **_):
+        return call_result.CostUpdated()
+
     @on("RequestStopTransaction")
     def on_request_stop_transaction(self, transaction_id, **_):
         return call_result.RequestStopTransaction(status="Accepted")

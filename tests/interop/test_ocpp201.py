@@ -192,6 +192,9 @@ async def test_a_card_pays_a_session_on_a_2_0_1_charger_from_the_wallet(joule, a
         assert updated.total_cost is None
         running = await session_of(api, session["_id"])
         assert money(running["cost"]["amount"]) == Decimal("3.5"), running["cost"]
+        # The charger is told the running cost as it changes, at most once a minute.
+        await eventually(lambda: calls(charger, "CostUpdated"))
+        assert charger.calls_of("CostUpdated") == [{"totalCost": 3.5, "transactionId": "tx-201-a"}]
         ended = await charger.send(transaction_event("Ended", "tx-201-a", 2, 21000, card["physicalId"], stopped_reason="Local"))
         assert money(ended.total_cost) == Decimal("7"), ended
         assert ended.id_token_info["status"] == "Accepted"

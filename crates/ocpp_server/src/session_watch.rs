@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use domain::session::EndedBy;
 use domain::{Id, Timestamp};
+use rust_decimal::Decimal;
 use serde_json::Value;
 use session::facts::SessionFacts;
 use session::intelligence::{self, Decision};
@@ -36,7 +37,12 @@ const MEMORY_PRUNE_AT: usize = 1024;
 pub struct Memory {
     stops_sent: Mutex<HashMap<Id, Timestamp>>,
     announced: Mutex<HashMap<Id, Timestamp>>,
+    /// The running cost last told to each 2.0.1 session's charger (CostUpdated), and when.
+    costs_told: Mutex<HashMap<Id, (Timestamp, Decimal)>>,
 }
+
+/// A charger is told a running session's cost at most this often (SPEC 14).
+const COST_UPDATE_INTERVAL_S: u32 = 60;
 
 fn remember(map: &Mutex<HashMap<Id, Timestamp>>, id: Id, at: Timestamp, keep: Duration) {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,6 +74,23 @@ impl Memory {
     /// Notes that the session was announced at `at`; `interval` as in `update_due`.
     pub fn announced(&self, session: Id, at: Timestamp, interval: Duration) {
         remember(&self.announced, session, at, interval);
+    }
+
+    /// Whether the session's running cost `amount` is to be told to its charger at `now`: when
+    /// it changed since it was last told, at most once a minute. Noted as told if so.
+    pub fn cost_update_due(&self, session: Id, amount: Decimal, now: Timestamp) -> bool {
+        let mut told = self.costs_told.lock().unwrap_or_else(|e| e.into_inner());
+        let due = match told.get(&session) {
+            None => !amount.is_zero(),
+            Some(&(at, last)) => last != amount && upkeep::update_due(Some(at), now, COST_UPDATE_INTERVAL_S),
+        };
+        if due {
+            told.insert(session, (now, amount));
+            if told.len() > MEMORY_PRUNE_AT {
+                told.retain(|_, (at, _)| !upkeep::update_due(Some(*at), now, 10 * COST_UPDATE_INTERVAL_S));
+            }
+        }
+        due
     }
 }
 

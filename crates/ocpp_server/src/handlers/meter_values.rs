@@ -117,6 +117,11 @@ async fn record_live<C: Codes>(link: &mut Link, connector_id: u32, transaction: 
         tracing::error!(error = %e, %session, "a session's activity cannot be priced; it is shown without a cost");
     }
     let announce = server.memory.update_due(session, now, server.config.session_update_interval);
+    // A 2.0.1 charger is told the running cost (CostUpdated), at most once a minute.
+    let cost_update = match (&live.facts().transaction.ocpp_id, &progress.cost) {
+        (Some(ocpp_id), Some(cost)) if server.memory.cost_update_due(session, cost.amount, now) => Some((ocpp_id.clone(), cost.amount)),
+        _ => None,
+    };
     let progress = SessionProgress { session, cost: progress.cost, metrics: progress.metrics, announce, known_updated_at: live.facts().session.updated_at };
     let written = match server
         .writer
@@ -140,6 +145,15 @@ async fn record_live<C: Codes>(link: &mut Link, connector_id: u32, transaction: 
     if !written.session_running {
         link.live.remove(&transaction);
         return Ok(());
+    }
+    if let Some((ocpp_id, amount)) = cost_update {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let told = server.call(cs, "CostUpdated", serde_json::json!({ "totalCost": amount, "transactionId": ocpp_id })).await;
+            if let Err(e) = told {
+                tracing::info!(error = %e, "the charger was not told the session's cost");
+            }
+        });
     }
     let Some(kept) = link.live.get_mut(&transaction) else { return Ok(()) };
     kept.live.stored_at(written.updated_at);
