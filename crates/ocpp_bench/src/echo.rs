@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-const SUBPROTOCOL: &str = "ocpp1.6";
+const SUBPROTOCOLS: [&str; 2] = ["ocpp1.6", "ocpp2.0.1"];
 /// As small as the chargers' own: OCPP frames are small.
 const READ_BUFFER_BYTES: usize = 4096;
 
@@ -45,12 +45,12 @@ async fn connection(stream: TcpStream) {
     }
 }
 
-/// Takes `ocpp1.6` when the client offers it, as an OCPP server does.
+/// Takes the first of `ocpp1.6` and `ocpp2.0.1` the client offers, as an OCPP server does.
 #[expect(clippy::result_large_err, reason = "the signature of tungstenite's handshake callback")]
 fn subprotocol(request: &Request, mut response: Response) -> Result<Response, ErrorResponse> {
     let offered = request.headers().get_all(SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
-    if offered.map(str::trim).any(|p| p == SUBPROTOCOL) {
-        response.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+    if let Some(known) = offered.map(str::trim).find_map(|p| SUBPROTOCOLS.into_iter().find(|known| *known == p)) {
+        response.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(known));
     }
     Ok(response)
 }

@@ -59,6 +59,9 @@ pub struct ChargerArgs {
     /// Length of the measured window, seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
+    /// The OCPP version the chargers speak (`meter` mode): `ocpp1.6` or `ocpp2.0.1`.
+    #[arg(long, default_value = "ocpp1.6", value_parser = ["ocpp1.6", "ocpp2.0.1"])]
+    pub protocol: String,
 }
 
 impl ChargerArgs {

@@ -75,12 +75,17 @@ pub struct Link {
 }
 
 impl Link {
-    /// Connects `{url}/{identity}` with subprotocol `ocpp1.6`. A 503 (a node at its limit of
+    /// Connects `{url}/{identity}` with subprotocol `ocpp1.6`; see [`Link::connect_with`].
+    pub async fn connect(url: &str, identity: &str) -> Result<Link, Failure> {
+        Link::connect_with(url, identity, "ocpp1.6").await
+    }
+
+    /// Connects `{url}/{identity}` with `subprotocol`. A 503 (a node at its limit of
     /// handshakes or connections) or an attempt that failed on the way (timed out in a listener's
     /// queue a whole fleet filled, cut off) is tried again after one to two seconds, as chargers
     /// do, for up to `BUSY_RETRIES` times; another answer (401, 404) is final.
-    pub async fn connect(url: &str, identity: &str) -> Result<Link, Failure> {
-        let config = ChargerConfig::new(url, identity);
+    pub async fn connect_with(url: &str, identity: &str, subprotocol: &'static str) -> Result<Link, Failure> {
+        let config = ChargerConfig { subprotocol, ..ChargerConfig::new(url, identity) };
         let mut tries = 0;
         let socket = loop {
             match sim::connect(&config).await {
@@ -94,6 +99,15 @@ impl Link {
             }
         };
         Ok(Link { socket, last_id: 0, remote_starts: VecDeque::new(), server_calls: 0 })
+    }
+
+    /// Connects with subprotocol `ocpp2.0.1`, boots, and reports EVSE 1's connector `status`.
+    pub async fn boot_201(url: &str, identity: &str, status: &str) -> Result<Link, Failure> {
+        let mut link = Link::connect_with(url, identity, "ocpp2.0.1").await?;
+        booted(&link.call("BootNotification", r#"{"chargingStation":{"model":"ocpp-load","vendorName":"Joule"},"reason":"PowerUp"}"#).await?)?;
+        let status = format!(r#"{{"timestamp":"{}","connectorStatus":"{status}","evseId":1,"connectorId":1}}"#, timestamp());
+        link.call("StatusNotification", &status).await?;
+        Ok(link)
     }
 
     /// Connects, boots, and reports connector `status`; answers the heartbeat interval the
@@ -221,6 +235,22 @@ pub fn meter_values(connector_id: i64, transaction_id: i64, register_wh: u64, po
     )
 }
 
+/// An OCPP 2.0.1 TransactionEvent of transaction `id` (on EVSE 1, started with idToken `id`),
+/// carrying a reading of the energy register (Wh) and the power drawn (W), stamped now.
+pub fn transaction_event_201(event_type: &str, id: &str, seq_no: u64, register_wh: u64, power_w: u32) -> String {
+    let (trigger, context) = if event_type == "Started" { ("Authorized", "Transaction.Begin") } else { ("MeterValuePeriodic", "Sample.Periodic") };
+    let at = timestamp();
+    format!(
+        concat!(
+            r#"{{"eventType":"{}","timestamp":"{}","triggerReason":"{}","seqNo":{},"transactionInfo":{{"transactionId":"{}","chargingState":"Charging"}},"#,
+            r#""evse":{{"id":1,"connectorId":1}},"idToken":{{"idToken":"{}","type":"ISO14443"}},"meterValue":[{{"timestamp":"{}","sampledValue":["#,
+            r#"{{"value":{},"context":"{}","measurand":"Energy.Active.Import.Register","unitOfMeasure":{{"unit":"Wh"}}}},"#,
+            r#"{{"value":{},"context":"{}","measurand":"Power.Active.Import","unitOfMeasure":{{"unit":"W"}}}}]}}]}}"#
+        ),
+        event_type, at, trigger, seq_no, id, id, at, register_wh, context, power_w, context
+    )
+}
+
 /// BootNotification's answer: refused unless Accepted (a server that says nothing, like the
 /// echo, accepts); the heartbeat interval it gives, if any.
 pub fn booted(answer: &Value) -> Result<Option<u64>, Failure> {
@@ -256,6 +286,11 @@ mod tests {
         for (action, payload) in payloads {
             let value: Value = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{action}: {e}: {payload}"));
             validate(action, Direction::Request, &value).unwrap_or_else(|v| panic!("{action}: {v:?}: {payload}"));
+        }
+        for kind in ["Started", "Updated"] {
+            let payload = transaction_event_201(kind, "CS-1", 3, 1_234_999, 7_400);
+            let value: Value = serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{kind}: {e}: {payload}"));
+            ocpp201::validate("TransactionEvent", Direction::Request, &value).unwrap_or_else(|v| panic!("{kind}: {v:?}: {payload}"));
         }
     }
 

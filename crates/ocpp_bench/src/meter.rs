@@ -58,7 +58,15 @@ async fn charger(i: u32, args: Arc<ChargerArgs>, answered: Arc<AtomicU64>, mut g
     let power = power_w(i);
     // A register that has counted a few years of use already.
     let meter_start = 1_000_000 + u64::from(i) * 7_919;
+    let v201 = args.protocol == "ocpp2.0.1";
     let setup = async {
+        if v201 {
+            // The charger names the transaction; the reading in Started is its meter start.
+            let mut link = Link::boot_201(args.fleet.url(i), &identity, "Occupied").await?;
+            let started_at = Instant::now();
+            link.call("TransactionEvent", &link::transaction_event_201("Started", &identity, 0, meter_start, power)).await?;
+            return Ok::<_, Failure>((link, 0, started_at));
+        }
         let (mut link, _) = Link::boot(args.fleet.url(i), &identity, CONNECTOR, "Preparing").await?;
         let started_at = Instant::now();
         let answer = link.call("StartTransaction", &link::start_transaction(CONNECTOR, &identity, meter_start)).await?;
@@ -74,13 +82,20 @@ async fn charger(i: u32, args: Arc<ChargerArgs>, answered: Arc<AtomicU64>, mut g
         }
     };
     let Some(window) = gate.ready().await else { return tally };
+    let mut seq_no = 0;
     loop {
         let sent = Instant::now();
         if sent >= window.end {
             break;
         }
         let register = meter_start + u64::from(power) * (sent - started_at).as_millis() as u64 / 3_600_000;
-        match link.call("MeterValues", &link::meter_values(CONNECTOR, transaction, register, power)).await {
+        let call = if v201 {
+            seq_no += 1;
+            link.call("TransactionEvent", &link::transaction_event_201("Updated", &identity, seq_no, register, power)).await
+        } else {
+            link.call("MeterValues", &link::meter_values(CONNECTOR, transaction, register, power)).await
+        };
+        match call {
             Ok(_) => {
                 if tally.answered(sent, Instant::now(), window.end) {
                     answered.fetch_add(1, Ordering::Relaxed);

@@ -17,7 +17,16 @@ fn chargers(url: String, chargers: u32, duration: f64) -> ChargerArgs {
         chargers,
         prefix: "CS-".into(),
         duration,
+        protocol: "ocpp1.6".into(),
     }
+}
+
+#[tokio::test]
+async fn transaction_events_flow_in_a_closed_loop() {
+    let url = echo().await;
+    let summary = ocpp_bench::meter::run(ChargerArgs { protocol: "ocpp2.0.1".into(), ..chargers(url, 4, 0.5) }).await;
+    assert_eq!((summary.ready, summary.errors), (4, 0), "{summary:?}");
+    assert!(summary.calls > 4, "{summary:?}");
 }
 
 #[tokio::test]

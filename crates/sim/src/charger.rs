@@ -44,6 +44,9 @@ pub struct ChargerConfig {
     /// A simulated driver plugs the car in when a transaction is authorized and unplugs it when
     /// the transaction ends; without, only [`Charger::plug_in`] and [`Charger::unplug`] do.
     pub auto_plug: bool,
+    /// The WebSocket subprotocol offered: `ocpp1.6`, what the simulated charger speaks; the
+    /// benchmark's generator also offers `ocpp2.0.1`.
+    pub subprotocol: &'static str,
 }
 
 impl ChargerConfig {
@@ -59,6 +62,7 @@ impl ChargerConfig {
             meter_interval: Duration::from_secs(10),
             heartbeat_interval_s: None,
             auto_plug: true,
+            subprotocol: "ocpp1.6",
         }
     }
 }

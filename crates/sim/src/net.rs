@@ -1,5 +1,5 @@
 //! Opening one charger's WebSocket: a TCP socket bound to the chosen source address, then the
-//! OCPP-J handshake (subprotocol `ocpp1.6`, HTTP Basic credentials when there is a password).
+//! OCPP-J handshake (the configured subprotocol, HTTP Basic credentials when there is a password).
 //!
 //! Binding the source address is what lets one process hold tens of thousands of connections to
 //! one server: each (source address, server address) pair has its own ephemeral port range, so
@@ -19,7 +19,6 @@ use crate::ChargerConfig;
 
 pub type Socket = WebSocketStream<TcpStream>;
 
-const SUBPROTOCOL: &str = "ocpp1.6";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// OCPP frames are small; tungstenite's defaults (128 KiB each way) would cost gigabytes
 /// across tens of thousands of connections.
@@ -52,7 +51,7 @@ async fn open(config: &ChargerConfig) -> Result<Socket, ConnectError> {
         return Err(ConnectError::Url(format!("{url}: only ws:// URLs are supported")));
     }
     let headers = request.headers_mut();
-    headers.insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+    headers.insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(config.subprotocol));
     if let Some(password) = &config.password {
         let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", config.identity));
         let value = HeaderValue::from_str(&format!("Basic {credentials}")).map_err(|e| ConnectError::Url(e.to_string()))?;
