@@ -1,20 +1,23 @@
 """OCPP 2.0.1 chargers (SPEC 14), with the `ocpp` package's v201 ChargePoint as the charger,
 which checks every message both ways against the official 2.0.1 schemas: the handshake, boot,
-heartbeat, status and the refusals a 2.0.1 charger is answered with."""
+heartbeat and status, the refusals a 2.0.1 charger is answered with, authorization and reports,
+the commands endpoint and the local list, transactions and wallet sessions (from a card and
+from the API, beside a 1.6 charger)."""
 
+import asyncio
 import json
-
-import websockets
-from ocpp.routing import on
-from ocpp.v201 import call, call_result
-
 from datetime import timedelta
 from decimal import Decimal
 
-from charger import timestamp
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import call as v16call
+from ocpp.v201 import call, call_result
+
+from charger import connect, timestamp
 from charger201 import Charger201, connect201
 from server import eventually, new_endpoint
-from wallet import create_user, driver, money, now, session_of, sessions, wait_session
+from wallet import SessionCharger, create_user, driver, meter_values, money, now, session_of, sessions, wait_session
 
 
 async def test_a_2_0_1_charger_boots_reports_status_and_heartbeats(joule, api):
@@ -274,3 +277,26 @@ async def test_a_wallet_session_started_through_the_api_runs_on_a_2_0_1_charger(
 
 async def calls(charger, action: str) -> bool:
     return bool(charger.calls_of(action))
+
+
+async def test_a_1_6_and_a_2_0_1_charger_run_wallet_sessions_side_by_side(joule, api):
+    old = await driver(api, [{"type": "ENERGY", "price": 0.35}], balance=5000)
+    new = await driver(api, [{"type": "ENERGY", "price": 0.35}], balance=5000)
+    async with connect(joule, old.chargestation["endpoint"], SessionCharger) as v16, connect201(joule, new.chargestation["endpoint"]) as v201:
+        await asyncio.gather(v16.boot(), v201.boot())
+        first, second = await asyncio.gather(old.start(), new.start())
+        await eventually(lambda: calls(v201, "RequestStartTransaction"))
+        tag = {"id_token": second["idTag"], "type": "Central"}
+        tx16 = await v16.start_remote(first, meter_start=0, at=now() - timedelta(seconds=60))
+        await v201.send(call.TransactionEvent(event_type="Started", timestamp=timestamp(now() - timedelta(seconds=60)), trigger_reason="RemoteStart", seq_no=0,
+                                              transaction_info={"transaction_id": "side-by-side"}, evse={"id": 1, "connector_id": 1}, id_token=tag,
+                                              meter_value=energy(timestamp(now() - timedelta(seconds=60)), 0, "Transaction.Begin")))
+        await asyncio.gather(v16.send(meter_values(1, tx16, timestamp(now()), 2000)), v201.send(transaction_event("Updated", "side-by-side", 1, 2000)))
+        await asyncio.gather(
+            v16.send(v16call.StopTransaction(meter_stop=3000, timestamp=timestamp(now()), transaction_id=tx16, reason="Local")),
+            v201.send(transaction_event("Ended", "side-by-side", 2, 3000, stopped_reason="Local")),
+        )
+    for d, session in ((old, first), (new, second)):
+        done = await wait_session(api, session["_id"], "ended")
+        assert money(done["payment"]["captured_amount"]) == Decimal("1.05"), done["payment"]
+        assert (await d.wallet_now())["balance"] == 5000 - 105
