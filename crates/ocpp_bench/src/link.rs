@@ -235,19 +235,22 @@ pub fn meter_values(connector_id: i64, transaction_id: i64, register_wh: u64, po
     )
 }
 
-/// An OCPP 2.0.1 TransactionEvent of transaction `id` (on EVSE 1, started with idToken `id`),
-/// carrying a reading of the energy register (Wh) and the power drawn (W), stamped now.
+/// An OCPP 2.0.1 TransactionEvent of transaction `id` on EVSE 1, carrying a reading of the
+/// energy register (Wh) and the power drawn (W), stamped now. Started carries the idToken `id`
+/// and the charging state, as a charger sends them once.
 pub fn transaction_event_201(event_type: &str, id: &str, seq_no: u64, register_wh: u64, power_w: u32) -> String {
-    let (trigger, context) = if event_type == "Started" { ("Authorized", "Transaction.Begin") } else { ("MeterValuePeriodic", "Sample.Periodic") };
+    let started = event_type == "Started";
+    let (trigger, context) = if started { ("Authorized", "Transaction.Begin") } else { ("MeterValuePeriodic", "Sample.Periodic") };
+    let first = if started { format!(r#","chargingState":"Charging"}},"idToken":{{"idToken":"{id}","type":"ISO14443"}}"#) } else { "}".into() };
     let at = timestamp();
     format!(
         concat!(
-            r#"{{"eventType":"{}","timestamp":"{}","triggerReason":"{}","seqNo":{},"transactionInfo":{{"transactionId":"{}","chargingState":"Charging"}},"#,
-            r#""evse":{{"id":1,"connectorId":1}},"idToken":{{"idToken":"{}","type":"ISO14443"}},"meterValue":[{{"timestamp":"{}","sampledValue":["#,
+            r#"{{"eventType":"{}","timestamp":"{}","triggerReason":"{}","seqNo":{},"transactionInfo":{{"transactionId":"{}"{},"#,
+            r#""evse":{{"id":1,"connectorId":1}},"meterValue":[{{"timestamp":"{}","sampledValue":["#,
             r#"{{"value":{},"context":"{}","measurand":"Energy.Active.Import.Register","unitOfMeasure":{{"unit":"Wh"}}}},"#,
             r#"{{"value":{},"context":"{}","measurand":"Power.Active.Import","unitOfMeasure":{{"unit":"W"}}}}]}}]}}"#
         ),
-        event_type, at, trigger, seq_no, id, id, at, register_wh, context, power_w, context
+        event_type, at, trigger, seq_no, id, first, at, register_wh, context, power_w, context
     )
 }
 

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use domain::Timestamp;
 use domain::chargestation::Registration;
+use domain::connector::ConnectorStatus;
 use ocpp16::{Direction, ErrorCode};
 use ocppj::Codes;
 use rust_decimal::Decimal;
@@ -41,6 +42,9 @@ pub struct Link {
     /// reading: read from the database when the charger connects, and again after a status or
     /// a change made elsewhere, kept up to date by each reading in between.
     pub(crate) live: HashMap<i64, Kept>,
+    /// The connector status each running 2.0.1 transaction's `chargingState` last set: written
+    /// when it changes, not with every event that repeats it.
+    pub(crate) charging_states: HashMap<i64, ConnectorStatus>,
 }
 
 /// A live session and when it is next looked at if no reading comes first.
@@ -52,7 +56,7 @@ pub(crate) struct Kept {
 impl Link {
     pub fn new(server: OcppServer, login: ChargerLogin) -> Link {
         let registration = login.registration;
-        Link { server, login, registration, live: HashMap::new() }
+        Link { server, login, registration, live: HashMap::new(), charging_states: HashMap::new() }
     }
 
     pub(crate) fn now(&self) -> Timestamp {

@@ -33,7 +33,13 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
         }
         None => 0,
     };
-    let transaction = match store.transaction_by_ocpp_id(org, cs, &ocpp_id).await? {
+    // A running session's transaction is on the link: most events need no read.
+    let live = link.live.values().map(|k| &k.live.facts().transaction).find(|t| t.ocpp_id.as_deref() == Some(ocpp_id.as_str())).cloned();
+    let known = match live {
+        Some(live) => Some(live),
+        None => store.transaction_by_ocpp_id(org, cs, &ocpp_id).await?,
+    };
+    let transaction = match known {
         Some(known) => known,
         None => {
             let first_register = samples.iter().find_map(register_wh).unwrap_or_default();
@@ -62,7 +68,9 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
             ChargingState::SuspendedEVSE => Status::SuspendedEVSE,
             ChargingState::EVConnected | ChargingState::Idle => Status::Preparing,
         };
-        link.server.presence.record(org, cs, Presence::Status { connector_id: transaction.connector_id, status, at }).await?;
+        if link.charging_states.insert(number, status) != Some(status) {
+            link.server.presence.record(org, cs, Presence::Status { connector_id: transaction.connector_id, status, at }).await?;
+        }
     }
     let mut total_cost = None;
     if request.event_type == TransactionEventType::Ended {
@@ -74,15 +82,14 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
             reason: request.transaction_info.stopped_reason.as_ref().map(wire_name),
         };
         link.live.remove(&number);
+        link.charging_states.remove(&number);
         if let Some(stopped) = store.stop_transaction(org, cs, &stop, &samples).await? {
             stopped.ended.iter().for_each(crate::count_operator_loss);
             total_cost = stopped.ended.and_then(|s| s.cost).and_then(|cost| serde_json::from_value(cost["amount"].clone()).ok());
         }
-    } else {
-        link.keep_live(number).await?;
-        if !samples.is_empty() {
-            record(link, transaction.connector_id, Some(number), samples).await?;
-        }
+    } else if !samples.is_empty() {
+        // Read into the link with the first readings (`record`), kept there after.
+        record(link, transaction.connector_id, Some(number), samples).await?;
     }
     Ok(TransactionEventResponse { total_cost, id_token_info: request.id_token.map(|_| id_token_info(authorization)) })
 }
