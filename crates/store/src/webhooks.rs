@@ -168,7 +168,10 @@ impl Store {
     /// Deletes an endpoint with its deliveries and their attempts.
     pub async fn delete_webhook(&self, org: Id, id: Id) -> Result<WebhookEndpoint, StoreError> {
         let mut tx = self.write().await?;
-        let endpoint: WebhookEndpoint = documents::fetch(&mut tx, org, id).await.map_err(not_found_as_webhook)?;
+        // Locked first: a delivery the dispatcher adds meanwhile waits for the endpoint's fate,
+        // rather than landing between the deliveries' delete and the endpoint's, which its
+        // reference would then refuse.
+        let endpoint: WebhookEndpoint = documents::fetch_to_change(&mut tx, self.backend, org, id).await.map_err(not_found_as_webhook)?;
         for sql in [
             "DELETE FROM webhook_attempts WHERE endpoint_id = $1 AND organization_id = $2",
             "DELETE FROM webhook_deliveries WHERE endpoint_id = $1 AND organization_id = $2",
