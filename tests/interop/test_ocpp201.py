@@ -205,7 +205,8 @@ async def test_a_card_pays_a_session_on_a_2_0_1_charger_from_the_wallet(joule, a
     assert money(done["payment"]["captured_amount"]) == Decimal("7") and done["payment"]["status"] == "succeeded", done["payment"]
     assert (await d.wallet_now())["balance"] == 4300
     transactions = await api.transactions(d.chargestation["_id"])
-    assert [(t["ocppTransactionId"], t["meterStart"], t["meterStop"]) for t in transactions] == [("tx-201-a", 1000, 21000)], transactions
+    assert [(t["transactionId"], t["meterStart"], t["meterStop"]) for t in transactions] == [("tx-201-a", 1000, 21000)], transactions
+    assert "ocppTransactionId" not in transactions[0]
 
 
 async def test_a_2_0_1_session_is_stopped_at_its_target_and_unknown_transactions_are_taken(joule, api):
@@ -231,7 +232,7 @@ async def test_a_2_0_1_session_is_stopped_at_its_target_and_unknown_transactions
     stopped = next(s for s in await sessions(api) if s.get("token") == card["_id"])
     assert stopped["stop_requested"]["reason"] == "target.energy", stopped
     assert not [s for s in await sessions(api) if s.get("token") == poor_card["_id"]]
-    ids = sorted(t["ocppTransactionId"] for t in await api.transactions(d.chargestation["_id"]))
+    ids = sorted(t["transactionId"] for t in await api.transactions(d.chargestation["_id"]))
     assert ids == ["tx-201-b", "tx-201-c", "tx-201-d"], ids
 
 

@@ -11,12 +11,16 @@ pub struct Transaction {
     #[serde(rename = "_id")]
     pub id: Id,
     pub chargestation: Id,
-    /// The OCPP transactionId Joule gave a 1.6 charger; for a 2.0.1 charger, Joule's number for
-    /// the transaction the charger named `ocppTransactionId`.
+    // Stored, this is always Joule's number for the transaction, which sessions and readings
+    // refer to; `Transaction::shown` puts a 2.0.1 charger's own id in its place.
+    /// The OCPP transactionId: the integer Joule gave a 1.6 charger, the string a 2.0.1 charger
+    /// gave its transaction.
     #[serde(rename = "transactionId")]
+    #[schema(value_type = OcppTransactionId)]
     pub transaction_id: i64,
-    /// A 2.0.1 charger's own id for the transaction.
+    /// A 2.0.1 charger's own id for the transaction, stored beside Joule's number.
     #[serde(rename = "ocppTransactionId", default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub ocpp_id: Option<String>,
     pub connector_id: u32,
     #[serde(rename = "idTag")]
@@ -41,6 +45,27 @@ pub struct Transaction {
     pub created_at: Timestamp,
     #[serde(rename = "updatedAt")]
     pub updated_at: Timestamp,
+}
+
+/// A transaction's OCPP id as the API shows it: an integer for 1.6, a string for 2.0.1.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OcppTransactionId {
+    Ocpp16(i64),
+    Ocpp201(String),
+}
+
+impl Transaction {
+    /// The transaction as the API shows it: `transactionId` is the OCPP id, the charger's
+    /// string for a 2.0.1 transaction.
+    pub fn shown(&self) -> serde_json::Value {
+        let mut shown = serde_json::to_value(self).unwrap_or_default();
+        if let (Some(ocpp_id), Some(fields)) = (&self.ocpp_id, shown.as_object_mut()) {
+            fields.remove("ocppTransactionId");
+            fields.insert("transactionId".into(), ocpp_id.clone().into());
+        }
+        shown
+    }
 }
 
 /// The largest meter value Joule takes, in Wh or W: a thousand GWh, far beyond any charger,

@@ -172,5 +172,5 @@ pub fn document_each_command(document: &mut Value) {
     params(IdPath, ListQuery),
     responses((status = 200, description = "OK", body = Envelope<Vec<Transaction>>), BadRequest, Unauthorized, NotFound, Unavailable))]
 pub async fn transactions(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, q: ListQuery) -> ApiResult {
-    ok(s.store.transactions(org, id, q.page).await?)
+    ok(s.store.transactions(org, id, q.page).await?.iter().map(Transaction::shown).collect::<Vec<_>>())
 }
