@@ -28,6 +28,8 @@ async def test_a_2_0_1_charger_boots_reports_status_and_heartbeats(joule, api):
         assert (booted.status, booted.interval) == ("Accepted", 300), booted
         await charger.send(call.StatusNotification(timestamp="2026-12-07T10:00:00.000Z", connector_status="Occupied", evse_id=1, connector_id=1))
         await charger.send(call.StatusNotification(timestamp="2026-12-07T10:00:01.000Z", connector_status="Available", evse_id=2, connector_id=1))
+        # EVSE 0 is the chargestation itself: no connector is made of it.
+        await charger.send(call.StatusNotification(timestamp="2026-12-07T10:00:02.000Z", connector_status="Available", evse_id=0, connector_id=0))
         beat = await charger.send(call.Heartbeat())
         assert beat.current_time.endswith("Z") or "+" in beat.current_time, beat
         shown = await api.ok("GET", f"/v1.1/chargestations/{cs['_id']}")
@@ -226,6 +228,8 @@ async def test_a_2_0_1_session_is_stopped_at_its_target_and_unknown_transactions
         # A card below the minimum balance is Blocked and starts no session.
         refused = await charger.send(transaction_event("Started", "tx-201-c", 0, 0, poor_card["physicalId"]))
         assert refused.id_token_info["status"] == "Blocked", refused
+        again = await charger.send(transaction_event("Updated", "tx-201-c", 1, 10, poor_card["physicalId"]))
+        assert again.id_token_info["status"] == "Blocked", "a refused card's transaction stays refused"
         # A transaction Joule first hears of in an Updated event, seqNo already 5: taken all the same.
         late = await charger.send(transaction_event("Updated", "tx-201-d", 5, 500))
         assert late.id_token_info is None

@@ -41,12 +41,17 @@ pub async fn stop(server: &OcppServer, cs: Id, transaction_id: i64) -> Result<Va
     }
 }
 
-/// Sets (`pause`) or clears the session's pause profile; answers the action sent and the
-/// charger's answer.
-pub async fn pause_or_resume(server: &OcppServer, session: &Session, transaction_id: i64, pause: bool) -> Result<(&'static str, Value), CallFailure> {
+/// Sets (`pause`) or clears the session's pause profile on its transaction, which a 2.0.1
+/// charger calls `ocpp_id`; answers the action sent and the charger's answer.
+pub async fn pause_or_resume(
+    server: &OcppServer,
+    session: &Session,
+    transaction_id: i64,
+    ocpp_id: Option<String>,
+    pause: bool,
+) -> Result<(&'static str, Value), CallFailure> {
     let cs = session.chargestation;
     let profile = pause_profile_id(transaction_id);
-    let ocpp_id = server.store.ocpp_transaction_id(cs, transaction_id).await.map_err(|e| unreadable(e, "the transaction to pause"))?;
     let (action, payload) = match (pause, ocpp_id) {
         (true, Some(ocpp_id)) => {
             let limit_zero = json!({

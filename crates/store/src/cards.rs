@@ -37,10 +37,8 @@ impl Store {
         let Some((token, user)) = token.filter(|_| authorization == Authorization::Accepted).and_then(|t| t.user.map(|u| (t, u))) else {
             return Ok(authorization);
         };
-        let mut conn = self.pool.acquire().await?;
         let Some(wallet) = self.wallet_of_user(org, user).await? else { return Ok(authorization) };
-        let minimum = sessions::organization(&mut conn, org).await?.configurations.session.minimum_balance;
-        drop(conn);
+        let minimum = sessions::organization(&mut *self.pool.acquire().await?, org).await?.configurations.session.minimum_balance;
         let Some(refusal) = start::authorize_refusal(wallet.available_balance, minimum) else { return Ok(authorization) };
         let mut tx = self.write().await?;
         let refused = self.card_refused(&token, &wallet, cs, None, refusal);

@@ -131,7 +131,8 @@ async fn pause_or_resume(s: &AppState, org: domain::Id, id: domain::Id, pause: b
         return Err(ApiError::conflict(format!("Session is {}, not {}", session.status.as_str(), expected.as_str())));
     };
     let action = if pause { "SetChargingProfile" } else { "ClearChargingProfile" };
-    match calls::pause_or_resume(&s.ocpp, &session, transaction_id, pause).await {
+    let ocpp_id = s.store.ocpp_transaction_id(session.chargestation, transaction_id).await?;
+    match calls::pause_or_resume(&s.ocpp, &session, transaction_id, ocpp_id, pause).await {
         Ok((_, answer)) if answer["status"] == "Accepted" => ok(s.store.pause_or_resume(org, id, pause).await?),
         // The charger has no such profile (it lost it, in a reboot say): nothing holds the
         // charging back any more, so the session is resumed.

@@ -131,6 +131,18 @@ impl Link {
         }
     }
 
+    /// Records a connector's status (in either version). A status labels the time of the
+    /// sessions on the connector: their live state is read again.
+    pub(crate) async fn record_status(&mut self, connector_id: u32, status: ConnectorStatus, at: Timestamp) -> Result<(), StoreError> {
+        let (org, cs) = (self.login.organization, self.login.chargestation);
+        self.server.presence.record(org, cs, Presence::Status { connector_id, status, at }).await?;
+        let on_connector: Vec<i64> = self.live.iter().filter(|(_, k)| k.live.facts().session.connector_id == connector_id).map(|(t, _)| *t).collect();
+        for transaction in on_connector {
+            self.keep_live(transaction).await?;
+        }
+        Ok(())
+    }
+
     /// Notes when the charger last sent a message.
     pub(crate) fn seen(&self) {
         self.server.writer.heard(self.login.chargestation);

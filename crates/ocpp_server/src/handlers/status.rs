@@ -3,7 +3,6 @@
 use domain::connector::ConnectorStatus;
 use ocpp16::ErrorCode;
 use ocpp16::messages::{StatusNotificationRequest, StatusNotificationResponse};
-use store::Presence;
 
 use super::{Failure, Link, timestamp, wire_name};
 
@@ -14,11 +13,6 @@ pub async fn handle(link: &mut Link, request: StatusNotificationRequest) -> Resu
         u32::try_from(request.connector_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "connectorId must not be negative"))?;
     // A status the charger queued while offline carries its own time; late ones lose.
     let at = request.timestamp.as_ref().map(timestamp).unwrap_or_else(|| link.now());
-    link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Status { connector_id, status, at }).await?;
-    // A status labels the time of the sessions on the connector: their live state is read again.
-    let on_connector: Vec<i64> = link.live.iter().filter(|(_, k)| k.live.facts().session.connector_id == connector_id).map(|(t, _)| *t).collect();
-    for transaction in on_connector {
-        link.keep_live(transaction).await?;
-    }
+    link.record_status(connector_id, status, at).await?;
     Ok(StatusNotificationResponse {})
 }

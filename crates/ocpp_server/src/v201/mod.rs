@@ -11,7 +11,6 @@ use ocpp201::messages::{
 };
 use ocpp201::{Direction, ErrorCode};
 use serde_json::{Value, json};
-use store::Presence;
 
 use crate::connection::Dialect;
 use crate::handlers::{Link, admit, answer, now_for_charger, request, timestamp};
@@ -80,7 +79,7 @@ async fn dispatch(link: &mut Link, action: &str, payload: Value) -> Result<Value
         "SignCertificate" => Ok(json!({ "status": "Rejected" })),
         "Get15118EVCertificate" => Ok(json!({ "status": "Failed", "exiResponse": "" })),
         "GetCertificateStatus" => Ok(json!({ "status": "Failed" })),
-        other => Err(Failure::new(ErrorCode::NotSupported, format!("`{other}` is not handled by Joule yet"))),
+        other => Err(Failure::new(ErrorCode::NotSupported, format!("`{other}` is sent by a CSMS, not to one"))),
     }
 }
 
@@ -111,13 +110,11 @@ async fn boot(link: &mut Link, request: BootNotificationRequest) -> Result<BootN
     Ok(BootNotificationResponse { current_time: now_for_charger(link), interval, status, status_info: None })
 }
 
-/// A connector's status is its EVSE's: Joule's connector N is EVSE N. 2.0.1 says only whether
-/// a car is there (`Occupied`, shown as `Preparing` until its transaction says it charges).
+/// A connector's status is its EVSE's: Joule's connector N is EVSE N, and EVSE 0 the
+/// chargestation itself, as 1.6's connector 0. 2.0.1 says only whether a car is there
+/// (`Occupied`, shown as `Preparing` until its transaction says it charges).
 async fn status(link: &mut Link, request: StatusNotificationRequest) -> Result<StatusNotificationResponse, Failure> {
-    let connector_id = u32::try_from(request.evse_id)
-        .ok()
-        .filter(|&evse| evse > 0)
-        .ok_or_else(|| Failure::new(ErrorCode::PropertyConstraintViolation, "evseId must be 1 or more"))?;
+    let connector_id = u32::try_from(request.evse_id).map_err(|_| Failure::new(ErrorCode::PropertyConstraintViolation, "evseId must not be negative"))?;
     let status = match request.connector_status {
         ConnectorStatus::Available => Status::Available,
         ConnectorStatus::Occupied => Status::Preparing,
@@ -125,7 +122,6 @@ async fn status(link: &mut Link, request: StatusNotificationRequest) -> Result<S
         ConnectorStatus::Unavailable => Status::Unavailable,
         ConnectorStatus::Faulted => Status::Faulted,
     };
-    let at = timestamp(&request.timestamp);
-    link.server.presence.record(link.login.organization, link.login.chargestation, Presence::Status { connector_id, status, at }).await?;
+    link.record_status(connector_id, status, timestamp(&request.timestamp)).await?;
     Ok(StatusNotificationResponse {})
 }

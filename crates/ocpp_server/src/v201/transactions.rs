@@ -10,7 +10,7 @@ use domain::transaction::meter_value;
 use ocpp201::ErrorCode;
 use ocpp201::messages::{ChargingState, MeterValue, TransactionEventRequest, TransactionEventResponse, TransactionEventType};
 use rust_decimal::Decimal;
-use store::{ENERGY_REGISTER, Presence, Sample, TransactionStart, TransactionStop};
+use store::{ENERGY_REGISTER, Sample, TransactionStart, TransactionStop};
 
 use super::{Failure, id_token_info};
 use crate::handlers::meter_values::{normalized_unit, out_of_bounds, record, register_wh};
@@ -40,7 +40,14 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
         None => store.transaction_by_ocpp_id(org, cs, &ocpp_id).await?,
     };
     let transaction = match known {
-        Some(known) => known,
+        // An accepted card whose transaction has no session was refused when it started: a
+        // retried event is answered the same.
+        Some(known) => {
+            if token.is_some() && authorization == Authorization::Accepted && id_tag.as_deref() == Some(known.id_tag.as_str()) && known.session.is_none() {
+                authorization = Authorization::Blocked;
+            }
+            known
+        }
         None => {
             let first_register = samples.iter().find_map(register_wh).unwrap_or_default();
             let start = TransactionStart {
@@ -69,7 +76,7 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
             ChargingState::EVConnected | ChargingState::Idle => Status::Preparing,
         };
         if link.charging_states.insert(number, status) != Some(status) {
-            link.server.presence.record(org, cs, Presence::Status { connector_id: transaction.connector_id, status, at }).await?;
+            link.record_status(transaction.connector_id, status, at).await?;
         }
     }
     let mut total_cost = None;
@@ -87,7 +94,9 @@ pub async fn handle(link: &mut Link, request: TransactionEventRequest) -> Result
             stopped.ended.iter().for_each(crate::count_operator_loss);
             total_cost = stopped.ended.and_then(|s| s.cost).and_then(|cost| serde_json::from_value(cost["amount"].clone()).ok());
         }
-    } else if !samples.is_empty() {
+    } else if samples.is_empty() {
+        link.seen();
+    } else {
         // Read into the link with the first readings (`record`), kept there after.
         record(link, transaction.connector_id, Some(number), samples).await?;
     }
