@@ -2,7 +2,8 @@
 //! SQLite file, one simulated charger connected to it over a real WebSocket, one wallet-paid
 //! session run end to end through the real HTTP API, as any client would, then a second one
 //! started and stopped with the driver's card at the charger, and a webhook receiver that
-//! checks the signature of every delivery it gets.
+//! checks the signature of every delivery it gets. The charger speaks OCPP 1.6J, or 2.0.1
+//! with `--protocol ocpp2.0.1`.
 //!
 //! The script (`script`) is the shell: it talks to the server and waits on it. What a line
 //! says (money, energy, progress, event summaries) is pure and tested below.
@@ -48,7 +49,44 @@ const REFRESH: Duration = Duration::from_millis(250);
 const ENDPOINT: &str = "DEMO-1";
 const BAR_WIDTH: usize = 12;
 
-pub async fn run() -> anyhow::Result<()> {
+#[derive(clap::Args, Clone, Debug)]
+pub struct DemoArgs {
+    /// The OCPP version the simulated charger speaks.
+    #[arg(long, default_value = "ocpp1.6", value_parser = ["ocpp1.6", "ocpp2.0.1"])]
+    pub protocol: String,
+}
+
+/// What the messages of a session are called in one OCPP version.
+struct Words {
+    version: &'static str,
+    subprotocol: &'static str,
+    remote_start: &'static str,
+    remote_stop: &'static str,
+    /// What the charger sends when a transaction starts, and when it ends.
+    started: &'static str,
+    ended: &'static str,
+}
+
+const OCPP16: Words = Words {
+    version: "OCPP 1.6J",
+    subprotocol: "ocpp1.6",
+    remote_start: "RemoteStartTransaction",
+    remote_stop: "RemoteStopTransaction",
+    started: "StartTransaction",
+    ended: "StopTransaction",
+};
+
+const OCPP201: Words = Words {
+    version: "OCPP 2.0.1",
+    subprotocol: "ocpp2.0.1",
+    remote_start: "RequestStartTransaction",
+    remote_stop: "RequestStopTransaction",
+    started: "TransactionEvent Started",
+    ended: "TransactionEvent Ended",
+};
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let words = if args.protocol == OCPP201.subprotocol { &OCPP201 } else { &OCPP16 };
     let began = Instant::now();
     let dir = TempDir::new()?;
     let database_url = format!("sqlite://{}", dir.0.join("joule.db").display());
@@ -81,7 +119,7 @@ pub async fn run() -> anyhow::Result<()> {
     screen.say(&format!("Joule runs in this process at http://{address}, on a throwaway SQLite database."));
     let base = format!("http://{address}");
     let outcome = tokio::select! {
-        outcome = script(&base, &admin_token, &mut screen) => Some(outcome),
+        outcome = script(&base, &admin_token, words, &mut screen) => Some(outcome),
         _ = tokio::signal::ctrl_c() => None,
     };
     screen.end_progress();
@@ -109,7 +147,7 @@ struct Site {
 
 /// Sets up through the REST API, connects the charger, runs the session, and disconnects the
 /// charger whatever happened: the server may stop only once it has recorded that.
-async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::Result<()> {
+async fn script(base: &str, admin_token: &str, words: &Words, screen: &mut Screen) -> anyhow::Result<()> {
     screen.say("Setting up through the REST API:");
     let admin = Api::new(base, admin_token);
     let org = admin.post("/v1.1/organizations", json!({ "name": "Demo Charging", "country": "US" })).await?;
@@ -129,10 +167,13 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     step(screen, "POST /v1.1/rates", &format!("{}: $0.48 per kWh + 8.25% tax, $6.00 per hour charging", text(&rate["name"])));
     let password = format!("{:032x}", rand::random::<u128>());
     let station = api
-        .post("/v1.1/chargestations", json!({ "endpoint": ENDPOINT, "location": location["_id"], "security": { "type": "basic", "password": password } }))
+        .post(
+            "/v1.1/chargestations",
+            json!({ "endpoint": ENDPOINT, "protocol": words.subprotocol, "location": location["_id"], "security": { "type": "basic", "password": password } }),
+        )
         .await?;
     let station_id = text(&station["_id"]).to_string();
-    step(screen, "POST /v1.1/chargestations", &format!("{ENDPOINT}, with a Basic-auth password"));
+    step(screen, "POST /v1.1/chargestations", &format!("{ENDPOINT}, {}, with a Basic-auth password", words.version));
     let connector = api
         .post(
             "/v1.1/connectors",
@@ -163,15 +204,26 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
     step(screen, "POST /v1.1/webhooks", &format!("{} to {}", WEBHOOK_EVENTS.join(" "), receiver.url));
 
     let url = text(&station["connection_url"]);
-    screen.say(&format!("A simulated charger connects to {url} over OCPP 1.6J ({} kW, meter values every {} s).", POWER_W / 1000, METER_INTERVAL.as_secs()));
+    screen.say(&format!(
+        "A simulated charger connects to {url} over {} ({} kW, meter values every {} s).",
+        words.version,
+        POWER_W / 1000,
+        METER_INTERVAL.as_secs()
+    ));
     let ocpp_base = url.strip_suffix(&format!("/{ENDPOINT}")).context("the connection_url ends with the chargestation's endpoint")?;
-    let config = ChargerConfig { password: Some(password), power_w: POWER_W, meter_interval: METER_INTERVAL, ..ChargerConfig::new(ocpp_base, ENDPOINT) };
+    let config = ChargerConfig {
+        password: Some(password),
+        power_w: POWER_W,
+        meter_interval: METER_INTERVAL,
+        subprotocol: words.subprotocol,
+        ..ChargerConfig::new(ocpp_base, ENDPOINT)
+    };
     let charger = Charger::connect(config).await.context("the simulated charger could not connect")?;
     let site =
         Site { station_path: format!("/v1.1/chargestations/{station_id}"), connector_id: text(&connector["_id"]).to_string(), user_id, wallet_id, funded };
     let outcome = async {
-        let by_app = session(&api, &site, screen).await?;
-        let by_card = card_session(&api, &site, &charger, screen).await?;
+        let by_app = session(&api, &site, words, screen).await?;
+        let by_card = card_session(&api, &site, &charger, words, screen).await?;
         summarize(&api, &site, [&by_app, &by_card], &receiver, text(&endpoint["createdAt"]), screen).await
     }
     .await;
@@ -181,7 +233,7 @@ async fn script(base: &str, admin_token: &str, screen: &mut Screen) -> anyhow::R
 }
 
 /// The session, step by step, through the REST API; answers it ended.
-async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<Value> {
+async fn session(api: &Api, site: &Site, words: &Words, screen: &mut Screen) -> anyhow::Result<Value> {
     let Site { station_path, connector_id, user_id, wallet_id, .. } = site;
     until("the charger to boot and report its connector", || async {
         let cs = api.get(station_path).await?;
@@ -208,7 +260,7 @@ async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<
         }
     })
     .await?;
-    screen.say("  Joule sent RemoteStartTransaction; the charger started the transaction: started.");
+    screen.say(&format!("  Joule sent {}; the charger started the transaction: started.", words.remote_start));
 
     let charging_from = Instant::now();
     let planned = CHARGE_BEFORE_PAUSE + PAUSE + CHARGE_AFTER_PAUSE;
@@ -223,19 +275,19 @@ async fn session(api: &Api, site: &Site, screen: &mut Screen) -> anyhow::Result<
     watch.screen.say(&format!("POST /v1.1/sessions/{{id}}/resume: {} again.", text(&resumed["status"])));
     watch.phase("charging", charging_from + CHARGE_BEFORE_PAUSE + PAUSE + CHARGE_AFTER_PAUSE).await?;
     api.post(&format!("{session_path}/stop"), json!({})).await?;
-    screen.say("POST /v1.1/sessions/{id}/stop: Joule sent RemoteStopTransaction.");
+    screen.say(&format!("POST /v1.1/sessions/{{id}}/stop: Joule sent {}.", words.remote_stop));
     let ended = until("the session to end", || async {
         let s = api.get(&session_path).await?;
         Ok((s["status"] == "ended").then_some(s))
     })
     .await?;
     let energy = decimal(&ended["metrics"]["energyConsumed"]);
-    screen.say(&format!("  The charger sent StopTransaction: session ended, {}, cost {}.", kwh(energy), money(decimal(&ended["cost"]["amount"]))));
+    screen.say(&format!("  The charger sent {}: session ended, {}, cost {}.", words.ended, kwh(energy), money(decimal(&ended["cost"]["amount"]))));
     Ok(ended)
 }
 
 /// A second session, started and stopped by Ada's card at the charger; answers it ended.
-async fn card_session(api: &Api, site: &Site, charger: &Charger, screen: &mut Screen) -> anyhow::Result<Value> {
+async fn card_session(api: &Api, site: &Site, charger: &Charger, words: &Words, screen: &mut Screen) -> anyhow::Result<Value> {
     screen.say("");
     let card = api.post("/v1.1/tokens", json!({ "physicalId": CARD, "user": site.user_id })).await?;
     step(screen, "POST /v1.1/tokens", &format!("{CARD}, an RFID card of Ada's"));
@@ -246,7 +298,8 @@ async fn card_session(api: &Api, site: &Site, charger: &Charger, screen: &mut Sc
     })
     .await?;
     screen.say(&format!(
-        "Ada taps {CARD} at {ENDPOINT}: StartTransaction; her wallet passes the checks, so Joule answers Accepted: a {} session, {} held.",
+        "Ada taps {CARD} at {ENDPOINT}: {}; her wallet passes the checks, so Joule answers Accepted: a {} session, {} held.",
+        words.started,
         text(&session["type"]),
         money(decimal(&session["payment"]["authorized_amount"])),
     ));
@@ -261,7 +314,8 @@ async fn card_session(api: &Api, site: &Site, charger: &Charger, screen: &mut Sc
     .await?;
     let energy = decimal(&ended["metrics"]["energyConsumed"]);
     screen.say(&format!(
-        "Ada taps {CARD} again: the charger sent StopTransaction: session ended, {}, cost {}.",
+        "Ada taps {CARD} again: the charger sent {}: session ended, {}, cost {}.",
+        words.ended,
         kwh(energy),
         money(decimal(&ended["cost"]["amount"]))
     ));

@@ -18,10 +18,10 @@ struct Cli {
 enum Command {
     /// Serve the REST API (and, on the same port, the OCPP endpoint).
     Serve(settings::ServeArgs),
-    /// Connect virtual OCPP 1.6J chargers to a Joule (or any OCPP 1.6J) server.
+    /// Connect virtual OCPP chargers (1.6J or 2.0.1) to a Joule (or any OCPP) server.
     Sim(sim::SimArgs),
-    /// Run a wallet-paid charging session end to end on a throwaway server and charger.
-    Demo,
+    /// Run wallet-paid charging sessions end to end on a throwaway server and charger.
+    Demo(demo::DemoArgs),
     /// Print a commented example configuration file.
     DefaultConfig,
 }
@@ -34,9 +34,9 @@ async fn main() -> anyhow::Result<()> {
             quiet_logs();
             Ok(sim::run(args).await?)
         }
-        Command::Demo => {
+        Command::Demo(args) => {
             quiet_logs();
-            demo::run().await
+            demo::run(args).await
         }
         Command::DefaultConfig => {
             print!("{}", settings::EXAMPLE);

@@ -9,14 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
-use ocpp16::Frame;
+use ocppj::{Codes, Frame, Violation};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::net::{self, ConnectError, Socket};
-use crate::station::{Millis, Station};
+use crate::station::{Millis, Protocol, Station};
 
 /// How long the central system has to answer one of our calls before the connection is
 /// considered dead.
@@ -44,12 +45,16 @@ pub struct ChargerConfig {
     /// A simulated driver plugs the car in when a transaction is authorized and unplugs it when
     /// the transaction ends; without, only [`Charger::plug_in`] and [`Charger::unplug`] do.
     pub auto_plug: bool,
-    /// The WebSocket subprotocol offered: `ocpp1.6`, what the simulated charger speaks; the
-    /// benchmark's generator also offers `ocpp2.0.1`.
+    /// The WebSocket subprotocol offered, the OCPP version the charger speaks: `ocpp1.6` or
+    /// `ocpp2.0.1`.
     pub subprotocol: &'static str,
 }
 
 impl ChargerConfig {
+    pub fn protocol(&self) -> Protocol {
+        Protocol::of(self.subprotocol)
+    }
+
     /// One 7.2 kW connector, meter values every 10 s, cars plugged in on demand.
     pub fn new(url: impl Into<String>, identity: impl Into<String>) -> ChargerConfig {
         ChargerConfig {
@@ -94,6 +99,9 @@ impl Stats {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(what);
     }
 }
+
+/// How a station answers a CALL (action, payload) in one OCPP version.
+type AnswerCall<C> = fn(&mut Station, &str, &Value, Millis) -> Result<Value, Violation<C>>;
 
 /// Something that happens at the charger, applied to its station at the time it is handled.
 type Happening = Box<dyn FnOnce(&mut Station, Millis) + Send>;
@@ -234,7 +242,7 @@ impl Driver {
             {
                 self.message_ids += 1;
                 let id = self.message_ids.to_string();
-                let frame = Frame::Call { id: id.clone(), action: action.into(), payload };
+                let frame = Frame::<ocpp16::ErrorCode>::Call { id: id.clone(), action: action.into(), payload };
                 self.in_flight = Some((id, Instant::now() + CALL_TIMEOUT));
                 if !self.send(frame).await {
                     connect_at = self.lost();
@@ -313,9 +321,17 @@ impl Driver {
         }
     }
 
-    /// Handles a text frame; `false` when the answer could not be sent.
+    /// Handles a text frame in the charger's version; `false` when the answer could not be sent.
     async fn on_text(&mut self, text: &str) -> bool {
-        let frame = match Frame::parse(text) {
+        match self.config.protocol() {
+            Protocol::Ocpp16 => self.on_frame(text, Station::on_call).await,
+            Protocol::Ocpp201 => self.on_frame(text, Station::on_call201).await,
+        }
+    }
+
+    /// Handles a text frame whose CALLERRORs carry `C`, answering CALLs with `answer`.
+    async fn on_frame<C: Codes>(&mut self, text: &str, answer: AnswerCall<C>) -> bool {
+        let frame = match Frame::<C>::parse(text) {
             Ok(frame) => frame,
             Err(e) => {
                 self.stats.error(format!("{}: a bad frame: {e}", self.config.identity));
@@ -327,7 +343,7 @@ impl Driver {
         };
         match frame {
             Frame::Call { id, action, payload } => {
-                let answer = match self.station(|s| s.on_call(&action, &payload, now())) {
+                let answer = match self.station(|s| answer(s, &action, &payload, now())) {
                     Ok(payload) => Frame::CallResult { id, payload },
                     Err(v) => Frame::call_error(id, v.code, v.description),
                 };
@@ -352,7 +368,7 @@ impl Driver {
         self.in_flight.take_if(|(sent, _)| sent == id).is_some()
     }
 
-    async fn send(&mut self, frame: Frame) -> bool {
+    async fn send<C: Codes>(&mut self, frame: Frame<C>) -> bool {
         let Some(socket) = self.socket.as_mut() else { return false };
         let sent = socket.send(Message::text(frame.to_text())).await.is_ok();
         if sent {

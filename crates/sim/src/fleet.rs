@@ -1,4 +1,4 @@
-//! `joule sim`: a fleet of virtual chargers against one OCPP 1.6J server, started at a bounded
+//! `joule sim`: a fleet of virtual chargers against one OCPP server (1.6J or 2.0.1), started at a bounded
 //! rate, with a summary line every few seconds and at the end.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -15,9 +15,12 @@ const REPORT_EVERY: Duration = Duration::from_secs(5);
 /// The most source addresses a range may name.
 const MAX_SOURCES: u32 = 65_536;
 
-/// Virtual OCPP 1.6J chargers, for demos and load.
+/// Virtual OCPP chargers, for demos and load.
 #[derive(clap::Args, Clone, Debug)]
 pub struct SimArgs {
+    /// The OCPP version the chargers speak (the WebSocket subprotocol they offer).
+    #[arg(long, default_value = "ocpp1.6", value_parser = ["ocpp1.6", "ocpp2.0.1"])]
+    pub protocol: String,
     /// The server's OCPP base URL; charger i connects to {url}/{prefix}{i}.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ocpp")]
     pub url: String,
@@ -103,7 +106,7 @@ pub async fn run(args: SimArgs) -> std::io::Result<()> {
     let mut flaps = args.flap_every.filter(|d| !d.is_zero()).map(|every| interval_at(started + every, every));
     let mut online = true;
     let mut report = Report::new(&stats);
-    println!("{} chargers × {} connectors → {}", args.chargers, args.connectors, args.url);
+    println!("{} chargers × {} connectors ({}) → {}", args.chargers, args.connectors, args.protocol, args.url);
 
     loop {
         tokio::select! {
@@ -155,6 +158,7 @@ fn config(args: &SimArgs, i: usize, source_address: Option<IpAddr>) -> ChargerCo
         power_w: args.power,
         meter_interval: args.meter_interval,
         heartbeat_interval_s: args.heartbeat,
+        subprotocol: if args.protocol == "ocpp2.0.1" { "ocpp2.0.1" } else { "ocpp1.6" },
         ..ChargerConfig::new(&args.url, format!("{}{}", args.prefix, i + 1))
     }
 }

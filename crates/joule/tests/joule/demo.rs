@@ -16,10 +16,11 @@ struct Run {
 
 /// Runs `joule demo` with its temporary files in `tmp`; kills it if it outlives twice
 /// [`GENEROUS`], so a hang fails the test instead of stalling the suite.
-fn demo(tmp: &std::path::Path) -> Run {
+fn demo(tmp: &std::path::Path, args: &[&str]) -> Run {
     let began = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_joule"))
         .arg("demo")
+        .args(args)
         .env("TMPDIR", tmp)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
@@ -62,9 +63,22 @@ fn line_starting<'a>(output: &'a str, start: &str) -> &'a str {
 
 #[test]
 fn the_demo_runs_an_app_and_a_card_wallet_session_end_to_end_and_cleans_up() {
-    let tmp = std::env::temp_dir().join(format!("joule-demo-test-{}", std::process::id()));
+    let out = demo_checked("ocpp1.6", "StopTransaction");
+    assert!(out.contains("over OCPP 1.6J") && out.contains("Joule sent RemoteStartTransaction"), "{out}");
+}
+
+#[test]
+fn the_demo_runs_on_an_ocpp_2_0_1_charger() {
+    let out = demo_checked("ocpp2.0.1", "TransactionEvent Ended");
+    assert!(out.contains("over OCPP 2.0.1") && out.contains("Joule sent RequestStartTransaction"), "{out}");
+}
+
+/// Runs the demo with a charger speaking `protocol` (which ends a transaction with `ended`),
+/// checks what any run shows, and answers its printout.
+fn demo_checked(protocol: &str, ended: &str) -> String {
+    let tmp = std::env::temp_dir().join(format!("joule-demo-test-{}-{protocol}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let run = demo(&tmp);
+    let run = demo(&tmp, &["--protocol", protocol]);
     let out = &run.stdout;
     assert!(run.success, "exit status 0\nstdout:\n{out}\nstderr:\n{}", run.stderr);
     assert!(run.took < GENEROUS, "finished in {:?}", run.took);
@@ -90,7 +104,7 @@ fn the_demo_runs_an_app_and_a_card_wallet_session_end_to_end_and_cleans_up() {
     }
 
     // The second session was started and stopped with the card, paid from the same wallet.
-    assert!(out.contains("Joule answers Accepted: a wallet session") && out.contains("again: the charger sent StopTransaction: session ended"), "{out}");
+    assert!(out.contains("Joule answers Accepted: a wallet session") && out.contains(&format!("again: the charger sent {ended}: session ended")), "{out}");
 
     // The wallet lost exactly what the payments captured, one ledger entry each.
     let (payment, card) = (line_starting(out, "Payment:"), line_starting(out, "Card payment:"));
@@ -109,4 +123,5 @@ fn the_demo_runs_an_app_and_a_card_wallet_session_end_to_end_and_cleans_up() {
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "the temporary database is removed: {left:?}");
     std::fs::remove_dir_all(tmp).unwrap();
+    run.stdout
 }

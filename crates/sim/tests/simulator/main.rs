@@ -127,6 +127,49 @@ async fn a_remote_start_charges_a_limit_of_zero_suspends_and_a_remote_stop_ends_
 }
 
 #[tokio::test]
+async fn a_2_0_1_charger_starts_pauses_resumes_and_stops_a_transaction_with_its_own_id() {
+    on_every_backend(|joule| async move {
+        let cs = joule.chargestation("SIM-201", None).await;
+        joule.token("TAG-2").await;
+        let charger = Charger::connect(ChargerConfig { subprotocol: "ocpp2.0.1", ..config(&joule, "SIM-201", 1) }).await.unwrap();
+        wait_for(&charger, "the boot", |s| s.is_registered().then_some(())).await;
+        let stored = joule.store.chargestation(joule.org, cs).await.unwrap();
+        assert_eq!(stored.protocol, "ocpp2.0.1", "the chargestation speaks what the charger offered");
+        status_in_joule(&joule, cs, 1, ConnectorStatus::Available).await;
+
+        let start = json!({"evseId": 1, "idToken": {"idToken": "TAG-2", "type": "ISO14443"}, "remoteStartId": 5});
+        assert_eq!(call(&joule, cs, "RequestStartTransaction", start).await, json!({"status": "Accepted"}));
+        let tx = eventually("a transaction", || async { joule.transactions(cs).await.into_iter().next() }).await;
+        let ocpp_id = charger.state().transaction_id(1);
+        assert_eq!((tx.ocpp_id.as_deref(), tx.id_tag.as_str(), tx.stopped_at), (Some(ocpp_id.as_str()), "TAG-2", None));
+        status_in_joule(&joule, cs, 1, ConnectorStatus::Charging).await;
+        let energy = |readings: Vec<joule::Reading>| -> Vec<f64> {
+            readings.into_iter().filter(|r| r.transaction_id == Some(tx.transaction_id) && r.measurand == ENERGY_REGISTER).map(|r| r.value).collect()
+        };
+        let growing = eventually("three readings", || async { Some(energy(joule.readings(cs).await)).filter(|e| e.len() >= 3) }).await;
+        assert!(growing.windows(2).all(|w| w[0] < w[1]), "the register grows while charging: {growing:?}");
+
+        let limit_zero = json!({"evseId": 1, "chargingProfile": {
+            "id": 1, "transactionId": ocpp_id, "stackLevel": 0, "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Relative",
+            "chargingSchedule": [{"id": 1, "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 0}]}]}});
+        assert_eq!(call(&joule, cs, "SetChargingProfile", limit_zero).await, json!({"status": "Accepted"}));
+        status_in_joule(&joule, cs, 1, ConnectorStatus::SuspendedEVSE).await;
+        assert_eq!(call(&joule, cs, "ClearChargingProfile", json!({"chargingProfileId": 1})).await, json!({"status": "Accepted"}));
+        status_in_joule(&joule, cs, 1, ConnectorStatus::Charging).await;
+        eventually("two Wh", || async { energy(joule.readings(cs).await).last().filter(|&&wh| wh >= 2.0).map(|_| ()) }).await;
+
+        assert_eq!(call(&joule, cs, "RequestStopTransaction", json!({"transactionId": ocpp_id})).await, json!({"status": "Accepted"}));
+        let stopped = eventually("the stop", || async { joule.transactions(cs).await.into_iter().find(|t| t.stopped_at.is_some()) }).await;
+        assert!(stopped.meter_stop.unwrap() > stopped.meter_start, "{stopped:?}");
+        assert_eq!(stopped.stop_reason.as_deref(), Some("Remote"));
+        status_in_joule(&joule, cs, 1, ConnectorStatus::Available).await;
+        charger.stop().await;
+        joule
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn messages_queued_offline_arrive_on_reconnection_with_their_own_times() {
     on_every_backend(|joule| async move {
         let cs = joule.chargestation("SIM-OFF", None).await;

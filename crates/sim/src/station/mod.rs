@@ -11,6 +11,10 @@
 //! StartTransaction, StopTransaction and MeterValues, each stamped when it happened) and drops
 //! the rest. A transaction started offline has no transactionId yet, so its messages refer to it
 //! by a local number, resolved when the answer to its StartTransaction arrives.
+//!
+//! The core speaks OCPP 1.6's vocabulary (statuses, profiles, reasons); a 2.0.1 charger is the
+//! same core with its messages translated at the edge, in [`v201`]: its transactions are
+//! numbered by the charger itself, readings and charging states go as TransactionEvents.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -21,8 +25,23 @@ use serde_json::Value;
 use crate::ChargerConfig;
 use crate::profiles::{self, Installed};
 
+mod v201;
+
 /// Unix time in milliseconds: the only clock the core knows.
 pub type Millis = i64;
+
+/// The OCPP version a station speaks, from the subprotocol it offers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Protocol {
+    Ocpp16,
+    Ocpp201,
+}
+
+impl Protocol {
+    pub fn of(subprotocol: &str) -> Protocol {
+        if subprotocol == "ocpp2.0.1" { Protocol::Ocpp201 } else { Protocol::Ocpp16 }
+    }
+}
 
 const VENDOR: &str = "Joule";
 const MODEL: &str = "Simulator";
@@ -36,7 +55,8 @@ const MJ_PER_WH: u64 = 3_600_000;
 pub struct Transaction {
     /// The charger's own number for it, used until the central system's id is known.
     pub local: u32,
-    /// The central system's transactionId, once it answered the StartTransaction.
+    /// The central system's transactionId, once it answered the StartTransaction (2.0.1: the
+    /// local number, the charger's own id being [`Station::transaction_id`]).
     pub id: Option<i64>,
     pub id_tag: String,
     pub meter_start_wh: i64,
@@ -60,6 +80,8 @@ pub struct Connector {
     pub plugged: bool,
     /// An idTag allowed to charge here, waiting for the car to be plugged in.
     pub authorized: Option<String>,
+    /// The 2.0.1 `remoteStartId` that authorized it, carried by the transaction's start.
+    remote_start_id: Option<i64>,
     pub transaction: Option<Transaction>,
     /// The transaction ended and the car is still plugged in.
     pub finishing: bool,
@@ -80,6 +102,7 @@ impl Connector {
             status: ChargePointStatus::Available,
             plugged: false,
             authorized: None,
+            remote_start_id: None,
             transaction: None,
             finishing: false,
             operative: true,
@@ -109,6 +132,10 @@ impl Connector {
         }
     }
 
+    fn status_message(&self, at: Millis) -> Outgoing {
+        Outgoing::Status { connector: self.id, status: self.status, local: self.transaction.as_ref().map(|tx| tx.local), at }
+    }
+
     fn can_start_for(&self, id_tag: &str) -> bool {
         self.transaction.is_none() && self.operative && !self.finishing && self.reservation.as_ref().is_none_or(|r| r.id_tag == id_tag)
     }
@@ -119,12 +146,43 @@ impl Connector {
 enum Outgoing {
     Boot,
     Heartbeat,
-    Status { connector: u32, status: ChargePointStatus, at: Millis },
-    Start { connector: u32, local: u32, id_tag: String, meter_start: i64, reservation_id: Option<i64>, at: Millis },
-    Stop { local: u32, meter_stop: i64, reason: Reason, at: Millis },
-    Meter { connector: u32, local: Option<u32>, register_mj: u64, power_w: u32, context: ReadingContext, at: Millis },
+    /// `local`: the transaction running on the connector then, if any.
+    Status {
+        connector: u32,
+        status: ChargePointStatus,
+        local: Option<u32>,
+        at: Millis,
+    },
+    Start {
+        connector: u32,
+        local: u32,
+        id_tag: String,
+        meter_start: i64,
+        reservation_id: Option<i64>,
+        remote_start_id: Option<i64>,
+        at: Millis,
+    },
+    Stop {
+        local: u32,
+        meter_stop: i64,
+        reason: Reason,
+        at: Millis,
+    },
+    Meter {
+        connector: u32,
+        local: Option<u32>,
+        register_mj: u64,
+        power_w: u32,
+        context: ReadingContext,
+        at: Millis,
+    },
     Firmware(FirmwareStatus),
     Diagnostics,
+    /// 2.0.1's answer to GetBaseReport.
+    Report {
+        request_id: i64,
+        at: Millis,
+    },
 }
 
 impl Outgoing {
@@ -136,6 +194,11 @@ impl Outgoing {
 
 pub struct Station {
     identity: String,
+    protocol: Protocol,
+    /// 2.0.1: what makes this boot's transaction ids unique (the time it powered on).
+    boot_id: String,
+    /// 2.0.1: the `seqNo` of each transaction's next event, by local number.
+    seq_nos: HashMap<u32, i64>,
     connectors: Vec<Connector>,
     /// Connector 0: the charger as a whole.
     status: ChargePointStatus,
@@ -166,6 +229,9 @@ impl Station {
     pub fn new(config: &ChargerConfig, now: Millis) -> Station {
         let mut station = Station {
             identity: config.identity.clone(),
+            protocol: config.protocol(),
+            boot_id: format!("{now:x}"),
+            seq_nos: HashMap::new(),
             connectors: (1..=config.connectors).map(Connector::new).collect(),
             status: ChargePointStatus::Available,
             max_power_w: config.power_w,
@@ -203,6 +269,10 @@ impl Station {
     /// The status of connector 0, the charger itself.
     pub fn status(&self) -> ChargePointStatus {
         self.status
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// Whether the WebSocket is up (as the driver last said).
@@ -300,7 +370,11 @@ impl Station {
             if !self.registered && !matches!(front, Outgoing::Boot) {
                 return None;
             }
-            match self.request(front) {
+            let call = match self.protocol {
+                Protocol::Ocpp16 => self.request(front),
+                Protocol::Ocpp201 => self.request201(front),
+            };
+            match call {
                 Some(call) => return Some(call),
                 // A StopTransaction whose StartTransaction was refused: nothing to stop.
                 None => {
@@ -310,30 +384,24 @@ impl Station {
         }
     }
 
-    /// The CALLRESULT for the call from [`next_call`](Self::next_call).
-    pub fn on_result(&mut self, payload: &Value, now: Millis) -> Result<(), Violation> {
+    /// The CALLRESULT for the call from [`next_call`](Self::next_call); an answer that is not
+    /// valid is described.
+    pub fn on_result(&mut self, payload: &Value, now: Millis) -> Result<(), String> {
         self.input(now, |s| {
             let Some(sent) = s.outbox.pop_front() else { return Ok(()) };
+            if s.protocol == Protocol::Ocpp201 {
+                return s.on_result201(sent, payload, now).map_err(|v| v.to_string());
+            }
             match sent {
                 Outgoing::Boot => match decode_response::<BootNotification>(payload) {
-                    Ok(answer) if answer.status == RegistrationStatus::Accepted => {
-                        s.registered = true;
-                        let interval = u32::try_from(answer.interval).unwrap_or(0);
-                        s.heartbeat_s = s.heartbeat_override_s.unwrap_or(interval);
-                        s.next_heartbeat = now + i64::from(s.heartbeat_s) * 1000;
-                    }
-                    Ok(answer) => {
-                        s.registered = false;
-                        let retry_s = if answer.interval > 0 { answer.interval } else { BOOT_RETRY_S };
-                        s.boot_at = Some(now + retry_s * 1000);
-                    }
+                    Ok(answer) => s.boot_answered(answer.status == RegistrationStatus::Accepted, answer.interval, now),
                     Err(violation) => {
-                        s.boot_at = Some(now + BOOT_RETRY_S * 1000);
-                        return Err(violation);
+                        s.boot_answered(false, 0, now);
+                        return Err(violation.to_string());
                     }
                 },
                 Outgoing::Start { connector, local, .. } => {
-                    let answer = decode_response::<StartTransaction>(payload)?;
+                    let answer = decode_response::<StartTransaction>(payload).map_err(|v| v.to_string())?;
                     s.transaction_ids.insert(local, answer.transaction_id);
                     let i = (connector - 1) as usize;
                     let current = s.connectors[i].transaction.as_mut().filter(|tx| tx.local == local);
@@ -353,14 +421,29 @@ impl Station {
         })
     }
 
+    /// The BootNotification was answered: registered, with the heartbeat interval it gives
+    /// (`interval`, s), or to boot again after it.
+    fn boot_answered(&mut self, accepted: bool, interval: i64, now: Millis) {
+        self.registered = accepted;
+        if accepted {
+            self.heartbeat_s = self.heartbeat_override_s.unwrap_or(u32::try_from(interval).unwrap_or(0));
+            self.next_heartbeat = now + i64::from(self.heartbeat_s) * 1000;
+        } else {
+            let retry_s = if interval > 0 { interval } else { BOOT_RETRY_S };
+            self.boot_at = Some(now + retry_s * 1000);
+        }
+    }
+
     /// A CALLERROR for the call from [`next_call`](Self::next_call): the message is dropped.
     pub fn on_error(&mut self, now: Millis) {
         self.input(now, |s| match s.outbox.pop_front() {
             Some(Outgoing::Boot) => s.boot_at = Some(now + BOOT_RETRY_S * 1000),
             Some(Outgoing::Stop { local, .. }) => {
                 s.transaction_ids.remove(&local);
+                s.seq_nos.remove(&local);
             }
-            _ => {}
+            Some(sent) => s.sent_event(&sent),
+            None => {}
         })
     }
 
@@ -396,6 +479,7 @@ impl Station {
                 s.end_transaction(i, Reason::Local, now);
             } else if c.can_start_for(id_tag) {
                 c.authorized = Some(id_tag.to_string());
+                c.remote_start_id = None;
                 c.plugged |= s.auto_plug;
                 s.try_start(i, now);
             }
@@ -447,6 +531,7 @@ impl Station {
             self.end_transaction(i, reason, now);
             let c = &mut self.connectors[i];
             c.authorized = None;
+            c.remote_start_id = None;
             c.reservation = None;
             c.ev_suspended = false;
         }
@@ -549,11 +634,10 @@ impl Station {
             MessageTrigger::DiagnosticsStatusNotification => self.enqueue(Outgoing::Diagnostics),
             MessageTrigger::StatusNotification => {
                 if request.connector_id.is_none_or(|id| id == 0) {
-                    self.enqueue(Outgoing::Status { connector: 0, status: self.status, at: now });
+                    self.enqueue(Outgoing::Status { connector: 0, status: self.status, local: None, at: now });
                 }
                 for i in connectors {
-                    let c = &self.connectors[i];
-                    self.enqueue(Outgoing::Status { connector: c.id, status: c.status, at: now });
+                    self.enqueue(self.connectors[i].status_message(now));
                 }
             }
             // The charger has no main meter of its own.
@@ -570,34 +654,57 @@ impl Station {
     }
 
     fn remote_start(&mut self, request: RemoteStartTransactionRequest, now: Millis) -> RemoteStartTransactionResponse {
-        let tag = request.id_tag.as_str();
-        let i = match request.connector_id {
+        let profile = request.charging_profile.filter(|p| p.charging_profile_purpose == ChargingProfilePurpose::TxProfile);
+        let status = if self.start_remotely(request.connector_id, request.id_tag, None, profile, now) {
+            RemoteStartStopStatus::Accepted
+        } else {
+            RemoteStartStopStatus::Rejected
+        };
+        RemoteStartTransactionResponse { status }
+    }
+
+    /// Authorizes `id_tag` on the connector (or the best free one) and starts charging when
+    /// the car is there; `false` when no connector can take it.
+    fn start_remotely(
+        &mut self,
+        connector: Option<i64>,
+        id_tag: String,
+        remote_start_id: Option<i64>,
+        tx_profile: Option<ChargingProfile>,
+        now: Millis,
+    ) -> bool {
+        let tag = id_tag.as_str();
+        let i = match connector {
             Some(id) => self.index(id).filter(|&i| self.connectors[i].can_start_for(tag)),
             // A connector with a car waiting, else any free one.
             None => (0..self.connectors.len())
                 .filter(|&i| self.connectors[i].can_start_for(tag))
                 .max_by_key(|&i| (self.connectors[i].plugged, std::cmp::Reverse(i))),
         };
-        let Some(i) = i else {
-            return RemoteStartTransactionResponse { status: RemoteStartStopStatus::Rejected };
-        };
-        if let Some(profile) = request.charging_profile.filter(|p| p.charging_profile_purpose == ChargingProfilePurpose::TxProfile) {
+        let Some(i) = i else { return false };
+        if let Some(profile) = tx_profile {
             self.install(self.connectors[i].id, profile);
         }
         let c = &mut self.connectors[i];
-        c.authorized = Some(request.id_tag);
+        c.authorized = Some(id_tag);
+        c.remote_start_id = remote_start_id;
         c.plugged |= self.auto_plug;
         self.try_start(i, now);
-        RemoteStartTransactionResponse { status: RemoteStartStopStatus::Accepted }
+        true
     }
 
     fn remote_stop(&mut self, request: RemoteStopTransactionRequest, now: Millis) -> RemoteStopTransactionResponse {
-        let running = self.connectors.iter().position(|c| c.transaction.as_ref().is_some_and(|tx| tx.id == Some(request.transaction_id)));
-        let Some(i) = running else {
-            return RemoteStopTransactionResponse { status: RemoteStartStopStatus::Rejected };
-        };
+        let status =
+            if self.stop_remotely(|tx| tx.id == Some(request.transaction_id), now) { RemoteStartStopStatus::Accepted } else { RemoteStartStopStatus::Rejected };
+        RemoteStopTransactionResponse { status }
+    }
+
+    /// Ends the transaction that `is_it` picks; `false` when none runs.
+    fn stop_remotely(&mut self, is_it: impl Fn(&Transaction) -> bool, now: Millis) -> bool {
+        let running = self.connectors.iter().position(|c| c.transaction.as_ref().is_some_and(&is_it));
+        let Some(i) = running else { return false };
         self.end_transaction(i, Reason::Remote, now);
-        RemoteStopTransactionResponse { status: RemoteStartStopStatus::Accepted }
+        true
     }
 
     fn set_charging_profile(&mut self, request: SetChargingProfileRequest) -> SetChargingProfileResponse {
@@ -685,13 +792,17 @@ impl Station {
     }
 
     fn send_local_list(&mut self, request: SendLocalListRequest) -> SendLocalListResponse {
-        let status = if request.update_type == UpdateType::Differential && request.list_version <= self.local_list_version {
-            UpdateStatus::VersionMismatch
-        } else {
-            self.local_list_version = request.list_version;
-            UpdateStatus::Accepted
-        };
-        SendLocalListResponse { status }
+        let accepted = self.update_local_list(request.update_type == UpdateType::Differential, request.list_version);
+        SendLocalListResponse { status: if accepted { UpdateStatus::Accepted } else { UpdateStatus::VersionMismatch } }
+    }
+
+    /// Takes a local list of `version`; a differential update must bring a newer version.
+    fn update_local_list(&mut self, differential: bool, version: i64) -> bool {
+        let accepted = !differential || version > self.local_list_version;
+        if accepted {
+            self.local_list_version = version;
+        }
+        accepted
     }
 
     fn reserve(&mut self, request: ReserveNowRequest) -> ReserveNowResponse {
@@ -758,13 +869,13 @@ impl Station {
             let status = c.derived_status(offered);
             if status != c.status {
                 c.status = status;
-                changed.push(Outgoing::Status { connector: c.id, status, at: now });
+                changed.push(c.status_message(now));
             }
         }
         let station = if self.connectors.iter().any(|c| c.operative) { ChargePointStatus::Available } else { ChargePointStatus::Unavailable };
         if station != self.status {
             self.status = station;
-            changed.insert(0, Outgoing::Status { connector: 0, status: station, at: now });
+            changed.insert(0, Outgoing::Status { connector: 0, status: station, local: None, at: now });
         }
         for message in changed {
             self.enqueue(message);
@@ -774,10 +885,9 @@ impl Station {
     /// Queues every status, the charger's own (connector 0) first.
     fn announce(&mut self, now: Millis) {
         self.refresh(now);
-        self.enqueue(Outgoing::Status { connector: 0, status: self.status, at: now });
+        self.enqueue(Outgoing::Status { connector: 0, status: self.status, local: None, at: now });
         for i in 0..self.connectors.len() {
-            let c = &self.connectors[i];
-            self.enqueue(Outgoing::Status { connector: c.id, status: c.status, at: now });
+            self.enqueue(self.connectors[i].status_message(now));
         }
     }
 
@@ -796,14 +906,17 @@ impl Station {
             return;
         }
         let Some(id_tag) = c.authorized.take() else { return };
+        let remote_start_id = c.remote_start_id.take();
         let reservation_id = c.reservation.take().map(|r| r.id);
         let local = self.next_local;
         self.next_local += 1;
         let meter_start = c.meter_wh();
         c.finishing = false;
-        c.transaction = Some(Transaction { local, id: None, id_tag: id_tag.clone(), meter_start_wh: meter_start, started_at: now, reservation_id });
+        // A 2.0.1 charger names its transactions itself.
+        let id = (self.protocol == Protocol::Ocpp201).then_some(i64::from(local));
+        c.transaction = Some(Transaction { local, id, id_tag: id_tag.clone(), meter_start_wh: meter_start, started_at: now, reservation_id });
         let connector = c.id;
-        self.enqueue(Outgoing::Start { connector, local, id_tag, meter_start, reservation_id, at: now });
+        self.enqueue(Outgoing::Start { connector, local, id_tag, meter_start, reservation_id, remote_start_id, at: now });
         if self.next_sample <= now {
             self.next_sample = now + self.meter_interval_ms;
         }
@@ -858,7 +971,7 @@ impl Station {
                 meter_serial_number: None,
             }),
             Outgoing::Heartbeat => call::<Heartbeat>(HeartbeatRequest {}),
-            Outgoing::Status { connector, status, at } => call::<StatusNotification>(StatusNotificationRequest {
+            Outgoing::Status { connector, status, at, .. } => call::<StatusNotification>(StatusNotificationRequest {
                 connector_id: (*connector).into(),
                 error_code: ChargePointErrorCode::NoError,
                 info: None,
@@ -889,6 +1002,7 @@ impl Station {
             }),
             Outgoing::Firmware(status) => call::<FirmwareStatusNotification>(FirmwareStatusNotificationRequest { status: *status }),
             Outgoing::Diagnostics => call::<DiagnosticsStatusNotification>(DiagnosticsStatusNotificationRequest { status: DiagnosticsStatus::Idle }),
+            Outgoing::Report { .. } => return None,
         })
     }
 }
@@ -948,16 +1062,35 @@ mod tests {
     }
 
     fn exchange_with(station: &mut Station, now: Millis, id_tag_status: &str) -> Vec<(&'static str, Value)> {
+        exchange_checked(
+            station,
+            now,
+            |action, direction, payload| validate(action, direction, payload).map_err(|v| v.to_string()),
+            |action, _, station| match action {
+                "StartTransaction" => json!({"idTagInfo": {"status": id_tag_status}, "transactionId": 40 + station.next_local}),
+                _ => json!({}),
+            },
+        )
+    }
+
+    /// Sends what the station has to send to a central system that accepts the boot, answers
+    /// heartbeats and else answers `answer`; checks each request and answer with `check` (the
+    /// official schemas of the station's version) and returns the requests.
+    pub(super) fn exchange_checked(
+        station: &mut Station,
+        now: Millis,
+        check: impl Fn(&str, Direction, &Value) -> Result<(), String>,
+        answer: impl Fn(&str, &Value, &Station) -> Value,
+    ) -> Vec<(&'static str, Value)> {
         let mut sent = Vec::new();
         while let Some((action, payload)) = station.next_call() {
-            assert_eq!(validate(action, Direction::Request, &payload), Ok(()), "{action} {payload}");
+            assert_eq!(check(action, Direction::Request, &payload), Ok(()), "{action} {payload}");
             let answer = match action {
                 "BootNotification" => json!({"status": "Accepted", "currentTime": "2024-05-01T10:00:00Z", "interval": 300}),
                 "Heartbeat" => json!({"currentTime": "2024-05-01T10:00:00Z"}),
-                "StartTransaction" => json!({"idTagInfo": {"status": id_tag_status}, "transactionId": 40 + station.next_local}),
-                _ => json!({}),
+                _ => answer(action, &payload, station),
             };
-            assert_eq!(validate(action, Direction::Response, &answer), Ok(()), "{action} answer {answer}");
+            assert_eq!(check(action, Direction::Response, &answer), Ok(()), "{action} answer {answer}");
             station.on_result(&answer, now).unwrap();
             sent.push((action, payload));
         }
