@@ -26,6 +26,7 @@ use axum::middleware;
 use ocpp_server::OcppServer;
 use store::Store;
 
+pub use auth::ActingFor;
 pub use error::ApiError;
 
 pub struct ApiConfig {

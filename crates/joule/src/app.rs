@@ -113,7 +113,9 @@ impl App {
         let connections = Connections(Some(runtime));
         let runner = ocpp_server::session_watch::spawn(ocpp.clone(), told.clone());
         let nodes = ocpp_server::nodes::spawn(ocpp.clone(), told);
-        let router = api::router(self.store.clone(), ocpp.clone(), config);
+        let api = api::router(self.store.clone(), ocpp.clone(), config);
+        // The dashboard acts through the API's own router, beside it.
+        let router = api.clone().merge(dashboard::router(self.store.clone(), api));
         tracing::info!(%address, ?backend, %node, "listening on {http}://{address}");
         Ok(Begun {
             address,

@@ -54,6 +54,9 @@ pub struct DemoArgs {
     /// The OCPP version the simulated charger speaks.
     #[arg(long, default_value = "ocpp1.6", value_parser = ["ocpp1.6", "ocpp2.0.1"])]
     pub protocol: String,
+    /// Afterwards, keep serving (the dashboard included) until Ctrl-C.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// What the messages of a session are called in one OCPP version.
@@ -125,6 +128,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     screen.end_progress();
     // No orderly teardown for whoever wants out: only the files go, as `dir` is dropped.
     let outcome = outcome.ok_or_else(|| anyhow!("interrupted"))?;
+    if let (true, Ok(api_key)) = (args.keep, &outcome) {
+        screen.say("");
+        screen.say(&format!("The dashboard: http://{address}/dashboard/ (sign in with the organization's API key {api_key})."));
+        screen.say("Joule keeps serving until Ctrl-C.");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    }
     let _ = stop_server.send(());
     let served = serving.await.context("the server stopped abnormally")?;
     store.close().await;
@@ -147,7 +156,8 @@ struct Site {
 
 /// Sets up through the REST API, connects the charger, runs the session, and disconnects the
 /// charger whatever happened: the server may stop only once it has recorded that.
-async fn script(base: &str, admin_token: &str, words: &Words, screen: &mut Screen) -> anyhow::Result<()> {
+/// Answers the organization's API key.
+async fn script(base: &str, admin_token: &str, words: &Words, screen: &mut Screen) -> anyhow::Result<String> {
     screen.say("Setting up through the REST API:");
     let admin = Api::new(base, admin_token);
     let org = admin.post("/v1.1/organizations", json!({ "name": "Demo Charging", "country": "US" })).await?;
@@ -229,7 +239,8 @@ async fn script(base: &str, admin_token: &str, words: &Words, screen: &mut Scree
     .await;
     charger.stop().await;
     let offline = until("the server to see the charger go", || async { Ok((api.get(&site.station_path).await?["online"] == false).then_some(())) }).await;
-    outcome.and(offline)
+    outcome.and(offline)?;
+    Ok(text(&org["api_key"]).to_string())
 }
 
 /// The session, step by step, through the REST API; answers it ended.

@@ -38,6 +38,7 @@ mod readings;
 mod resources;
 mod retention;
 mod sessions;
+mod sign_ins;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod top_ups;
@@ -63,6 +64,7 @@ pub use nodes::{Inbox, Message, RoutedCall};
 pub use organizations::ApiKeyRecord;
 pub use presence::{Applied, Presence, PresenceChange};
 pub use retention::{Purged, Retention};
+pub use sign_ins::SignIn;
 pub use top_ups::{ExpiringTopUp, PaymentFacts, Settled};
 pub use webhooks::{ClaimedDelivery, FinishedAttempt};
 pub use writer::{Readings, SessionProgress, Writer, Written};
