@@ -14,7 +14,7 @@ from playwright.async_api import async_playwright, expect
 
 from charger import Charger, connect, timestamp
 from server import Api
-from wallet import SessionCharger, create_user, driver, meter_values, session_of, wait_session
+from wallet import SessionCharger, create_user, driver, meter_values, money, session_of, wait_session
 
 CHROMIUM = os.environ.get("JOULE_CHROMIUM", "/usr/bin/chromium")
 # As the machine's browser runs headless here: no network of its own, nothing to sync.
@@ -115,6 +115,13 @@ async def test_watch_a_session_cost_rise_then_pause_and_resume_it_from_its_page(
         # 5 kWh at $0.40: the page shows it without a reload.
         await expect(page.locator("#cost")).to_have_text("$2.00", timeout=LIVE)
         await expect(page.locator("#energy")).to_have_text("5.000 kWh")
+        # Its chart is drawn from the session's curve, which the API serves.
+        await expect(page.locator("figure.chart svg title")).to_have_text("Power and cost over time")
+        curve = await api.ok("GET", f"/v1.1/sessions/{session['_id']}/curve")
+        assert (money(curve[-1]["energy"]), money(curve[-1]["cost"])) == (money(5000), money("2.00")), curve
+        assert all(a["timestamp"] <= b["timestamp"] and a["energy"] <= b["energy"] for a, b in zip(curve, curve[1:])), curve
+        too_many = await api.request("GET", f"/v1.1/sessions/{session['_id']}/curve?points=501")
+        assert too_many.status == 400 and "points" in too_many.message, too_many
 
         await page.click("button:has-text('Pause')")
         await expect(page.locator(".notice")).to_have_text("Paused: the session is paused.")

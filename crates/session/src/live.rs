@@ -341,6 +341,33 @@ mod tests {
             prop_assert!(live.facts().readings.len() <= RECENT_READINGS || !live.trimmed);
         }
 
+        /// A session's curve ends where its progress is (energy and cost), its energy never
+        /// falls, and it has at most the points asked for.
+        #[test]
+        fn the_curve_ends_at_the_progress(
+            rate in rate(),
+            statuses in statuses(),
+            steps in proptest::collection::vec((1i64..120_000, 0i64..3_000), 1..40),
+            points in 1usize..12,
+        ) {
+            let mut whole = facts(rate, statuses);
+            let (mut at, mut wh) = (T0, Decimal::from(100));
+            for (step, delta) in steps {
+                at += step;
+                wh += Decimal::from(delta);
+                whole.add_reading(Timestamp::from_millis(at), wh, Timestamp::from_millis(at));
+                whole.read_at = Timestamp::from_millis(at);
+            }
+            let curve = pricing::curve(&whole, points);
+            let progress = pricing::progress(&whole);
+            prop_assert!(!curve.is_empty() && curve.len() <= points);
+            let last = curve.last().unwrap();
+            prop_assert_eq!(last.energy_wh, progress.metrics.energy_consumed_wh);
+            prop_assert_eq!(last.cost, progress.cost.map(|c| c.amount));
+            prop_assert!(curve.windows(2).all(|w| w[0].energy_wh <= w[1].energy_wh && w[0].at <= w[1].at));
+            prop_assert!(curve.iter().all(|p| p.power_w >= Decimal::ZERO));
+        }
+
         /// A charger reporting in order, its clock ahead of Joule's or behind it, several
         /// readings stamped with one time: its session is never read again from the database,
         /// and it keeps only its last readings once two have extended it.

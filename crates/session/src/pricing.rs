@@ -3,7 +3,7 @@
 
 use chrono_tz::Tz;
 use domain::session::Metrics;
-use domain::{Cents, Currency};
+use domain::{Cents, Currency, Timestamp};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tariff::{Activity, Cost, PricingError, Use};
@@ -96,6 +96,42 @@ pub fn progress(f: &SessionFacts) -> Progress {
     let activity = activity(f);
     let (cost, unpriced) = split(cost(f, &activity));
     Progress { cost, metrics: metrics(f, &activity), unpriced }
+}
+
+/// One point of a session's curve: at the end of a period of its activity, the energy
+/// delivered so far (Wh), the power over that period (W) and the cost so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub at: Timestamp,
+    pub energy_wh: Decimal,
+    pub power_w: Decimal,
+    pub cost: Option<Decimal>,
+}
+
+/// The session's energy, power and cost over time, for a chart: at most `points` points
+/// spread evenly over its activity's periods, the last at its end. Each cost is the activity
+/// up to that point priced as the session is (a session that cannot be priced has none).
+pub fn curve(f: &SessionFacts, points: usize) -> Vec<CurvePoint> {
+    let activity = activity(f);
+    let periods = activity.periods();
+    if periods.is_empty() || points == 0 {
+        return Vec::new();
+    }
+    let step = periods.len().div_ceil(points);
+    let mut energy = Decimal::ZERO;
+    let mut curve = Vec::new();
+    for (i, period) in periods.iter().enumerate() {
+        energy += period.energy_wh;
+        if (i + 1) % step != 0 && i + 1 != periods.len() {
+            continue;
+        }
+        let ms = period.duration_ms();
+        let power_w = if ms > 0 { (period.energy_wh * Decimal::from(3_600_000) / Decimal::from(ms)).round_dp(0) } else { Decimal::ZERO };
+        let so_far = Activity::new(periods[..=i].to_vec()).ok();
+        let cost = so_far.and_then(|a| self::cost(f, &a).ok().flatten()).map(|c| c.amount);
+        curve.push(CurvePoint { at: period.end, energy_wh: energy.normalize(), power_w, cost });
+    }
+    curve
 }
 
 fn split(priced: Result<Option<Cost>, PricingError>) -> (Option<Cost>, Option<PricingError>) {

@@ -49,6 +49,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(sessions::start, sessions::list))
         .routes(routes!(sessions::get_one))
+        .routes(routes!(sessions::curve))
         .routes(routes!(sessions::stop))
         .routes(routes!(sessions::end))
         .routes(routes!(sessions::pause))

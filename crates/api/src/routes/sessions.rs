@@ -1,7 +1,7 @@
 //! Sessions: start them, read them, pause, resume and stop a running one, end one without its
 //! charger.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use domain::rate::ComponentType;
 use domain::session::{EndedBy, Session, SessionInput, SessionStatus, StartSession};
 use ocpp_server::calls;
@@ -54,6 +54,42 @@ pub async fn list(State(s): State<AppState>, Org(org): Org, q: ListQuery) -> Api
 pub async fn get_one(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath) -> ApiResult {
     let (session, facts) = s.store.session_with_facts(org, id).await?;
     ok(view(session, facts.as_ref()))
+}
+
+/// A point of a session's curve.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CurvePoint {
+    /// The end of the stretch of activity this point closes.
+    pub timestamp: domain::Timestamp,
+    /// Energy delivered so far, Wh.
+    #[schema(value_type = f64)]
+    pub energy: rust_decimal::Decimal,
+    /// Power over the stretch ending here, W.
+    #[schema(value_type = f64)]
+    pub power: rust_decimal::Decimal,
+    /// The cost so far, as the session is priced (absent without a rate).
+    #[schema(value_type = Option<f64>)]
+    pub cost: Option<rust_decimal::Decimal>,
+}
+
+/// A session's energy, power and cost over time (for a chart): at most `points` points spread
+/// over its activity so far, each cost priced as the session is. Empty before the charger
+/// started.
+#[utoipa::path(get, path = "/v1.1/sessions/{id}/curve", operation_id = "session_curve", tag = "sessions",
+    params(IdPath, ("points" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many points; 60 when absent.")),
+    responses((status = 200, description = "OK", body = Envelope<Vec<CurvePoint>>), BadRequest, Unauthorized, NotFound, Unavailable))]
+pub async fn curve(State(s): State<AppState>, Org(org): Org, IdPath(id): IdPath, RawQuery(query): RawQuery) -> ApiResult {
+    let points = match query.as_deref().unwrap_or_default().split('&').find_map(|p| p.strip_prefix("points=")) {
+        None => 60,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=500).contains(p))
+            .ok_or_else(|| ApiError::bad_request("Invalid `points`: must be an integer from 1 to 500"))?,
+    };
+    let (_, facts) = s.store.session_with_facts(org, id).await?;
+    let curve = facts.map(|f| pricing::curve(&f, points)).unwrap_or_default();
+    ok(curve.into_iter().map(|p| CurvePoint { timestamp: p.at, energy: p.energy_wh, power: p.power_w, cost: p.cost }).collect::<Vec<_>>())
 }
 
 /// A session as `GET /v1.1/sessions/{id}` shows it: with its `metrics`, `energy_report` (the

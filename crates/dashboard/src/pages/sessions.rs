@@ -117,9 +117,10 @@ pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): 
         let session = state.api.get(operator.org, &format!("/v1.1/sessions/{id}")).await?;
         let cs = text(&session, "chargestation").to_string();
         let events = state.api.list(operator.org, &format!("/v1.1/events?chargestation={cs}&limit=100")).await?;
-        Ok::<_, Refusal>((session, events, Zones::load(&state.api, operator.org).await?))
+        let curve = state.api.list(operator.org, &format!("/v1.1/sessions/{id}/curve?points={CHART_POINTS}")).await?;
+        Ok::<_, Refusal>((session, events, curve, Zones::load(&state.api, operator.org).await?))
     };
-    let (session, events, zones) = match loaded.await {
+    let (session, events, curve, zones) = match loaded.await {
         Ok(loaded) => loaded,
         Err(refusal) => return refused(&operator, SECTION, refusal),
     };
@@ -143,6 +144,7 @@ pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): 
                 }
                 @if let Some(user) = session["user"].as_str() { dt { "Driver" } dd { a href={ "/dashboard/users/" (user) } { "user " (user) } } }
             }
+            (chart(&curve, currency(&session)))
             @if running {
                 div.actions {
                     @if status == "started" { (action(&operator, id, "pause", "Pause")) }
@@ -160,6 +162,42 @@ pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): 
         }
     };
     page(&operator, SECTION, &format!("Session {id}"), content)
+}
+
+/// The chart's size in its own units; the stylesheet scales it to the page.
+const CHART: (f64, f64) = (600.0, 180.0);
+const CHART_POINTS: usize = 60;
+
+/// Power (left scale) and cost (right scale) over the session's time, as an SVG drawn here.
+fn chart(curve: &[Value], currency: &str) -> Markup {
+    let number = |p: &Value, field: &str| decimal(&p[field]).to_string().parse::<f64>().unwrap_or(0.0);
+    let at = |p: &Value| chrono::DateTime::parse_from_rfc3339(text(p, "timestamp")).map(|t| t.timestamp_millis() as f64).unwrap_or(0.0);
+    let (Some(first), Some(last)) = (curve.first(), curve.last()) else {
+        return html! { p.hint { "The chart begins with the charger's first readings." } };
+    };
+    let (t0, span) = (at(first), (at(last) - at(first)).max(1.0));
+    let max_power = curve.iter().map(|p| number(p, "power")).fold(1.0, f64::max);
+    let max_cost = curve.iter().map(|p| number(p, "cost")).fold(0.01, f64::max);
+    let line = |field: &str, max: f64| -> String {
+        let point = |p: &Value| format!("{:.1},{:.1}", (at(p) - t0) / span * CHART.0, CHART.1 - number(p, field) / max * CHART.1);
+        curve.iter().map(point).collect::<Vec<_>>().join(" ")
+    };
+    let final_cost = money(decimal(&last["cost"]), currency);
+    let summary = format!("{} points; last power {:.1} kW, cost so far {final_cost}", curve.len(), number(last, "power") / 1000.0);
+    html! {
+        figure.chart {
+            svg viewBox={ "0 0 " (CHART.0) " " (CHART.1) } role="img" aria-labelledby="chart-title chart-desc" preserveAspectRatio="none" {
+                title #chart-title { "Power and cost over time" }
+                desc #chart-desc { (summary) }
+                polyline.power points=(line("power", max_power)) {}
+                polyline.cost points=(line("cost", max_cost)) {}
+            }
+            figcaption {
+                span.power { "Power" } " up to " (format!("{:.1}", max_power / 1000.0)) " kW · "
+                span.cost { "Cost" } " up to " (money(decimal(&last["cost"]).max(Decimal::ZERO), currency))
+            }
+        }
+    }
 }
 
 fn action(operator: &Operator, id: Id, action: &str, label: &str) -> Markup {

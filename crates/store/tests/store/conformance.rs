@@ -590,3 +590,35 @@ async fn cards_of_one_user_at_once_hold_at_most_the_wallet() {
         db.remove().await;
     }
 }
+
+#[tokio::test]
+async fn a_dashboard_sign_in_opens_until_it_expires_or_ends() {
+    for backend in backends() {
+        let db = TestDatabase::fresh(backend).await;
+        let clock = Arc::new(store::testing::ManualClock::new(domain::Timestamp::from_millis(1_800_000_000_000)));
+        let store = Store::connect(&db.url, clock.clone()).await.expect("connect");
+        let org = organization(&store, "Acme").await;
+        let sign_in = |expires_at: i64| store::SignIn {
+            organization: org.id,
+            organization_name: "Acme".into(),
+            api_key_id: "jk_0123456789abcdef".into(),
+            form_token: "f".repeat(64),
+            expires_at,
+        };
+        let now = store.now().millis();
+        store.create_sign_in("a", &sign_in(now + 1000)).await.unwrap();
+        store.create_sign_in("b", &sign_in(now + 5000)).await.unwrap();
+        assert_eq!(store.sign_in("a").await.unwrap(), Some(sign_in(now + 1000)), "{backend:?}");
+        assert_eq!(store.sign_in("nobody").await.unwrap(), None);
+        // Past its expiry a sign-in opens nothing, and the next sign-in clears it away.
+        clock.advance_ms(1000);
+        assert_eq!(store.sign_in("a").await.unwrap(), None);
+        store.create_sign_in("c", &sign_in(now + 9000)).await.unwrap();
+        assert!(store.sign_in("b").await.unwrap().is_some());
+        store.delete_sign_in("b").await.unwrap();
+        assert_eq!(store.sign_in("b").await.unwrap(), None);
+        assert!(store.sign_in("c").await.unwrap().is_some());
+        store.close().await;
+        db.remove().await;
+    }
+}
