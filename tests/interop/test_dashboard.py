@@ -217,3 +217,51 @@ async def test_without_the_cookie_or_with_another_organizations_ids_nothing_is_s
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in await page.context.cookies())
     status, _, body = raw(joule, "POST", f"/dashboard/sessions/{d.connector['_id']}/pause", cookie=cookie, body=b"form_token=forged")
     assert status == 403 and "expired" in body, (status, body)
+
+
+async def test_a_command_a_quote_and_a_redelivery_from_the_pages(joule, api, browser):
+    d = await driver(api, ENERGY, balance=1000)
+    cs_id = d.chargestation["_id"]
+    page = await signed_in(browser, joule, api)
+    reset = page.locator("form.command", has_text="Reset").locator("button")
+    async with connect(joule, d.chargestation["endpoint"]) as charger:
+        await charger.boot()
+        await page.goto(f"{joule.url}/dashboard/chargestations/{cs_id}")
+        await page.select_option("#reset-kind", "Hard")
+        await reset.click()
+        await expect(page.locator(".notice")).to_have_text("Reset: the charger answered Accepted")
+        assert [p for action, p in charger.calls_received() if action == "Reset"] == [{"type": "Hard"}]
+    await expect(page.locator("#station")).to_contain_text("offline", timeout=LIVE)
+    offline = await api.command(cs_id, "Reset", {"type": "Soft"})
+    assert offline.status == 409, offline
+    await reset.click()
+    await expect(page.locator(".notice.refused")).to_have_text(offline.message)
+
+    # The quote calculator asks the API's quote: 10 kWh at $0.40.
+    await page.goto(f"{joule.url}/dashboard/rates/{d.rate['_id']}")
+    await page.fill("#kwh", "10")
+    await page.fill("#minutes", "60")
+    await page.fill("#start", "2026-12-01T10:00")
+    await page.click("form.quote button")
+    activity = [{"startTime": "2026-12-01T10:00:00.000Z", "endTime": "2026-12-01T11:00:00.000Z", "status": "Charging", "energy": 10000}]
+    quoted = await api.ok("POST", f"/v1.1/rates/{d.rate['_id']}/quote", {"charging_activity": activity, "timezone": "UTC"})
+    assert money(quoted["amount"]) == money("4.00"), quoted
+    await expect(page.locator("#quote")).to_have_text("This activity would cost $4.00.")
+
+    # An endpoint nobody listens at: its delivery fails, the overview says so, and the event
+    # can be sent again from the events page.
+    endpoint = await api.ok("POST", "/v1.1/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["wallet.*"]})
+    await api.ok("POST", f"/v1.1/wallets/{d.wallet['_id']}/adjustments", {"amount": 100, "reason": "a failing delivery"})
+    await page.goto(f"{joule.url}/dashboard/webhooks/{endpoint['_id']}")
+    await expect(page.locator("#deliveries tbody tr").first).to_contain_text("wallet.updated", timeout=LIVE)
+    await page.goto(f"{joule.url}/dashboard/")
+    await expect(page.locator("#problems")).to_contain_text("http://127.0.0.1:9/hooks", timeout=LIVE)
+    await page.click("nav >> text=Events")
+    await page.fill("#type", "wallet.updated")
+    await page.click("form.filters button")
+    await expect(page).to_have_url(f"{joule.url}/dashboard/events?type=wallet.updated")
+    [newest, *_] = await api.ok("GET", "/v1.1/events?type=wallet.updated")
+    first_row = page.locator("#events tbody tr").first
+    await expect(first_row).to_contain_text("wallet.updated")
+    await first_row.locator("button").click()
+    await expect(page.locator(".notice")).to_have_text(f"Event {newest['_id']}: 1 delivery queued.")

@@ -22,7 +22,7 @@ mod pages;
 mod sign_in;
 
 use axum::Router;
-use axum::extract::{Path, Request};
+use axum::extract::{DefaultBodyLimit, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,6 +30,8 @@ use axum::routing::{get, post};
 use store::Store;
 
 pub use api::Api;
+
+const FORM_LIMIT_BYTES: usize = 16 * 1024;
 
 #[derive(Clone)]
 struct Dashboard {
@@ -61,9 +63,12 @@ pub fn router(store: Store, api: Router) -> Router {
         .route("/dashboard/rates/{id}", get(pages::rates::show))
         .route("/dashboard/webhooks", get(pages::webhooks::list))
         .route("/dashboard/webhooks/{id}", get(pages::webhooks::show))
+        .route("/dashboard/events", get(pages::webhooks::events))
         .route("/dashboard/events/{id}/redeliver", post(pages::webhooks::redeliver))
         .route("/dashboard/{*rest}", get(pages::not_found))
         .with_state(state)
+        // Forms are a few fields.
+        .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
         .layer(middleware::from_fn(security_headers))
 }
 

@@ -3,14 +3,14 @@
 //! availability) in its OCPP version's words.
 
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use domain::Id;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Notice, Zones, page, pager, refused, text};
+use super::{ListQuery, Notice, Zones, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::time;
@@ -18,8 +18,7 @@ use crate::sign_in::{Operator, back_to};
 
 const SECTION: &str = "Chargestations";
 
-pub async fn list(State(state): State<Dashboard>, operator: Operator, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn list(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
     let loaded = async {
         let stations = state.api.list(operator.org, &format!("/v1.1/chargestations?{query}")).await?;
         Ok::<_, Refusal>((stations, Zones::load(&state.api, operator.org).await?))

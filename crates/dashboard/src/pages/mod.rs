@@ -10,7 +10,9 @@ pub mod webhooks;
 
 use std::collections::HashMap;
 
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
 use domain::Id;
@@ -37,13 +39,14 @@ pub fn document(title: &str, body: Markup) -> Markup {
     }
 }
 
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 7] = [
     ("/dashboard/", "Overview"),
     ("/dashboard/chargestations", "Chargestations"),
     ("/dashboard/sessions", "Sessions"),
     ("/dashboard/users", "Users & wallets"),
     ("/dashboard/rates", "Rates"),
     ("/dashboard/webhooks", "Webhooks"),
+    ("/dashboard/events", "Events"),
 ];
 
 /// A signed-in page: the navigation (`section` marked current), the notice of the last action,
@@ -117,6 +120,19 @@ pub fn refused(operator: &Operator, section: &str, refusal: Refusal) -> Response
 
 pub async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, document("Not found", html! { main { h1 { "Not found" } p { a href="/dashboard/" { "Back to the dashboard" } } } })).into_response()
+}
+
+/// A list's query string as the API takes it (`?status=started&page=2`), without the empty
+/// fields a form sends for "any".
+pub struct ListQuery(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(ListQuery(query.split('&').filter(|pair| !pair.is_empty() && !pair.ends_with('=')).collect::<Vec<_>>().join("&")))
+    }
 }
 
 /// A string field of an API object ("" when absent).

@@ -1,7 +1,7 @@
 //! Rates: their price components and elements, and a quote calculator that prices an
 //! activity with `POST /v1.1/rates/{id}/quote`, the code that prices sessions.
 
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{page, pager, refused, text};
+use super::{ListQuery, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::{decimal, money};
@@ -34,8 +34,7 @@ fn components(rate_currency: &str, components: &Value) -> Markup {
     }
 }
 
-pub async fn list(State(state): State<Dashboard>, operator: Operator, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn list(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
     let rates = match state.api.list(operator.org, &format!("/v1.1/rates?{query}")).await {
         Ok(rates) => rates,
         Err(refusal) => return refused(&operator, SECTION, refusal),

@@ -3,7 +3,7 @@
 //! API's own endpoints.
 
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use domain::Id;
 use maud::{Markup, html};
@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Notice, Zones, page, pager, refused, text};
+use super::{ListQuery, Notice, Zones, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::{decimal, duration, kwh, money, time};
@@ -20,8 +20,7 @@ use crate::sign_in::{Operator, back_to};
 const SECTION: &str = "Sessions";
 const STATUSES: [&str; 5] = ["created", "started", "paused", "ended", "cancelled"];
 
-pub async fn list(State(state): State<Dashboard>, operator: Operator, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn list(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
     let filtered = query.split('&').any(|p| p.starts_with("status="));
     let loaded = async {
         let mut running = Vec::new();

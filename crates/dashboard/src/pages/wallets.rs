@@ -2,14 +2,14 @@
 //! reason, through `POST /v1.1/wallets/{id}/adjustments`.
 
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use domain::Id;
 use maud::html;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Notice, page, pager, refused, text};
+use super::{ListQuery, Notice, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::{cents, parse_cents, signed_cents, time};
@@ -26,8 +26,7 @@ fn balance(wallet: &Value, field: &str) -> String {
     cents(wallet[field].as_i64().unwrap_or_default(), text(wallet, "currency"))
 }
 
-pub async fn users(State(state): State<Dashboard>, operator: Operator, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn users(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
     let users = match state.api.list(operator.org, &format!("/v1.1/users?{query}")).await {
         Ok(users) => users,
         Err(refusal) => return refused(&operator, SECTION, refusal),
@@ -54,8 +53,7 @@ pub async fn users(State(state): State<Dashboard>, operator: Operator, RawQuery(
     page(&operator, SECTION, SECTION, content)
 }
 
-pub async fn user(State(state): State<Dashboard>, operator: Operator, Path(id): Path<Id>, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn user(State(state): State<Dashboard>, operator: Operator, Path(id): Path<Id>, ListQuery(query): ListQuery) -> Response {
     let loaded = async {
         let user = state.api.get(operator.org, &format!("/v1.1/users/{id}")).await?;
         let ledger = match user["wallet"]["_id"].as_str() {

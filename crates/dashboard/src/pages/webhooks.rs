@@ -1,24 +1,25 @@
-//! Webhooks: the endpoints, each one's delivery attempts with their outcome, and redelivery of
-//! an event through `POST /v1.1/events/{id}/redeliver`.
+//! Webhooks and events: the endpoints, each one's delivery attempts with their outcome, the
+//! organization's events, and redelivery of an event through `POST /v1.1/events/{id}/redeliver`
+//! (to one endpoint, or to every endpoint whose patterns match it).
 
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use domain::Id;
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Notice, page, pager, refused, text};
+use super::{ListQuery, Notice, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::time;
 use crate::sign_in::{Operator, back_to};
 
 const SECTION: &str = "Webhooks";
+const EVENTS: &str = "Events";
 
-pub async fn list(State(state): State<Dashboard>, operator: Operator, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn list(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
     let endpoints = match state.api.list(operator.org, &format!("/v1.1/webhooks?{query}")).await {
         Ok(endpoints) => endpoints,
         Err(refusal) => return refused(&operator, SECTION, refusal),
@@ -42,8 +43,7 @@ pub async fn list(State(state): State<Dashboard>, operator: Operator, RawQuery(q
     page(&operator, SECTION, SECTION, content)
 }
 
-pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): Path<Id>, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): Path<Id>, ListQuery(query): ListQuery) -> Response {
     let loaded = async {
         let endpoint = state.api.get(operator.org, &format!("/v1.1/webhooks/{id}")).await?;
         let attempts = state.api.list(operator.org, &format!("/v1.1/webhooks/{id}/deliveries?{query}")).await?;
@@ -87,10 +87,66 @@ pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): 
     page(&operator, SECTION, &format!("Webhook {}", text(&endpoint, "url")), content)
 }
 
+pub async fn events(State(state): State<Dashboard>, operator: Operator, ListQuery(query): ListQuery) -> Response {
+    let events = match state.api.list(operator.org, &format!("/v1.1/events?{query}")).await {
+        Ok(events) => events,
+        Err(refusal) => return refused(&operator, EVENTS, refusal),
+    };
+    let zone = chrono_tz::Tz::UTC;
+    let content = html! {
+        form.filters method="get" action="/dashboard/events" {
+            label for="type" { "Type" }
+            input #type name="type" placeholder="session.ended";
+            button type="submit" { "Filter" }
+        }
+        section #events data-live="session. payment. wallet. chargestation. connector. webhook." {
+            table {
+                thead { tr { th { "When (UTC)" } th { "Event" } th { "About" } th { "" } } }
+                tbody {
+                    @for e in &events {
+                        tr {
+                            td { (time(text(e, "createdAt"), zone)) }
+                            td { code { (text(e, "type")) } }
+                            td { (about(e)) }
+                            td {
+                                form method="post" action={ "/dashboard/events/" (text(e, "_id")) "/redeliver" } {
+                                    input type="hidden" name="form_token" value=(operator.form_token);
+                                    button type="submit" { "Redeliver" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager("/dashboard/events", &query, events.len()))
+        }
+    };
+    page(&operator, EVENTS, EVENTS, content)
+}
+
+/// A link to what an event is about, where the dashboard has a page for it.
+fn about(event: &Value) -> Markup {
+    let id = text(&event["data"], "_id");
+    let page = match text(event, "object") {
+        "session" => Some("sessions"),
+        "chargestation" => Some("chargestations"),
+        "rate" => Some("rates"),
+        "webhook" => Some("webhooks"),
+        _ => None,
+    };
+    html! {
+        @match page {
+            Some(page) if !id.is_empty() => a href={ "/dashboard/" (page) "/" (id) } { (text(event, "object")) " " (id) },
+            _ => (text(event, "object")),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct RedeliverForm {
     form_token: String,
-    webhook: Id,
+    /// Only to this endpoint; else to every endpoint whose patterns match.
+    webhook: Option<Id>,
 }
 
 pub async fn redeliver(State(state): State<Dashboard>, operator: Operator, Path(event): Path<Id>, Form(form): Form<RedeliverForm>) -> Response {
@@ -98,5 +154,10 @@ pub async fn redeliver(State(state): State<Dashboard>, operator: Operator, Path(
         return refused.into_response();
     }
     let answered = state.api.post(operator.org, &format!("/v1.1/events/{event}/redeliver"), json!({ "webhook": form.webhook })).await;
-    back_to(&format!("/dashboard/webhooks/{}", form.webhook), Notice::said(answered.map(|_| format!("Event {event} is queued for delivery again."))))
+    let back = form.webhook.map_or("/dashboard/events".to_string(), |w| format!("/dashboard/webhooks/{w}"));
+    let said = answered.map(|deliveries| {
+        let n = deliveries.as_array().map_or(0, Vec::len);
+        format!("Event {event}: {n} {} queued.", if n == 1 { "delivery" } else { "deliveries" })
+    });
+    back_to(&back, Notice::said(said))
 }
