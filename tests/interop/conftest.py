@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from dashboard import chromium
 from server import Api, Joule
 
 # The same server the Rust test suite creates its databases on, and the same choice of backends
@@ -95,3 +96,10 @@ def api(joule: Joule) -> Api:
     return joule.organization()
 
 
+
+
+@pytest.fixture
+async def browser():
+    """A headless Chromium for the dashboard's tests (`dashboard.py`)."""
+    async with chromium() as browser:
+        yield browser

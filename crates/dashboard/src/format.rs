@@ -35,6 +35,11 @@ pub fn kwh(wh: Decimal) -> String {
     format!("{:.3} kWh", wh / Decimal::from(1000))
 }
 
+/// W as kW to the tenth: `7.2 kW`.
+pub fn kw(w: Decimal) -> String {
+    format!("{:.1} kW", w / Decimal::from(1000))
+}
+
 /// An API timestamp in `zone`: `2026-12-07 17:31 EST`; what is not a timestamp as it is.
 pub fn time(iso: &str, zone: Tz) -> String {
     match DateTime::parse_from_rfc3339(iso) {
@@ -108,6 +113,7 @@ mod tests {
         assert_eq!(decimal(&json!("2.50")), Decimal::new(250, 2));
         assert_eq!(decimal(&Value::Null), Decimal::ZERO);
         assert_eq!(kwh(Decimal::new(12345, 0)), "12.345 kWh");
+        assert_eq!(kw(Decimal::new(7200, 0)), "7.2 kW");
         assert_eq!(duration(3900), "1 h 05 min");
         assert_eq!(duration(250), "4 min 10 s");
     }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{ListQuery, Notice, Zones, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
-use crate::format::{decimal, duration, kwh, money, time};
+use crate::format::{decimal, duration, kw, kwh, money, time};
 use crate::sign_in::{Operator, back_to};
 
 const SECTION: &str = "Sessions";
@@ -136,6 +136,9 @@ pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): 
                 @if let Some(at) = session["endedAt"].as_str() { dt { "Ended" } dd { (time(at, zone)) } }
                 dt { "Energy" } dd #energy { (kwh(decimal(&session["metrics"]["energyConsumed"]))) }
                 dt { "Charging time" } dd { (duration(session["metrics"]["energyPeriod"].as_i64().unwrap_or_default())) }
+                @if running {
+                    dt { "Power" } dd #power { (kw(curve.last().map(|p| decimal(&p["power"])).unwrap_or_default())) }
+                }
                 dt { "Cost" } dd #cost { (cost(&session)) }
                 dt { "Authorization" } dd { (authorization(&session)) }
                 @if !session["payment"].is_null() {
