@@ -15,6 +15,7 @@ use super::{ListQuery, page, pager, refused, text};
 use crate::Dashboard;
 use crate::api::Refusal;
 use crate::format::{decimal, money};
+use crate::sign_in::Operator;
 
 const SECTION: &str = "Rates";
 
@@ -66,8 +67,6 @@ pub struct QuoteForm {
     start: Option<String>,
     timezone: Option<String>,
 }
-
-use crate::sign_in::Operator;
 
 pub async fn show(State(state): State<Dashboard>, operator: Operator, Path(id): Path<Id>, Query(form): Query<QuoteForm>) -> Response {
     let rate = match state.api.get(operator.org, &format!("/v1.1/rates/{id}")).await {
